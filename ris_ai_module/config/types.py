@@ -1,0 +1,42 @@
+"""Value types used in the configuration schema, each parsed strictly from TOML."""
+
+from __future__ import annotations
+
+import re
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_FACTORS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+
+
+class Duration(float):
+    """Seconds, written in the file as ``"30s"``, ``"10m"``, ``"2h"``, ``"7d"``, ``"250ms"`` or a plain number of seconds."""
+
+    @classmethod
+    def parse(cls, value: object) -> Duration:
+        if isinstance(value, bool):
+            raise ValueError(f'expected a duration like "30s" or "10m", got {value!r}')
+        if isinstance(value, (int, float)):
+            if value < 0:
+                raise ValueError(f"expected a duration >= 0, got {value!r}")
+            return cls(float(value))
+        if isinstance(value, str):
+            match = _DURATION.match(value)
+            if match:
+                return cls(float(match.group(1)) * _FACTORS[match.group(2)])
+        raise ValueError(f'expected a duration like "30s" or "10m", got {value!r}')
+
+
+class ByteSize(int):
+    """Bytes, written as ``"500MB"``, ``"2GB"``, ``"16KB"`` or a plain integer."""
+
+    _UNITS = {"": 1, "B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3, "TB": 1024**4}
+
+    @classmethod
+    def parse(cls, value: object) -> ByteSize:
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return cls(value)
+        if isinstance(value, str):
+            match = re.match(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?B?)\s*$", value.upper())
+            if match:
+                return cls(int(float(match.group(1)) * cls._UNITS[match.group(2)]))
+        raise ValueError(f'expected a size like "500MB" or a number of bytes, got {value!r}')

@@ -1,0 +1,56 @@
+"""Every difference between databases lives here: column types, the claim statement, now() in UTC.
+
+The module runs on SQLite (demo, single writer), PostgreSQL, MySQL/MariaDB and Oracle 12c+.
+Timestamps in RAI_* tables are UTC without a zone, written by the module or by the trigger with
+the database's own UTC function, so the module's and the database's clocks need not share a zone.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, DateTime, Integer, Select
+from sqlalchemy.dialects import mysql, oracle, sqlite
+from sqlalchemy.engine import Engine
+
+#: UTC timestamp with microseconds on every dialect (MySQL DATETIME and Oracle DATE drop them otherwise).
+Timestamp = (
+    DateTime()
+    .with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
+    .with_variant(oracle.TIMESTAMP(), "oracle")
+)
+
+#: Surrogate key type: BIGINT where it autoincrements, INTEGER on SQLite (only INTEGER PRIMARY KEY is the rowid).
+BigKey = BigInteger().with_variant(Integer(), "sqlite")
+
+#: Dialects that support SELECT ... FOR UPDATE SKIP LOCKED.
+SKIP_LOCKED_DIALECTS = frozenset({"postgresql", "oracle", "mysql", "mariadb"})
+
+
+def name_of(engine: Engine) -> str:
+    """Short dialect name, with MariaDB reported as mysql (same SQL for our purposes)."""
+    name = engine.dialect.name
+    return "mysql" if name == "mariadb" else name
+
+
+def supports_skip_locked(engine: Engine) -> bool:
+    if engine.dialect.name == "mysql" and getattr(engine.dialect, "is_mariadb", False):
+        version = engine.dialect.server_version_info or (0,)
+        return tuple(version[:2]) >= (10, 6)
+    return engine.dialect.name in SKIP_LOCKED_DIALECTS
+
+
+def lock_for_claim(stmt: Select, engine: Engine, limit: int) -> Select:
+    """Add row locking (and a row limit where legal) to a candidate-task SELECT.
+
+    Oracle raises ORA-02014 when FETCH FIRST is combined with FOR UPDATE, so there the caller reads
+    at most ``limit`` rows with fetchmany() instead. SQLite has no row locks: its single writer
+    serialises claims, and the guarded UPDATE that follows decides who wins.
+    """
+    dialect = name_of(engine)
+    if dialect == "sqlite":
+        return stmt.limit(limit)
+    if dialect == "oracle":
+        return stmt.with_for_update(skip_locked=True)
+    return stmt.limit(limit).with_for_update(skip_locked=supports_skip_locked(engine))
+
+
+SQLITE_DIALECT = sqlite.dialect

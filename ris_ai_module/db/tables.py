@@ -1,0 +1,96 @@
+"""Every RAI_* table, defined once. Alembic migrations and the runtime statements both use these.
+
+Names are written in lower case here because SQLAlchemy then leaves them unquoted, i.e. case-insensitive
+on every database: Oracle's dictionary shows RAI_TASK, PostgreSQL rai_task, and a DBA can type either.
+
+Names are upper case and at most 30 characters (Oracle 12.1). A DBA reads these tables without our
+code: each column means one thing for every row (no column punning); kind-specific data of a task
+sits in its JSON ``PAYLOAD``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from ris_ai_module.db.dialects import BigKey, Timestamp
+
+metadata = MetaData(naming_convention={"pk": "%(table_name)s_pk"})
+
+#: The one durable queue. Status transitions (see tasks/model.py):
+#:   SCHEDULED -> IN_PROCESS (claimed, lease set) -> DONE | SCHEDULED (retry later) | FAILED
+#:   IN_PROCESS with an expired lease -> IN_PROCESS by another owner (take-over)
+#:   FAILED | DONE -> SCHEDULED (manual retry / resend);  SCHEDULED -> CANCELED
+task = Table(
+    "rai_task",
+    metadata,
+    Column("task_id", BigKey, Identity(), primary_key=True),
+    Column("task_uuid", String(36), nullable=True, comment="Idempotency key sent to peers; same on every attempt"),
+    Column("kind", String(20), nullable=False, comment="EXAM_PUSH, SR_APPLY, ..."),
+    Column("status", String(16), nullable=False, server_default="SCHEDULED"),
+    Column("exam_key", String(64), nullable=True, comment="The RAI_V_EXAM.EXAM_KEY this task concerns"),
+    Column("payload", Text, nullable=True, comment="Kind-specific JSON"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_run_at", Timestamp, nullable=True, comment="UTC; NULL means now"),
+    Column("lease_owner", String(100), nullable=True),
+    Column("lease_expires_at", Timestamp, nullable=True),
+    Column("last_error", String(1000), nullable=True),
+    Column("created_at", Timestamp, nullable=True),
+    Column("updated_at", Timestamp, nullable=True),
+    Column("finished_at", Timestamp, nullable=True),
+    UniqueConstraint("task_uuid", name="rai_uq_task_uuid"),
+    Index("rai_ix_task_status_run", "status", "next_run_at"),
+    Index("rai_ix_task_exam", "exam_key", "kind"),
+    comment="ris-ai-module work queue: one row per asynchronous job",
+)
+
+#: One row per attempt of a task, for tracing ("why was this exam not on the AI host?").
+task_attempt = Table(
+    "rai_task_attempt",
+    metadata,
+    Column("attempt_id", BigKey, Identity(), primary_key=True),
+    Column("task_id", BigKey, nullable=False),
+    Column("attempt_no", Integer, nullable=False),
+    Column("started_at", Timestamp, nullable=False),
+    Column("latency_ms", Integer, nullable=True),
+    Column("outcome", String(16), nullable=False, comment="DONE, RETRY or FAILED"),
+    Column("http_status", Integer, nullable=True),
+    Column("error", String(1000), nullable=True),
+    Column("response_body", Text, nullable=True, comment="Kept (bounded) for non-2xx answers"),
+    Column("worker", String(100), nullable=True),
+    Index("rai_ix_attempt_task", "task_id"),
+)
+
+#: StudyInstanceUIDs the module generated for exams the RIS had none for (2.25.<uuid>), kept once.
+study_uid = Table(
+    "rai_study_uid",
+    metadata,
+    Column("exam_key", String(64), primary_key=True),
+    Column("study_uid", String(64), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    UniqueConstraint("study_uid", name="rai_uq_study_uid"),
+)
+
+#: Who did what through the CLI or the HTTP API (等保: audit of operator actions).
+audit = Table(
+    "rai_audit",
+    metadata,
+    Column("audit_id", BigKey, Identity(), primary_key=True),
+    Column("audit_at", Timestamp, nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("source", String(40), nullable=False, comment="cli, http:<address>, scp"),
+    Column("action", String(40), nullable=False),
+    Column("target", String(200), nullable=True),
+    Column("detail", String(1000), nullable=True),
+    Column("ok", Integer, nullable=False, server_default="1"),
+    Index("rai_ix_audit_at", "audit_at"),
+)
