@@ -19,7 +19,6 @@ from ris_ai_module.config.types import ByteSize, Duration
 from ris_ai_module.errors import ConfigError
 
 
-
 def _empty() -> Mapping[str, str]:
     return MappingProxyType({})
 

@@ -94,3 +94,13 @@ audit = Table(
     Column("ok", Integer, nullable=False, server_default="1"),
     Index("rai_ix_audit_at", "audit_at"),
 )
+
+#: Polling mode's ledger: one row per exam start the poller has turned into a task. The primary key makes
+#: "never twice" hold even with two module instances polling one database.
+exam_started = Table(
+    "rai_exam_started",
+    metadata,
+    Column("exam_key", String(64), primary_key=True),
+    Column("task_id", BigKey, nullable=True),
+    Column("seen_at", Timestamp, nullable=False),
+)

@@ -1,0 +1,32 @@
+"""What every component of a running module shares: configuration, engine, identity, stop signal."""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+
+from sqlalchemy.engine import Engine
+
+from ris_ai_module.config.schema import Config
+
+
+@dataclass
+class AppContext:
+    config: Config
+    engine: Engine
+    #: Lease owner name: unique per process, readable by a DBA (host:pid).
+    owner: str = ""
+    stop: threading.Event = field(default_factory=threading.Event)
+    #: Set to wake the worker early (a PostgreSQL NOTIFY, a new SR stored by the SCP).
+    wake: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        if not self.owner:
+            self.owner = f"{self.config.module.instance_name}:{os.getpid()}"
+
+
+def make_context(config: Config) -> AppContext:
+    from ris_ai_module.db.engine import make_engine
+
+    return AppContext(config=config, engine=make_engine(config.database))

@@ -1,0 +1,57 @@
+"""Engine from DatabaseConfig, with the settings a long-running service next to a RIS needs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine, make_url
+
+from ris_ai_module.config.schema import DatabaseConfig
+
+
+def make_engine(cfg: DatabaseConfig) -> Engine:
+    """Create the engine: pre-ping (hospital firewalls kill idle sessions), UTF-8, WAL on SQLite."""
+    url = make_url(cfg.url)
+    if cfg.password:
+        url = url.set(password=cfg.password)
+    kwargs: dict[str, Any] = {"pool_pre_ping": True, "echo": cfg.echo_sql}
+    connect_args: dict[str, Any] = {}
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        connect_args["timeout"] = 30
+        connect_args["check_same_thread"] = False
+    else:
+        kwargs["pool_size"] = cfg.pool_size
+        kwargs["max_overflow"] = cfg.pool_size
+        kwargs["pool_recycle"] = 1800
+        if backend == "postgresql":
+            connect_args["connect_timeout"] = int(cfg.connect_timeout)
+        elif backend in ("mysql", "mariadb"):
+            connect_args["connect_timeout"] = int(cfg.connect_timeout)
+            if "charset" not in url.query:
+                url = url.update_query_dict({"charset": "utf8mb4"})
+        elif backend == "oracle":
+            connect_args["tcp_connect_timeout"] = float(cfg.connect_timeout)
+    engine = create_engine(url, connect_args=connect_args, **kwargs)
+    if backend == "sqlite":
+        _tune_sqlite(engine)
+    return engine
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    """WAL lets readers (web API, reports) run while the worker writes; IMMEDIATE avoids upgrade deadlocks."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # let SQLAlchemy's begin event issue BEGIN IMMEDIATE
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,92 @@
+"""Reads of the RIS through the one declared boundary: the view RAI_V_EXAM.
+
+The DBA writes the view over the hospital's own tables (sql/<dialect>/20_view_exam.sql is the example);
+the module never reads RIS tables directly.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Column, Date, DateTime, MetaData, String, Table, select
+from sqlalchemy.engine import Connection
+
+from ris_ai_module.db import tables
+from ris_ai_module.db.clock import utcnow
+
+_view_metadata = MetaData()
+
+#: The canonical exam view. Not created by migrations: it belongs to the DBA.
+exam_view = Table(
+    "rai_v_exam",
+    _view_metadata,
+    Column("exam_key", String(64), primary_key=True),
+    Column("patient_id", String(64)),
+    Column("patient_name", String(200)),
+    Column("sex", String(16)),
+    Column("birth_date", Date),
+    Column("accession_no", String(64)),
+    Column("exam_date", DateTime),
+    Column("exam_desc", String(400)),
+    Column("exam_items", String(400)),
+    Column("study_uid", String(64)),
+    Column("modality", String(16)),
+    Column("exam_status", String(32)),
+)
+
+
+@dataclass(frozen=True)
+class Exam:
+    """One row of RAI_V_EXAM."""
+
+    exam_key: str
+    patient_id: str | None
+    patient_name: str | None
+    sex: str | None
+    birth_date: date | None
+    accession_no: str | None
+    exam_date: datetime | None
+    exam_desc: str | None
+    exam_items: str | None
+    study_uid: str | None
+    modality: str | None
+    exam_status: str | None
+
+    @classmethod
+    def from_row(cls, row: Any) -> Exam:
+        m = row._mapping
+        return cls(**{name: _as_date(name, m[name]) for name in cls.__dataclass_fields__})
+
+
+def _as_date(name: str, value: Any) -> Any:
+    """Some drivers (SQLite, Oracle DATE) hand dates back as datetimes or strings."""
+    if name == "birth_date" and isinstance(value, datetime):
+        return value.date()
+    if name == "birth_date" and isinstance(value, str) and value:
+        return date.fromisoformat(value[:10])
+    if name == "exam_date" and isinstance(value, str) and value:
+        return datetime.fromisoformat(value)
+    if name == "exam_key" and value is not None:
+        return str(value)
+    return value
+
+
+def get_exam(conn: Connection, exam_key: str) -> Exam | None:
+    row = conn.execute(select(exam_view).where(exam_view.c.exam_key == exam_key)).first()
+    return Exam.from_row(row) if row else None
+
+
+def study_uid_for(conn: Connection, exam: Exam) -> str:
+    """The exam's StudyInstanceUID: the RIS's own, else one generated once (2.25.<uuid>) and kept."""
+    if exam.study_uid and exam.study_uid.strip():
+        return exam.study_uid.strip()
+    t = tables.study_uid
+    found = conn.execute(select(t.c.study_uid).where(t.c.exam_key == exam.exam_key)).scalar()
+    if found:
+        return found
+    new_uid = f"2.25.{uuid.uuid4().int}"
+    conn.execute(t.insert().values(exam_key=exam.exam_key, study_uid=new_uid, created_at=utcnow()))
+    return new_uid

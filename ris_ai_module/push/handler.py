@@ -1,0 +1,42 @@
+"""Task handler for EXAM_PUSH: read the exam fresh from RAI_V_EXAM, build the body, send it."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from ris_ai_module.context import AppContext
+from ris_ai_module.db.ris import get_exam, study_uid_for
+from ris_ai_module.log import phi_id
+from ris_ai_module.push.client import PushClient
+from ris_ai_module.push.payload import build_payload
+from ris_ai_module.tasks.model import Outcome, Task
+
+log = logging.getLogger(__name__)
+_local = threading.local()
+
+
+def _client(ctx: AppContext) -> PushClient:
+    client = getattr(_local, "client", None)
+    if client is None or client.cfg is not ctx.config.push:
+        client = _local.client = PushClient(ctx.config.push)
+    return client
+
+
+def run_exam_push(task: Task, ctx: AppContext) -> Outcome:
+    """DONE on 2xx; RETRY on 408/429/5xx/network errors; FAILED on other 4xx or an exam the view lacks."""
+    if not task.exam_key:
+        return Outcome.failed("task has no exam_key")
+    with ctx.engine.begin() as conn:
+        exam = get_exam(conn, task.exam_key)
+        if exam is None:
+            return Outcome.failed(f"exam {task.exam_key} is not in RAI_V_EXAM")
+        study_uid = study_uid_for(conn, exam)
+    body = build_payload(exam, study_uid, ctx.config.push)
+    outcome = _client(ctx).send(body, task.task_uuid)
+    log.info(
+        "exam %s (patient %s) push attempt %d: %s%s", task.exam_key, phi_id(exam.patient_id), task.attempts,
+        outcome.kind.value, f" ({outcome.error})" if outcome.error else "",
+        extra={"action": "exam_push", "task_id": task.task_id},
+    )
+    return outcome

@@ -1,0 +1,107 @@
+"""``ris-ai-module run``: every component in one process, stopped cleanly on SIGINT/SIGTERM.
+
+A component is anything with ``name``, ``start()`` and ``stop(timeout)``. Each part of the system
+offers a ``make_component(ctx)`` that returns one, or None when the configuration leaves it off.
+Stop order is the reverse of start order: the SCP stops accepting first... (listed first, stopped last
+only for the worker, which finishes its batch or hands tasks back).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import signal
+import threading
+from typing import Any, Protocol
+
+from sqlalchemy import inspect
+
+from ris_ai_module.config.schema import Config
+from ris_ai_module.context import AppContext, make_context
+from ris_ai_module.errors import DatabaseError
+from ris_ai_module.log import setup_logging
+
+log = logging.getLogger(__name__)
+
+
+class Component(Protocol):
+    name: str
+
+    def start(self) -> None: ...
+
+    def stop(self, timeout: float = ...) -> None: ...
+
+
+#: Factories of the components `run` hosts, in start order.
+COMPONENT_FACTORIES = (
+    "ris_ai_module.tasks.components:make_worker",
+    "ris_ai_module.tasks.components:make_poller",
+    "ris_ai_module.db.notify:make_component",
+    "ris_ai_module.dicom.scp:make_component",
+    "ris_ai_module.health.scheduler:make_component",
+    "ris_ai_module.web.server:make_component",
+)
+
+
+def build_components(ctx: AppContext) -> list[Any]:
+    components = []
+    for target in COMPONENT_FACTORIES:
+        module_name, func_name = target.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        component = getattr(module, func_name)(ctx)
+        if component is not None:
+            components.append(component)
+    return components
+
+
+def check_schema(ctx: AppContext) -> None:
+    """Refuse to start against a database without the module tables, with the command that fixes it."""
+    try:
+        names = {n.lower() for n in inspect(ctx.engine).get_table_names()}
+    except Exception as exc:
+        raise DatabaseError(f"cannot connect to database.url: {exc.__class__.__name__}: {exc}") from exc
+    if "rai_task" not in names:
+        raise DatabaseError("the RAI_* tables are missing: run `ris-ai-module --config FILE init-db` first")
+
+
+def run(config: Config, ready: threading.Event | None = None) -> int:
+    setup_logging(config.logging)
+    ctx = make_context(config)
+    check_schema(ctx)
+    components = build_components(ctx)
+    stopping = threading.Event()
+
+    def _on_signal(signum: int, _frame: Any) -> None:
+        log.info("signal %s received: stopping", signal.Signals(signum).name)
+        stopping.set()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_signal)
+        signal.signal(signal.SIGINT, _on_signal)
+    started = []
+    try:
+        for c in components:
+            c.start()
+            started.append(c)
+            log.info("%s started", c.name, extra={"action": "component_started"})
+        log.info("ris-ai-module running as %s", ctx.owner, extra={"action": "running"})
+        if ready is not None:
+            ready.set()
+        while not stopping.wait(1.0):
+            pass
+    finally:
+        ctx.stop.set()
+        ctx.wake.set()
+        for c in reversed(started):
+            try:
+                c.stop(30.0)
+            except Exception:
+                log.exception("stopping %s failed", c.name)
+        ctx.engine.dispose()
+        log.info("ris-ai-module stopped", extra={"action": "stopped"})
+    return 0

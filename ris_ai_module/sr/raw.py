@@ -1,0 +1,206 @@
+"""A small, iterative DICOM reader that keeps element values as raw bytes.
+
+Why not ``pydicom.dcmread`` plus attribute access: pydicom converts every element it touches into a
+``DataElement`` (keyword lookup, VR conversion, charset handling), which costs ~50 ms for a 240-item
+echo SR, and its sequence reader recurses, so an SR nested 10,000 levels deep raises RecursionError.
+Here a dataset is a plain ``dict[int, bytes | list[dict]]`` (tag -> raw value bytes, or the items of a
+sequence), built with an explicit stack. Values are converted later, only those the SR reader needs.
+
+Supported: Part 10 files (with or without preamble) and bare datasets in implicit VR little endian,
+explicit VR little endian and deflated explicit VR little endian. Anything else (big endian, odd
+encodings) is re-encoded by pydicom into explicit VR little endian and then read here (see
+:func:`read_nodes`), so there is one code path for the SR content itself.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from functools import lru_cache
+
+Node = dict  # dict[int, bytes | tuple[str, bytes] | list[Node]]
+
+ITEM = 0xFFFEE000
+ITEM_DELIM = 0xFFFEE00D
+SEQ_DELIM = 0xFFFEE0DD
+PIXEL_DATA = 0x7FE00010
+UNDEFINED = 0xFFFFFFFF
+
+IMPLICIT_LE = "1.2.840.10008.1.2"
+EXPLICIT_LE = "1.2.840.10008.1.2.1"
+DEFLATED_LE = "1.2.840.10008.1.2.1.99"
+EXPLICIT_BE = "1.2.840.10008.1.2.2"
+
+# Explicit VRs with a 2-byte reserved field and a 4-byte length (PS3.5 7.1.2).
+_LONG_VRS = frozenset({b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"})
+# Binary VRs: their values are kept as (vr, bytes) so a reader can unpack them.
+_BINARY_VRS = frozenset({"FD", "FL", "UL", "US", "SL", "SS", "UV", "SV", "OB", "OW", "OF", "OD", "OL", "OV", "AT"})
+
+_u16 = struct.Struct("<H").unpack_from
+_u32 = struct.Struct("<I").unpack_from
+_tag = struct.Struct("<HH").unpack_from
+
+
+class ParseError(ValueError):
+    """The bytes are not a dataset this reader understands (the caller may fall back to pydicom)."""
+
+
+@lru_cache(maxsize=4096)
+def implicit_vr(tag: int) -> str:
+    """VR of a tag from pydicom's data dictionary (needed only for implicit VR encoding)."""
+    from pydicom.datadict import dictionary_VR
+
+    try:
+        vr = dictionary_VR(tag)
+    except KeyError:
+        return "UN"
+    return vr.split(" or ")[0]
+
+
+def parse_dataset(buf: bytes, pos: int = 0, end: int | None = None, implicit: bool = False) -> Node:
+    """Parse ``buf[pos:end]`` as a little endian dataset, iteratively; raise ParseError if malformed."""
+    n = len(buf) if end is None else end
+    root: Node = {}
+    # frames: [is_sequence, container (dict or list), stop position or None, implicit]
+    stack: list[list] = [[False, root, n, implicit]]
+    while stack:
+        frame = stack[-1]
+        is_seq, obj, stop, imp = frame
+        if (stop is not None and pos >= stop) or pos + 8 > n:
+            if stop is None and pos + 8 > n and len(stack) > 1:
+                raise ParseError(f"dataset ends inside a sequence at byte {pos}")
+            stack.pop()
+            continue
+        group, elem = _tag(buf, pos)
+        tag = group << 16 | elem
+        if is_seq:
+            if tag == SEQ_DELIM:
+                pos += 8
+                stack.pop()
+                continue
+            if tag != ITEM:
+                raise ParseError(f"expected an item tag at byte {pos}, found {tag:08X}")
+            length = _u32(buf, pos + 4)[0]
+            pos += 8
+            item: Node = {}
+            obj.append(item)
+            stack.append([False, item, None if length == UNDEFINED else pos + length, imp])
+            continue
+        if tag == ITEM_DELIM:
+            pos += 8
+            stack.pop()
+            continue
+        if tag == SEQ_DELIM:  # a sequence delimiter closes an undefined-length item that lacked its own
+            stack.pop()
+            continue
+        if imp:
+            vr = implicit_vr(tag)
+            length = _u32(buf, pos + 4)[0]
+            pos += 8
+        else:
+            vrb = buf[pos + 4 : pos + 6]
+            if vrb in _LONG_VRS:
+                length = _u32(buf, pos + 8)[0]
+                pos += 12
+            else:
+                length = _u16(buf, pos + 6)[0]
+                pos += 8
+            vr = vrb.decode("latin-1")
+        if vr == "SQ" or (length == UNDEFINED and vr == "UN"):
+            items: list[Node] = []
+            obj[tag] = items
+            # An undefined-length UN sequence is encoded in implicit VR (PS3.5 6.2.2).
+            stack.append([True, items, None if length == UNDEFINED else pos + length, imp or vr == "UN"])
+            continue
+        if length == UNDEFINED:  # encapsulated pixel data: skip its fragments
+            pos = _skip_fragments(buf, pos, n)
+            continue
+        if pos + length > n:
+            raise ParseError(f"element {tag:08X} runs past the end of the data")
+        if tag != PIXEL_DATA:
+            value = buf[pos : pos + length]
+            obj[tag] = (vr, value) if vr in _BINARY_VRS else value
+        pos += length
+    return root
+
+
+def _skip_fragments(buf: bytes, pos: int, n: int) -> int:
+    while pos + 8 <= n:
+        group, elem = _tag(buf, pos)
+        length = _u32(buf, pos + 4)[0]
+        pos += 8
+        if (group << 16 | elem) == SEQ_DELIM:
+            return pos
+        pos += length
+    raise ParseError("encapsulated data without a sequence delimiter")
+
+
+def _meta(buf: bytes, pos: int) -> tuple[dict, int]:
+    """Read the group 0002 file meta (always explicit VR little endian)."""
+    meta: dict[int, bytes] = {}
+    n = len(buf)
+    while pos + 8 <= n:
+        group, elem = _tag(buf, pos)
+        if group != 0x0002:
+            break
+        vrb = buf[pos + 4 : pos + 6]
+        if vrb in _LONG_VRS:
+            length = _u32(buf, pos + 8)[0]
+            pos += 12
+        else:
+            length = _u16(buf, pos + 6)[0]
+            pos += 8
+        meta[group << 16 | elem] = buf[pos : pos + length]
+        pos += length
+    return meta, pos
+
+
+def looks_like_dicom(buf: bytes) -> bool:
+    """True if the bytes start like a Part 10 file or a bare dataset we can read."""
+    if len(buf) >= 132 and buf[128:132] == b"DICM":
+        return True
+    return len(buf) >= 8 and _tag(buf, 0)[0] in (0x0002, 0x0008)
+
+
+def parse_file_bytes(buf: bytes) -> Node:
+    """Parse a whole file; raise ParseError for encodings left to pydicom (see module docstring)."""
+    pos = 132 if len(buf) >= 132 and buf[128:132] == b"DICM" else 0
+    if not looks_like_dicom(buf):
+        raise ParseError("no DICM marker and no recognisable first element")
+    meta, pos = _meta(buf, pos)
+    ts = meta.get(0x00020010, b"").rstrip(b"\x00 ").decode("ascii", "replace")
+    if not meta:
+        # A bare dataset: guess implicit vs explicit VR from the first element (as pydicom does).
+        explicit = buf[pos + 4 : pos + 6].isalpha()
+        return parse_dataset(buf, pos, implicit=not explicit)
+    if ts == IMPLICIT_LE:
+        return parse_dataset(buf, pos, implicit=True)
+    if ts == DEFLATED_LE:
+        try:
+            data = zlib.decompress(buf[pos:], -15)
+        except zlib.error as exc:
+            raise ParseError(f"deflated dataset cannot be inflated: {exc}") from exc
+        return parse_dataset(data, 0, implicit=False)
+    if ts == EXPLICIT_BE:
+        raise ParseError("explicit VR big endian is read through pydicom")
+    # Explicit VR LE and every compressed transfer syntax (the dataset itself is explicit VR LE).
+    return parse_dataset(buf, pos, implicit=False)
+
+
+def reencode_with_pydicom(path_or_bytes: str | bytes) -> Node:
+    """Fallback: let pydicom read the file, re-encode it as explicit VR LE, and parse that.
+
+    Raises ``pydicom.errors.InvalidDicomError`` (or another exception) if pydicom cannot read it.
+    """
+    import pydicom
+    from pydicom.filebase import DicomBytesIO
+    from pydicom.filewriter import write_dataset
+
+    src = io.BytesIO(path_or_bytes) if isinstance(path_or_bytes, bytes) else path_or_bytes
+    ds = pydicom.dcmread(src, stop_before_pixels=True)
+    out = DicomBytesIO()
+    out.is_little_endian = True
+    out.is_implicit_VR = False
+    write_dataset(out, ds)
+    return parse_dataset(out.getvalue(), 0, implicit=False)

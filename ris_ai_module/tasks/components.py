@@ -1,0 +1,15 @@
+"""Components of ``run`` from the tasks package: the worker and, in polling mode, the poller."""
+
+from __future__ import annotations
+
+from ris_ai_module.context import AppContext
+from ris_ai_module.tasks.poller import Poller
+from ris_ai_module.tasks.worker import Worker
+
+
+def make_worker(ctx: AppContext) -> Worker | None:
+    return Worker(ctx) if ctx.config.worker.enabled else None
+
+
+def make_poller(ctx: AppContext) -> Poller | None:
+    return Poller(ctx) if ctx.config.ris.detect == "poll" else None

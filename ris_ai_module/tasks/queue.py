@@ -1,0 +1,251 @@
+"""Every operation on RAI_TASK, each a named function; each transition a guarded UPDATE.
+
+A transition names the state it leaves (``WHERE task_id = :id AND status = 'IN_PROCESS' AND
+lease_owner = :me``) and checks ``rowcount == 1``; a lost race is logged and skipped, never forced.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy.engine import Connection, Engine
+
+from ris_ai_module.db.clock import utcnow
+from ris_ai_module.db.dialects import lock_for_claim, name_of
+from ris_ai_module.db.tables import task, task_attempt
+from ris_ai_module.errors import InvalidInput, NotFound
+from ris_ai_module.tasks.model import Outcome, OutcomeKind, Task, TaskKind, TaskStatus
+from ris_ai_module.tasks.retry import RetryPolicy
+
+log = logging.getLogger(__name__)
+
+ERROR_CHARS = 1000
+
+
+def _bounded(text: str | None, limit: int = ERROR_CHARS) -> str | None:
+    return None if text is None else text[:limit]
+
+
+def enqueue(
+    conn: Connection,
+    kind: TaskKind | str,
+    exam_key: str | None = None,
+    payload: dict[str, Any] | None = None,
+    run_at: datetime | None = None,
+) -> int:
+    """Insert a SCHEDULED task with a fresh idempotency key; returns its id (in the caller's transaction)."""
+    now = utcnow()
+    result = conn.execute(
+        insert(task).values(
+            task_uuid=str(uuid.uuid4()),
+            kind=TaskKind(kind).value,
+            status=TaskStatus.SCHEDULED.value,
+            exam_key=exam_key,
+            payload=json.dumps(payload, ensure_ascii=False) if payload else None,
+            attempts=0,
+            next_run_at=run_at or now,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    return int(result.inserted_primary_key[0])
+
+
+def _runnable(now: datetime, kinds: Sequence[str] | None) -> Any:
+    due = and_(
+        task.c.status == TaskStatus.SCHEDULED.value,
+        or_(task.c.next_run_at.is_(None), task.c.next_run_at <= now),
+    )
+    expired = and_(task.c.status == TaskStatus.IN_PROCESS.value, task.c.lease_expires_at < now)
+    cond = or_(due, expired)
+    if kinds:
+        cond = and_(cond, task.c.kind.in_(list(kinds)))
+    return cond
+
+
+def claim(
+    engine: Engine, owner: str, lease_seconds: float, limit: int, kinds: Sequence[str] | None = None
+) -> list[Task]:
+    """Claim up to ``limit`` due tasks (or tasks whose lease expired) for ``owner``, in one transaction."""
+    now = utcnow()
+    candidates = lock_for_claim(
+        select(task.c.task_id).where(_runnable(now, kinds)).order_by(task.c.task_id), engine, limit
+    )
+    lease_until = now + timedelta(seconds=lease_seconds)
+    with engine.begin() as conn:
+        ids = [row[0] for row in conn.execute(candidates).fetchmany(limit)]
+        if not ids:
+            return []
+        claimed: list[int] = []
+        for task_id in ids:
+            res = conn.execute(
+                update(task)
+                .where(task.c.task_id == task_id, _runnable(now, kinds))
+                .values(
+                    status=TaskStatus.IN_PROCESS.value,
+                    lease_owner=owner,
+                    lease_expires_at=lease_until,
+                    attempts=task.c.attempts + 1,
+                    task_uuid=func.coalesce(task.c.task_uuid, str(uuid.uuid4())),
+                    updated_at=now,
+                )
+            )
+            if res.rowcount == 1:
+                claimed.append(task_id)
+        if not claimed:
+            return []
+        rows = conn.execute(select(task).where(task.c.task_id.in_(claimed)).order_by(task.c.task_id)).all()
+    tasks = [Task.from_row(r) for r in rows]
+    for t in tasks:
+        log.debug("task claimed", extra={"action": "task_claimed", "task_id": t.task_id, "kind": t.kind})
+    return tasks
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A task with the outcome of its attempt and when the attempt started."""
+
+    task: Task
+    outcome: Outcome
+    started_at: datetime
+
+
+def record_outcomes(engine: Engine, owner: str, results: Iterable[Finished], policy_for: Any) -> int:
+    """Write the outcomes of a batch in one transaction; returns how many transitions took effect.
+
+    ``policy_for(kind) -> RetryPolicy`` gives the retry policy per task kind. A RETRY outcome becomes
+    FAILED when the policy gives up. A task whose lease was lost (taken over) is left alone.
+    """
+    now = utcnow()
+    applied = 0
+    with engine.begin() as conn:
+        for item in results:
+            t, out = item.task, item.outcome
+            values: dict[str, Any] = {"updated_at": now, "lease_owner": None, "lease_expires_at": None}
+            final = out.kind
+            if out.kind is OutcomeKind.RETRY:
+                delay = (policy_for(t.kind) or RetryPolicy()).next_delay(t.attempts)
+                if delay is None:
+                    final = OutcomeKind.FAILED
+                    values["last_error"] = _bounded(f"gave up after {t.attempts} attempts: {out.error}")
+                else:
+                    values["next_run_at"] = now + timedelta(seconds=delay)
+                    values["last_error"] = _bounded(out.error)
+                    values["status"] = TaskStatus.SCHEDULED.value
+            if final is OutcomeKind.DONE:
+                values.update(status=TaskStatus.DONE.value, finished_at=now, last_error=None)
+            elif final is OutcomeKind.FAILED:
+                values.update(status=TaskStatus.FAILED.value, finished_at=now)
+                values.setdefault("last_error", _bounded(out.error))
+            res = conn.execute(
+                update(task)
+                .where(
+                    task.c.task_id == t.task_id,
+                    task.c.status == TaskStatus.IN_PROCESS.value,
+                    task.c.lease_owner == owner,
+                )
+                .values(**values)
+            )
+            if res.rowcount != 1:
+                log.warning(
+                    "task %s: lease lost before its outcome was recorded; left to its new owner",
+                    t.task_id, extra={"action": "task_lease_lost", "task_id": t.task_id},
+                )
+                continue
+            applied += 1
+            conn.execute(
+                insert(task_attempt).values(
+                    task_id=t.task_id,
+                    attempt_no=t.attempts,
+                    started_at=item.started_at,
+                    latency_ms=out.latency_ms,
+                    outcome=final.value,
+                    http_status=out.http_status,
+                    error=_bounded(out.error),
+                    response_body=out.response_body,
+                    worker=owner,
+                )
+            )
+    return applied
+
+
+def requeue(conn: Connection, task_id: int) -> None:
+    """Manual retry: a FAILED (or CANCELED) task goes back to SCHEDULED with a fresh attempt budget.
+
+    The idempotency key stays: the AI host never accepted this task, so the same key is right.
+    """
+    res = conn.execute(
+        update(task)
+        .where(task.c.task_id == task_id, task.c.status.in_([TaskStatus.FAILED.value, TaskStatus.CANCELED.value]))
+        .values(status=TaskStatus.SCHEDULED.value, attempts=0, next_run_at=utcnow(), finished_at=None,
+                updated_at=utcnow(), lease_owner=None, lease_expires_at=None)
+    )
+    if res.rowcount != 1:
+        current = conn.execute(select(task.c.status).where(task.c.task_id == task_id)).scalar()
+        if current is None:
+            raise NotFound(f"task {task_id} does not exist")
+        raise InvalidInput("task_id", f"task {task_id} is {current}; only FAILED or CANCELED tasks can be retried")
+
+
+def cancel(conn: Connection, task_id: int) -> None:
+    res = conn.execute(
+        update(task).where(task.c.task_id == task_id, task.c.status == TaskStatus.SCHEDULED.value)
+        .values(status=TaskStatus.CANCELED.value, finished_at=utcnow(), updated_at=utcnow())
+    )
+    if res.rowcount != 1:
+        raise InvalidInput("task_id", f"task {task_id} is not SCHEDULED")
+
+
+def purge(conn: Connection, done_before: datetime, failed_before: datetime) -> int:
+    """Delete DONE/CANCELED tasks finished before ``done_before`` and FAILED ones before ``failed_before``."""
+    old = or_(
+        and_(task.c.status.in_([TaskStatus.DONE.value, TaskStatus.CANCELED.value]), task.c.finished_at < done_before),
+        and_(task.c.status == TaskStatus.FAILED.value, task.c.finished_at < failed_before),
+    )
+    conn.execute(delete(task_attempt).where(task_attempt.c.task_id.in_(select(task.c.task_id).where(old))))
+    return int(conn.execute(delete(task).where(old)).rowcount or 0)
+
+
+def get_task(conn: Connection, task_id: int) -> dict[str, Any]:
+    row = conn.execute(select(task).where(task.c.task_id == task_id)).first()
+    if row is None:
+        raise NotFound(f"task {task_id} does not exist")
+    return dict(row._mapping)
+
+
+def list_tasks(
+    conn: Connection, status: str | None = None, kind: str | None = None, exam_key: str | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    stmt = select(task).order_by(task.c.task_id.desc()).limit(limit)
+    if status:
+        stmt = stmt.where(task.c.status == status)
+    if kind:
+        stmt = stmt.where(task.c.kind == kind)
+    if exam_key:
+        stmt = stmt.where(task.c.exam_key == exam_key)
+    return [dict(r._mapping) for r in conn.execute(stmt)]
+
+
+def attempts_of(conn: Connection, task_id: int) -> list[dict[str, Any]]:
+    stmt = select(task_attempt).where(task_attempt.c.task_id == task_id).order_by(task_attempt.c.attempt_no)
+    return [dict(r._mapping) for r in conn.execute(stmt)]
+
+
+def queue_stats(conn: Connection) -> dict[str, Any]:
+    """Counts by status and the age in seconds of the oldest due SCHEDULED task (health checks use this)."""
+    counts = {s: int(n) for s, n in conn.execute(select(task.c.status, func.count()).group_by(task.c.status))}
+    oldest = conn.execute(
+        select(func.min(task.c.created_at)).where(task.c.status.in_([TaskStatus.SCHEDULED.value, TaskStatus.IN_PROCESS.value]))
+    ).scalar()
+    if isinstance(oldest, str):
+        oldest = datetime.fromisoformat(oldest)
+    age = (utcnow() - oldest).total_seconds() if oldest else 0.0
+    return {"counts": counts, "oldest_pending_age_s": max(age, 0.0), "dialect": name_of(conn.engine)}

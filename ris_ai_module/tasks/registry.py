@@ -1,0 +1,46 @@
+"""Which function handles which task kind. One entry per kind; no if-chains anywhere else.
+
+Handlers are named by import path so that a kind whose package is absent in a slimmed install is
+simply not served (and logged), instead of breaking start-up.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+
+from ris_ai_module.context import AppContext
+from ris_ai_module.tasks.model import Outcome, Task, TaskKind
+from ris_ai_module.tasks.retry import RetryPolicy
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Task, AppContext], Outcome]
+
+TASK_HANDLERS: dict[TaskKind, str] = {
+    TaskKind.EXAM_PUSH: "ris_ai_module.push.handler:run_exam_push",
+    TaskKind.SR_APPLY: "ris_ai_module.report.apply:run_sr_apply",
+}
+
+
+def load_handlers() -> dict[str, Handler]:
+    found: dict[str, Handler] = {}
+    for kind, target in TASK_HANDLERS.items():
+        module_name, func_name = target.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            log.warning("no handler module for %s (%s); such tasks wait", kind.value, module_name)
+            continue
+        found[kind.value] = getattr(module, func_name)
+    return found
+
+
+def retry_policy(ctx: AppContext, kind: str) -> RetryPolicy:
+    """Retry policy per kind: the push policy from [push.retry]; SR apply retries fast and briefly."""
+    if kind == TaskKind.EXAM_PUSH.value:
+        return RetryPolicy.from_config(ctx.config.push.retry)
+    return RetryPolicy(initial=5, multiplier=2, max_delay=300, max_attempts=10)

@@ -1,0 +1,115 @@
+"""The worker: claim a batch, run each task's handler, record all outcomes in one transaction.
+
+Recording a batch at once keeps the database cost per task low (one commit per batch); a crash before
+that commit means the tasks run again after their lease expires, which the peer recognises by the
+idempotency key. On stop, tasks claimed but not started are handed back at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+from datetime import timedelta
+
+from sqlalchemy import update
+
+from ris_ai_module.context import AppContext
+from ris_ai_module.db.clock import utcnow
+from ris_ai_module.db.tables import task as task_table
+from ris_ai_module.tasks import queue
+from ris_ai_module.tasks.model import Outcome, Task, TaskStatus
+from ris_ai_module.tasks.registry import Handler, load_handlers, retry_policy
+
+log = logging.getLogger(__name__)
+
+
+class Worker:
+    """``worker.threads`` threads draining RAI_TASK; a component of ``run``."""
+
+    name = "worker"
+
+    def __init__(self, ctx: AppContext, handlers: dict[str, Handler] | None = None) -> None:
+        self.ctx = ctx
+        self.cfg = ctx.config.worker
+        self.handlers = handlers if handlers is not None else load_handlers()
+        self.threads: list[threading.Thread] = []
+        self._last_purge = 0.0
+
+    def start(self) -> None:
+        for i in range(self.cfg.threads):
+            t = threading.Thread(target=self._loop, name=f"rai-worker-{i}", daemon=True)
+            t.start()
+            self.threads.append(t)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self.ctx.stop.set()
+        self.ctx.wake.set()
+        deadline = time.monotonic() + timeout
+        for t in self.threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+
+    def _loop(self) -> None:
+        while not self.ctx.stop.is_set():
+            try:
+                worked = self.run_once()
+                if threading.current_thread() is self.threads[0]:
+                    self._maybe_purge()
+            except Exception:  # the loop must survive a database outage
+                log.exception("worker loop error; retrying in 5 s", extra={"action": "worker_error"})
+                self.ctx.stop.wait(5)
+                continue
+            if not worked:
+                self.ctx.wake.wait(float(self.cfg.idle_wait))
+                self.ctx.wake.clear()
+
+    def run_once(self) -> int:
+        """Claim and run one batch; returns how many tasks were claimed."""
+        claimed = queue.claim(
+            self.ctx.engine, self.ctx.owner, float(self.cfg.lease), self.cfg.batch_size, list(self.handlers)
+        )
+        if not claimed:
+            return 0
+        finished: list[queue.Finished] = []
+        for i, task in enumerate(claimed):
+            if self.ctx.stop.is_set():
+                release(self.ctx, claimed[i:])
+                break
+            started = utcnow()
+            finished.append(queue.Finished(task, self._run(task), started))
+        queue.record_outcomes(self.ctx.engine, self.ctx.owner, finished, lambda k: retry_policy(self.ctx, k))
+        return len(claimed)
+
+    def _run(self, task: Task) -> Outcome:
+        """An unexpected exception is a RETRY with its text; the traceback goes to the log only."""
+        try:
+            return self.handlers[task.kind](task, self.ctx)
+        except Exception as exc:
+            log.error("task %s (%s) raised:\n%s", task.task_id, task.kind, traceback.format_exc(),
+                      extra={"action": "task_exception", "task_id": task.task_id})
+            return Outcome.retry(f"{type(exc).__name__}: {exc}"[:500])
+
+    def _maybe_purge(self) -> None:
+        if time.monotonic() - self._last_purge < float(self.cfg.purge_interval):
+            return
+        self._last_purge = time.monotonic()
+        now = utcnow()
+        with self.ctx.engine.begin() as conn:
+            n = queue.purge(conn, now - timedelta(seconds=float(self.cfg.purge_done_after)),
+                            now - timedelta(seconds=float(self.cfg.purge_failed_after)))
+        if n:
+            log.info("purged %d finished tasks", n, extra={"action": "tasks_purged"})
+
+
+def release(ctx: AppContext, tasks: list[Task]) -> None:
+    """Hand claimed-but-unstarted tasks back (stop requested): SCHEDULED again, the attempt not counted."""
+    with ctx.engine.begin() as conn:
+        for t in tasks:
+            conn.execute(
+                update(task_table)
+                .where(task_table.c.task_id == t.task_id, task_table.c.status == TaskStatus.IN_PROCESS.value,
+                       task_table.c.lease_owner == ctx.owner)
+                .values(status=TaskStatus.SCHEDULED.value, attempts=task_table.c.attempts - 1,
+                        lease_owner=None, lease_expires_at=None, updated_at=utcnow())
+            )
