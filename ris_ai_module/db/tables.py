@@ -11,7 +11,9 @@ sits in its JSON ``PAYLOAD``.
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Column,
+    Float,
     Identity,
     Index,
     Integer,
@@ -103,4 +105,80 @@ exam_started = Table(
     Column("exam_key", String(64), primary_key=True),
     Column("task_id", BigKey, nullable=True),
     Column("seen_at", Timestamp, nullable=False),
+)
+
+#: Every DICOM object received (C-STORE) or imported by hand; one row per SOP Instance UID.
+dicom_object = Table(
+    "rai_object",
+    metadata,
+    Column("sop_instance_uid", String(64), primary_key=True),
+    Column("sop_class_uid", String(64), nullable=False),
+    Column("study_uid", String(64), nullable=True),
+    Column("series_uid", String(64), nullable=True),
+    Column("transfer_syntax", String(64), nullable=True),
+    Column("patient_id", String(64), nullable=True),
+    Column("accession_no", String(64), nullable=True),
+    Column("exam_key", String(64), nullable=True, comment="Linked exam; NULL = unlinked"),
+    Column("link_method", String(20), nullable=True, comment="STUDY_UID, ACCESSION, PATIENT_DATE or MANUAL"),
+    Column("source", String(16), nullable=False, comment="DICOM or IMPORT"),
+    Column("sender_ae", String(16), nullable=True),
+    Column("sender_address", String(64), nullable=True),
+    Column("file_path", String(500), nullable=False, comment="Relative to storage.root"),
+    Column("file_size", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("received_at", Timestamp, nullable=False),
+    Index("rai_ix_object_study", "study_uid"),
+    Index("rai_ix_object_exam", "exam_key"),
+    Index("rai_ix_object_received", "received_at"),
+)
+
+#: Every measurement read from an SR, mapped (item_key set) or not (item_key NULL), with its context.
+measurement = Table(
+    "rai_measurement",
+    metadata,
+    Column("measurement_id", BigKey, Identity(), primary_key=True),
+    Column("sop_instance_uid", String(64), nullable=False),
+    Column("exam_key", String(64), nullable=True),
+    Column("item_key", String(64), nullable=True, comment="Canonical key; NULL = not in the catalog"),
+    Column("name_zh", String(100), nullable=True),
+    Column("name_en", String(200), nullable=True),
+    Column("num_value", Float, nullable=True, comment="In the canonical unit"),
+    Column("unit", String(32), nullable=True),
+    Column("raw_value", String(64), nullable=True),
+    Column("raw_unit", String(32), nullable=True),
+    Column("concept_scheme", String(16), nullable=True),
+    Column("concept_code", String(32), nullable=True),
+    Column("concept_meaning", String(200), nullable=True),
+    Column("context", Text, nullable=True, comment="JSON: finding site, laterality, fetus, ..."),
+    Column("selected", Integer, nullable=False, server_default="0"),
+    Column("item_path", String(100), nullable=True),
+    Column("created_at", Timestamp, nullable=False),
+    Index("rai_ix_measure_sop", "sop_instance_uid"),
+    Index("rai_ix_measure_exam", "exam_key", "item_key"),
+)
+
+#: Where each exam's report stands with respect to the module's writes (pending when signed/locked).
+report_state = Table(
+    "rai_report_state",
+    metadata,
+    Column("exam_key", String(64), primary_key=True),
+    Column("sop_instance_uid", String(64), nullable=True, comment="The SR last applied or waiting"),
+    Column("state", String(16), nullable=False, comment="APPLIED, PENDING or FAILED"),
+    Column("detail", String(1000), nullable=True),
+    Column("written_keys", Text, nullable=True, comment="JSON list of item keys the module wrote"),
+    Column("updated_at", Timestamp, nullable=False),
+    Index("rai_ix_report_state", "state"),
+)
+
+#: Every association the SCP turned away (等保 audit; the daily IT report lists them).
+assoc_reject = Table(
+    "rai_assoc_reject",
+    metadata,
+    Column("reject_id", BigKey, Identity(), primary_key=True),
+    Column("rejected_at", Timestamp, nullable=False),
+    Column("address", String(64), nullable=True),
+    Column("calling_ae", String(16), nullable=True),
+    Column("called_ae", String(16), nullable=True),
+    Column("reason", String(200), nullable=False),
+    Index("rai_ix_reject_at", "rejected_at"),
 )
