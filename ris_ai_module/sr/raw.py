@@ -60,8 +60,25 @@ def implicit_vr(tag: int) -> str:
 
 def parse_dataset(buf: bytes, pos: int = 0, end: int | None = None, implicit: bool = False) -> Node:
     """Parse ``buf[pos:end]`` as a little endian dataset, iteratively; raise ParseError if malformed."""
-    n = len(buf) if end is None else end
     root: Node = {}
+    _parse_into(root, buf, pos, end, implicit)
+    return root
+
+
+def parse_dataset_tolerant(
+    buf: bytes, pos: int = 0, end: int | None = None, implicit: bool = False
+) -> tuple[Node, str | None]:
+    """Like :func:`parse_dataset`, but keep what was read before a problem and return the problem."""
+    root: Node = {}
+    try:
+        _parse_into(root, buf, pos, end, implicit)
+    except (ParseError, struct.error) as exc:
+        return root, f"encoding problem, content after it is not read: {exc}"
+    return root, None
+
+
+def _parse_into(root: Node, buf: bytes, pos: int, end: int | None, implicit: bool) -> None:
+    n = len(buf) if end is None else end
     # frames: [is_sequence, container (dict or list), stop position or None, implicit]
     stack: list[list] = [[False, root, n, implicit]]
     while stack:
@@ -122,7 +139,6 @@ def parse_dataset(buf: bytes, pos: int = 0, end: int | None = None, implicit: bo
             value = buf[pos : pos + length]
             obj[tag] = (vr, value) if vr in _BINARY_VRS else value
         pos += length
-    return root
 
 
 def _skip_fragments(buf: bytes, pos: int, n: int) -> int:
@@ -163,8 +179,11 @@ def looks_like_dicom(buf: bytes) -> bool:
     return len(buf) >= 8 and _tag(buf, 0)[0] in (0x0002, 0x0008)
 
 
-def parse_file_bytes(buf: bytes) -> Node:
-    """Parse a whole file; raise ParseError for encodings left to pydicom (see module docstring)."""
+def parse_file_tolerant(buf: bytes) -> tuple[Node, str | None]:
+    """Parse a whole file; keep what precedes an encoding problem (returned as the second value).
+
+    Raise ParseError when the bytes do not look like DICOM or use an encoding left to pydicom.
+    """
     pos = 132 if len(buf) >= 132 and buf[128:132] == b"DICM" else 0
     if not looks_like_dicom(buf):
         raise ParseError("no DICM marker and no recognisable first element")
@@ -173,19 +192,19 @@ def parse_file_bytes(buf: bytes) -> Node:
     if not meta:
         # A bare dataset: guess implicit vs explicit VR from the first element (as pydicom does).
         explicit = buf[pos + 4 : pos + 6].isalpha()
-        return parse_dataset(buf, pos, implicit=not explicit)
+        return parse_dataset_tolerant(buf, pos, implicit=not explicit)
     if ts == IMPLICIT_LE:
-        return parse_dataset(buf, pos, implicit=True)
+        return parse_dataset_tolerant(buf, pos, implicit=True)
     if ts == DEFLATED_LE:
         try:
             data = zlib.decompress(buf[pos:], -15)
         except zlib.error as exc:
             raise ParseError(f"deflated dataset cannot be inflated: {exc}") from exc
-        return parse_dataset(data, 0, implicit=False)
+        return parse_dataset_tolerant(data, 0, implicit=False)
     if ts == EXPLICIT_BE:
         raise ParseError("explicit VR big endian is read through pydicom")
     # Explicit VR LE and every compressed transfer syntax (the dataset itself is explicit VR LE).
-    return parse_dataset(buf, pos, implicit=False)
+    return parse_dataset_tolerant(buf, pos, implicit=False)
 
 
 def reencode_with_pydicom(path_or_bytes: str | bytes) -> Node:

@@ -1,0 +1,242 @@
+"""The measurement catalog: CSV data in ``catalog/`` (plus an optional hospital overlay) loaded once.
+
+A rule says: this concept, in this context, from this manufacturer, is that canonical key. Codes,
+context rules, units and zh/en names live in the CSV files; this module only reads and indexes them.
+See ``catalog/README.md`` for the file formats and the provenance of every file.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+
+from ris_ai_module.errors import InvalidInput
+from ris_ai_module.sr.items import normalise_code
+from ris_ai_module.sr.units import convertible
+
+RULE_FILES = ("rules-vendor.csv", "rules-echo.csv", "rules-ob.csv", "rules-vascular.csv", "rules-smallparts.csv")
+
+
+@dataclass(frozen=True, slots=True)
+class KeyInfo:
+    """A canonical measurement key of measurement-keys.csv."""
+
+    key: str
+    domain: str
+    name_en: str
+    name_zh: str
+    unit: str
+
+
+@dataclass(frozen=True, slots=True)
+class Constraint:
+    """One context condition of a rule: allowed code keys / texts, may be absent, must be present."""
+
+    role: str
+    codes: frozenset[tuple[str, str]]
+    texts: frozenset[str]
+    absent_ok: bool
+    any_present: bool
+
+    def accepts(self, ctx_value: object | None) -> bool:
+        if ctx_value is None:
+            return self.absent_ok
+        if self.any_present:
+            return True
+        code_key = getattr(ctx_value, "code_key", None)
+        if code_key is not None and code_key in self.codes:
+            return True
+        text = getattr(ctx_value, "text", None)
+        return text is not None and text.casefold() in self.texts
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """Concept (+ context, + vendor) -> key. ``rank`` orders competing matching rules."""
+
+    key: str
+    constraints: tuple[Constraint, ...]
+    manufacturer: re.Pattern | None
+    model: re.Pattern | None
+    rank: tuple[int, int, int, int]
+    source: str
+
+    def applies(self, context: dict, manufacturer: str, model: str) -> bool:
+        if self.manufacturer is not None and not self.manufacturer.search(manufacturer):
+            return False
+        if self.model is not None and not self.model.search(model):
+            return False
+        return all(c.accepts(context.get(c.role)) for c in self.constraints)
+
+
+@dataclass(frozen=True, slots=True)
+class Role:
+    role: str
+    identity: bool
+    name_zh: str
+
+
+@dataclass
+class Catalog:
+    keys: dict[str, KeyInfo] = field(default_factory=dict)
+    by_code: dict[tuple[str, str], list[Rule]] = field(default_factory=dict)
+    by_any_scheme: dict[str, list[Rule]] = field(default_factory=dict)
+    by_meaning: dict[str, list[Rule]] = field(default_factory=dict)
+    roles_by_code: dict[tuple[str, str], Role] = field(default_factory=dict)
+    roles_by_any_scheme: dict[str, Role] = field(default_factory=dict)
+    roles_by_meaning: dict[str, Role] = field(default_factory=dict)
+    values: dict[tuple[str, str], tuple[str, str, str]] = field(default_factory=dict)
+    documents: dict[str, tuple[str, str]] = field(default_factory=dict)
+    identity_roles: set[str] = field(default_factory=set)
+
+    def role_of(self, code_key: tuple[str, str] | None, code: str, meaning: str) -> Role | None:
+        """The modifier role of a concept name: by code, else by code in any scheme, else by meaning."""
+        if code_key is not None:
+            role = self.roles_by_code.get(code_key) or self.roles_by_any_scheme.get(code)
+            if role is not None:
+                return role
+        return self.roles_by_meaning.get(meaning.casefold()) if meaning else None
+
+    def match(
+        self, code_key: tuple[str, str], code: str, meaning: str, context: dict, unit: str | None, manufacturer: str,
+        model: str,
+    ) -> Rule | None:
+        """Best rule for a concept in a context; the unit's dimension breaks ties (g vs g/m2)."""
+        candidates = self.by_code.get(code_key, []) + self.by_any_scheme.get(code, [])
+        if meaning:
+            candidates = candidates + self.by_meaning.get(meaning.casefold(), [])
+        if not candidates:
+            return None
+        found = [r for r in candidates if r.applies(context, manufacturer, model)]
+        if not found:
+            return None
+        if unit:
+            fitting = [r for r in found if r.key in self.keys and convertible(unit, self.keys[r.key].unit)]
+            found = fitting or found
+        return max(found, key=lambda r: r.rank)
+
+
+def _read_csv(text: str, where: str) -> list[dict[str, str]]:
+    rows = list(csv.DictReader(text.splitlines()))
+    return [{k.strip(): (v or "").strip() for k, v in row.items() if k is not None} for row in rows]
+
+
+def _code_key(token: str) -> tuple[str, str]:
+    scheme, _, code = token.partition(":")
+    return normalise_code(scheme, code)
+
+
+def _parse_context(text: str, where: str) -> tuple[Constraint, ...]:
+    out = []
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        role, sep, values = part.partition("=")
+        if not sep:
+            raise InvalidInput(where, f"context condition {part!r} is not role=value")
+        codes, texts, absent_ok, any_present = set(), set(), False, False
+        for tok in (t.strip() for t in values.split("|")):
+            if tok == "-":
+                absent_ok = True
+            elif tok == "*":
+                any_present = True
+            elif len(tok) >= 2 and tok[0] == tok[-1] and tok[0] in "\"'":
+                texts.add(tok[1:-1].casefold())
+            elif ":" in tok:
+                codes.add(_code_key(tok))
+            else:
+                raise InvalidInput(where, f"context value {tok!r} is not SCHEME:CODE, \"text\", - or *")
+        out.append(Constraint(role.strip(), frozenset(codes), frozenset(texts), absent_ok, any_present))
+    return tuple(out)
+
+
+def _add_rules(cat: Catalog, rows: list[dict[str, str]], layer: int, where: str) -> None:
+    for n, row in enumerate(rows, start=2):
+        here = f"{where}:{n}"
+        key = row.get("key", "")
+        if not key or not row.get("concept"):
+            raise InvalidInput(here, "a rule needs a key and a concept")
+        if row.get("unit") or row.get("name_en") or row.get("name_zh"):
+            old = cat.keys.get(key)
+            cat.keys[key] = KeyInfo(
+                key, row.get("domain") or (old.domain if old else "hospital"),
+                row.get("name_en") or (old.name_en if old else key), row.get("name_zh") or (old.name_zh if old else ""),
+                row.get("unit") or (old.unit if old else ""),
+            )
+        if key not in cat.keys:
+            raise InvalidInput(here, f"key {key!r} is not in measurement-keys.csv and the row gives no unit/names")
+        constraints = _parse_context(row.get("context", ""), here)
+        man = re.compile(row["manufacturer"], re.I) if row.get("manufacturer") else None
+        mod = re.compile(row["model"], re.I) if row.get("model") else None
+        rank = (layer, int(man is not None) + int(mod is not None), len(constraints), -n)
+        rule = Rule(key, constraints, man, mod, rank, row.get("source", ""))
+        for tok in (t.strip() for t in row["concept"].split("|")):
+            if tok.startswith("~"):
+                cat.by_meaning.setdefault(tok[1:].casefold(), []).append(rule)
+            elif tok.startswith("*:"):
+                cat.by_any_scheme.setdefault(tok[2:], []).append(rule)
+            elif ":" in tok:
+                cat.by_code.setdefault(_code_key(tok), []).append(rule)
+            else:
+                raise InvalidInput(here, f"concept {tok!r} is not SCHEME:CODE, *:CODE or ~meaning")
+
+
+def _data(name: str) -> str:
+    return resources.files("ris_ai_module.sr").joinpath("catalog", name).read_text(encoding="utf-8")
+
+
+@lru_cache(maxsize=1)
+def builtin_catalog() -> Catalog:
+    return _build(None)
+
+
+@lru_cache(maxsize=8)
+def _overlay_catalog(path: str, mtime: float) -> Catalog:
+    return _build(path)
+
+
+def load_catalog(overlay_file: str | os.PathLike | None = None) -> Catalog:
+    """The built-in catalog, or built-in + a hospital overlay (same format as a rules file; wins ties)."""
+    if overlay_file is None:
+        return builtin_catalog()
+    path = os.fspath(overlay_file)
+    try:
+        mtime = os.stat(path).st_mtime
+    except OSError as exc:
+        raise InvalidInput("overlay_file", f"{path}: {exc.strerror}") from exc
+    return _overlay_catalog(path, mtime)
+
+
+def _build(overlay: str | None) -> Catalog:
+    cat = Catalog()
+    for row in _read_csv(_data("keys.csv"), "keys.csv"):
+        cat.keys[row["key"]] = KeyInfo(row["key"], row["domain"], row["name_en"], row["name_zh"], row["unit"])
+    for row in _read_csv(_data("roles.csv"), "roles.csv"):
+        role = Role(row["role"], row["identity"] == "yes", row["name_zh"])
+        if role.identity:
+            cat.identity_roles.add(role.role)
+        if row["scheme"] == "*":
+            cat.roles_by_any_scheme[row["code"]] = role
+        elif row["code"]:
+            cat.roles_by_code[normalise_code(row["scheme"], row["code"])] = role
+        else:
+            cat.roles_by_meaning[row["meaning"].casefold()] = role
+    for row in _read_csv(_data("values.csv"), "values.csv"):
+        cat.values[normalise_code(row["scheme"], row["code"])] = (row["name_en"], row["name_zh"], row["kind"])
+    for row in _read_csv(_data("documents.csv"), "documents.csv"):
+        match = row["match"]
+        cat.documents[match if match.startswith("sop:") else "{}:{}".format(*_code_key(match))] = (
+            row["template"], row["domain"],
+        )
+    for name in RULE_FILES:
+        _add_rules(cat, _read_csv(_data(name), name), 0, name)
+    if overlay is not None:
+        try:
+            with open(overlay, encoding="utf-8-sig") as fh:
+                text = fh.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidInput("overlay_file", f"{overlay}: {exc}") from exc
+        _add_rules(cat, _read_csv(text, overlay), 1, overlay)
+    return cat

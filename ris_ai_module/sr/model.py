@@ -1,0 +1,129 @@
+"""The result of reading one SR: measurements with their context, and the document around them.
+
+``ParsedSR.to_dict()`` is the JSON contract of ``parse-sr`` (issue 3) and of the results-in step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ris_ai_module.sr.items import CodedValue
+
+
+@dataclass(slots=True)
+class Modifier:
+    """One modifier of a measurement (Finding Site, Laterality, Fetus ID, Selection Status, z-score …).
+
+    ``code_key`` is the normalised code used for matching; ``display`` is the human label (the
+    catalog's English name for a known code, else the meaning or text as sent).
+    """
+
+    role: str
+    path: str
+    code: CodedValue | None = None
+    text: str | None = None
+    number: float | None = None
+    unit: str | None = None
+    display: str = ""
+
+    @property
+    def code_key(self) -> tuple[str, str] | None:
+        return self.code.key if self.code is not None else None
+
+    @property
+    def identity(self) -> tuple:
+        """What makes two modifier values the same for replicate grouping."""
+        if self.code is not None:
+            return self.code.key
+        return ("text", (self.text or "").casefold()) if self.text is not None else ("num", self.number)
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.code is not None:
+            out: dict[str, Any] = self.code.to_dict()
+            if self.code.key != (self.code.scheme, self.code.code):
+                out["normalised"] = "{}:{}".format(*self.code.key)
+            return out
+        if self.number is not None or self.unit is not None:
+            return {"value": self.number, "unit": self.unit}
+        return {"text": self.text}
+
+
+@dataclass(slots=True)
+class Measurement:
+    """One NUM content item: identified (key) or not (key None), converted, with its full context."""
+
+    key: str | None
+    name_en: str
+    name_zh: str
+    value: float | None
+    unit: str | None
+    raw_value: str | None
+    raw_unit: str | None
+    concept: CodedValue
+    context: dict[str, str]
+    modifiers: dict[str, Any]
+    path: str
+    selected: bool = False
+    # Not part of the JSON: grouping keys used by selection and de-duplication.
+    group: tuple = field(default=(), repr=False, compare=False)
+    selection_rank: int = field(default=0, repr=False, compare=False)
+    is_mean: bool = field(default=False, repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "name_en": self.name_en,
+            "name_zh": self.name_zh,
+            "value": self.value,
+            "unit": self.unit,
+            "raw_value": self.raw_value,
+            "raw_unit": self.raw_unit,
+            "concept": self.concept.to_dict(),
+            "context": dict(self.context),
+            "modifiers": dict(self.modifiers),
+            "selected": self.selected,
+            "path": self.path,
+        }
+
+
+@dataclass(slots=True)
+class ParsedSR:
+    """Everything read from one SR file; ``warnings`` lists every problem met, nothing is raised."""
+
+    sop_instance_uid: str = ""
+    sop_class_uid: str = ""
+    study_instance_uid: str = ""
+    accession_number: str = ""
+    patient_id: str = ""
+    patient_name: str = ""
+    manufacturer: str = ""
+    model: str = ""
+    document_template: str = ""
+    document_title: CodedValue | None = None
+    measurements: list[Measurement] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def selected(self) -> list[Measurement]:
+        return [m for m in self.measurements if m.selected]
+
+    def by_key(self, key: str, selected_only: bool = True) -> list[Measurement]:
+        return [m for m in self.measurements if m.key == key and (m.selected or not selected_only)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "sop_instance_uid": self.sop_instance_uid,
+            "study_instance_uid": self.study_instance_uid,
+            "accession_number": self.accession_number,
+            "patient": {"id": self.patient_id, "name": self.patient_name},
+            "document": {
+                "template": self.document_template or None,
+                "title": self.document_title.to_dict() if self.document_title else None,
+                "sop_class_uid": self.sop_class_uid,
+                "manufacturer": self.manufacturer,
+                "model": self.model,
+            },
+            "measurements": [m.to_dict() for m in self.measurements],
+            "warnings": list(self.warnings),
+        }

@@ -1,0 +1,329 @@
+"""Read an SR, walk its content tree, identify every NUM with the catalog and pick the reported values.
+
+Pure: bytes (or a pydicom Dataset) in, :class:`ParsedSR` out. Malformed content never raises; each
+problem becomes a warning and the valid items are still read. Only input that is not DICOM at all
+raises :class:`~ris_ai_module.errors.InvalidInput`.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ris_ai_module.errors import InvalidInput
+from ris_ai_module.sr import raw
+from ris_ai_module.sr.catalog import Catalog, load_catalog
+from ris_ai_module.sr.items import (
+    CODE_MEANING,
+    CODE_VALUE,
+    CODING_SCHEME,
+    CONCEPT_CODE_SEQ,
+    CONCEPT_NAME_SEQ,
+    CONTENT_SEQ,
+    CONTENT_TEMPLATE_SEQ,
+    REFERENCED_CONTENT_ITEM,
+    SPECIFIC_CHARACTER_SET,
+    TEMPLATE_IDENTIFIER,
+    VALUE_TYPE,
+    CodedValue,
+    ContentItem,
+    TextDecoder,
+    ascii_text,
+    first_item,
+)
+from ris_ai_module.sr.model import Measurement, Modifier, ParsedSR
+from ris_ai_module.sr.select import select_and_dedupe
+from ris_ai_module.sr.units import convert, lookup
+
+#: Deeper content is not walked (one warning). Real reports nest fewer than 20 levels.
+MAX_DEPTH = 1000
+#: How many warnings of one kind are listed before they are summarised.
+MAX_WARNINGS_PER_KIND = 20
+
+SR_SOP_CLASS_PREFIX = "1.2.840.10008.5.1.4.1.1.88."
+_HEADER = {
+    "sop_class_uid": 0x00080016,
+    "sop_instance_uid": 0x00080018,
+    "accession_number": 0x00080050,
+    "manufacturer": 0x00080070,
+    "model": 0x00081090,
+    "patient_id": 0x00100020,
+    "study_instance_uid": 0x0020000D,
+}
+PATIENT_NAME = 0x00100010
+_UNIT_SCHEMES = ("UCUM",)
+_EMPTY_CONCEPT = CodedValue("", "", "")
+
+
+def parse_sr_file(path: str | os.PathLike, overlay_file: str | os.PathLike | None = None) -> ParsedSR:
+    """Parse one SR file. Raises InvalidInput("file", reason) only if it cannot be read as DICOM."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise InvalidInput("file", f"{os.fspath(path)}: {exc.strerror or exc}") from exc
+    return parse_sr_bytes(data, overlay_file)
+
+
+def parse_sr_dataset(ds: Any, overlay_file: str | os.PathLike | None = None) -> ParsedSR:
+    """Parse a pydicom Dataset (e.g. one just received by the SCP), via its explicit VR LE encoding."""
+    from pydicom.filebase import DicomBytesIO
+    from pydicom.filewriter import write_dataset
+
+    out = DicomBytesIO()
+    out.is_little_endian = True
+    out.is_implicit_VR = False
+    try:
+        write_dataset(out, ds)
+    except RecursionError:
+        result = ParsedSR(warnings=["dataset is nested too deeply for pydicom to encode; nothing read"])
+        return result
+    except Exception as exc:  # noqa: BLE001 - a dataset pydicom cannot encode is malformed input
+        raise InvalidInput("dataset", f"cannot be encoded: {exc}") from exc
+    root, problem = raw.parse_dataset_tolerant(out.getvalue())
+    return _parse_root(root, [problem] if problem else [], overlay_file)
+
+
+def parse_sr_bytes(data: bytes, overlay_file: str | os.PathLike | None = None) -> ParsedSR:
+    """Parse the bytes of a DICOM file (Part 10 or a bare dataset)."""
+    warnings: list[str] = []
+    try:
+        root, problem = raw.parse_file_tolerant(data)
+        if problem:
+            warnings.append(problem)
+    except raw.ParseError as exc:
+        try:
+            root = raw.reencode_with_pydicom(data)
+        except Exception as exc2:  # noqa: BLE001 - anything pydicom cannot read is "not DICOM"
+            raise InvalidInput("file", f"not a DICOM file ({exc}; pydicom: {exc2})") from exc2
+        warnings.append(f"read through pydicom: {exc}")
+    return _parse_root(root, warnings, overlay_file)
+
+
+def _parse_root(root: raw.Node, warnings: list[str], overlay_file: str | os.PathLike | None) -> ParsedSR:
+    catalog = load_catalog(overlay_file)
+    decoder = TextDecoder(root.get(SPECIFIC_CHARACTER_SET))
+    result = ParsedSR(warnings=warnings)
+    for attr, tag in _HEADER.items():
+        setattr(result, attr, decoder.text(root.get(tag)) if attr in ("manufacturer", "model") else ascii_text(root.get(tag)))
+    result.patient_id = decoder.text(root.get(_HEADER["patient_id"]))
+    result.accession_number = decoder.text(root.get(_HEADER["accession_number"]))
+    result.patient_name = decoder.text(root.get(PATIENT_NAME), pn=True)
+    if decoder.problem:
+        warnings.append(decoder.problem)
+    root_item = ContentItem(root, decoder)
+    result.document_title = root_item.name
+    result.document_template = _template(root, result, catalog)
+    is_sr = result.sop_class_uid.startswith(SR_SOP_CLASS_PREFIX)
+    if not is_sr and CONTENT_SEQ not in root:
+        warnings.append(f"not a structured report (SOP Class UID {result.sop_class_uid or 'missing'}); no content")
+        return result
+    if not is_sr:
+        warnings.append(f"SOP Class UID {result.sop_class_uid or 'missing'} is not an SR class; content read anyway")
+    if root_item.value_type_text != "CONTAINER":
+        warnings.append(f"root Value Type is {root_item.value_type_text or 'missing'}, expected CONTAINER")
+    if not root_item.children:
+        warnings.append("SR has no content items")
+        return result
+    walker = _Walker(catalog, decoder, result)
+    walker.walk(root)
+    result.measurements = select_and_dedupe(walker.measurements, result.warnings)
+    return result
+
+
+def _template(root: raw.Node, result: ParsedSR, catalog: Catalog) -> str:
+    tmpl = first_item(root, CONTENT_TEMPLATE_SEQ)
+    if tmpl is not None and ascii_text(tmpl.get(TEMPLATE_IDENTIFIER)):
+        return ascii_text(tmpl.get(TEMPLATE_IDENTIFIER))
+    hit = catalog.documents.get(f"sop:{result.sop_class_uid}")
+    if hit is None and result.document_title is not None:
+        hit = catalog.documents.get("{}:{}".format(*result.document_title.key))
+    return hit[0] if hit else ""
+
+
+class _Walker:
+    """Iterative depth-first walk; modifiers inherit container -> sub-container -> NUM (item wins)."""
+
+    def __init__(self, catalog: Catalog, decoder: TextDecoder, result: ParsedSR) -> None:
+        self.catalog = catalog
+        self.decoder = decoder
+        self.result = result
+        self.manufacturer = result.manufacturer
+        self.model = result.model
+        self.measurements: list[Measurement] = []
+        self.references: list[tuple[str, str, list[int]]] = []  # (path of the reference, owner path, target)
+        self.paths: set[str] = set()
+        self._warned: dict[str, int] = {}
+
+    def warn(self, kind: str, message: str) -> None:
+        n = self._warned.get(kind, 0) + 1
+        self._warned[kind] = n
+        if n <= MAX_WARNINGS_PER_KIND:
+            self.result.warnings.append(message)
+
+    def walk(self, root: raw.Node) -> None:
+        # stack entries: (node, path, depth, inherited modifiers)
+        stack: list[tuple[raw.Node, str, int, dict[str, Modifier]]] = [(root, "1", 0, {})]
+        too_deep = False
+        while stack:
+            node, path, depth, inherited = stack.pop()
+            self.paths.add(path)
+            children = node.get(CONTENT_SEQ)
+            if not isinstance(children, list):
+                children = []
+            vtype = ascii_text(node.get(VALUE_TYPE))
+            if depth >= MAX_DEPTH:
+                if children and not too_deep:
+                    too_deep = True
+                    self.result.warnings.append(f"content deeper than {MAX_DEPTH} levels is not read (at {path})")
+                continue
+            context, rest = self._modifiers(children, path, inherited)
+            if vtype == "NUM":
+                self._measurement(node, path, context)
+                # Children of a NUM (e.g. INFERRED FROM values) keep its identity context, not its status.
+                context = {k: v for k, v in context.items() if k not in ("derivation", "selection_status", "z_score")}
+            for index, child in reversed(rest):
+                stack.append((child, f"{path}.{index}", depth + 1, context))
+        for kind, n in self._warned.items():
+            if n > MAX_WARNINGS_PER_KIND:
+                self.result.warnings.append(f"{n - MAX_WARNINGS_PER_KIND} more warnings of kind {kind!r} not listed")
+        self._check_references()
+
+    def _modifiers(
+        self, children: list, path: str, inherited: dict[str, Modifier]
+    ) -> tuple[dict[str, Modifier], list[tuple[int, raw.Node]]]:
+        """Split children into modifier items (by concept code, any relationship) and the rest."""
+        context = inherited
+        rest: list[tuple[int, raw.Node]] = []
+        role_of = self.catalog.role_of
+        for index, child in enumerate(children, 1):
+            if not isinstance(child, dict):
+                continue
+            name_item = first_item(child, CONCEPT_NAME_SEQ)
+            if name_item is None:
+                if REFERENCED_CONTENT_ITEM in child:
+                    self.references.append((f"{path}.{index}", path, ContentItem(child, self.decoder).references or []))
+                    self.paths.add(f"{path}.{index}")
+                else:
+                    rest.append((index, child))
+                continue
+            scheme = ascii_text(name_item.get(CODING_SCHEME))
+            code = ascii_text(name_item.get(CODE_VALUE))
+            meaning_raw = name_item.get(CODE_MEANING)
+            meaning = self.decoder.text(meaning_raw) if meaning_raw else ""
+            role = role_of(CodedValue(scheme, code, meaning).key if code else None, code, meaning)
+            if role is None or ascii_text(child.get(VALUE_TYPE)) == "CONTAINER":
+                rest.append((index, child))
+                continue
+            if context is inherited:
+                context = dict(inherited)
+            context[role.role] = self._modifier(role.role, child, f"{path}.{index}")
+            self.paths.add(f"{path}.{index}")
+        return context, rest
+
+    def _modifier(self, role: str, node: raw.Node, path: str) -> Modifier:
+        item = ContentItem(node, self.decoder)
+        vtype = item.value_type_text
+        mod = Modifier(role=role, path=path)
+        if vtype == "CODE" or CONCEPT_CODE_SEQ in node:
+            mod.code = item.code_value
+            if mod.code is not None:
+                known = self.catalog.values.get(mod.code.key)
+                mod.display = known[0] if known else mod.code.meaning or mod.code.code
+        elif vtype == "NUM":
+            num = item.numeric
+            mod.number = num.number
+            mod.unit = num.unit.code if num.unit else None
+            mod.display = num.raw or ""
+        if mod.code is None and mod.number is None:
+            mod.text = item.text_value
+            mod.display = mod.text or ""
+            if mod.text is None and mod.unit is None:
+                self.warn("modifier", f"{path}: {role} modifier has no value")
+        return mod
+
+    def _measurement(self, node: raw.Node, path: str, context: dict[str, Modifier]) -> None:
+        item = ContentItem(node, self.decoder)
+        concept = item.name
+        if concept is None:
+            self.warn("concept", f"{path}: NUM has no concept name")
+            concept = _EMPTY_CONCEPT
+        num = item.numeric
+        if num.problem:
+            self.warn("value", f"{path}: {num.problem} ({concept.meaning or concept.code})")
+        raw_unit = num.unit.code if num.unit is not None else None
+        unit_ok = num.unit is not None and num.unit.scheme.upper() in _UNIT_SCHEMES
+        if num.unit is not None and not unit_ok:
+            self.warn("unit", f"{path}: unit {raw_unit!r} has coding scheme {num.unit.scheme!r}, not UCUM; not converted")
+        catalog = self.catalog
+        rule = catalog.match(
+            concept.key, concept.code, concept.meaning, context, raw_unit if unit_ok else None,
+            self.manufacturer, self.model,
+        )
+        value: float | None = None
+        if rule is not None:
+            info = catalog.keys[rule.key]
+            key, name_en, name_zh, unit = rule.key, info.name_en, info.name_zh, info.unit
+        else:
+            key, name_en, name_zh = None, concept.meaning, ""
+            unit = raw_unit if unit_ok and lookup(raw_unit) else None
+        if num.number is not None and unit_ok:
+            value, problem = convert(num.number, raw_unit, unit) if unit else (None, f"unit {raw_unit!r} is not a known UCUM unit")
+            if problem:
+                self.warn("unit", f"{path}: {problem}; raw value kept ({concept.meaning or concept.code})")
+        elif num.number is not None and num.unit is None:
+            self.warn("unit", f"{path}: no unit; raw value kept ({concept.meaning or concept.code})")
+        modifiers: dict[str, Any] = {role: mod.to_dict() for role, mod in context.items()}
+        if num.qualifier is not None:
+            modifiers["qualifier"] = num.qualifier.to_dict()
+        self.measurements.append(
+            Measurement(
+                key=key, name_en=name_en, name_zh=name_zh, value=value, unit=unit, raw_value=num.raw,
+                raw_unit=raw_unit, concept=concept, context=_context(context, catalog), modifiers=modifiers, path=path,
+                group=_group(key, concept, context, catalog),
+                selection_rank=_SELECTION_RANK.get(context["selection_status"].code_key, 0)
+                if "selection_status" in context else 0,
+                is_mean="derivation" in context and context["derivation"].code_key == _MEAN,
+            )
+        )
+
+    def _check_references(self) -> None:
+        """By-reference relationships are resolved once: dangling targets and loops become warnings."""
+        by_path = {ref: target for ref, _owner, target in self.references}
+        owners = {m.path: m for m in self.measurements}
+        for ref_path, owner, target in self.references:
+            target_path = ".".join(map(str, target))
+            if not target or target_path not in self.paths:
+                self.warn("reference", f"{ref_path}: by-reference target {target_path or '(empty)'} does not exist")
+                continue
+            seen = {ref_path}
+            current = target_path
+            while current in by_path and current not in seen:
+                seen.add(current)
+                current = ".".join(map(str, by_path[current]))
+            if current in seen or owner == target_path or owner.startswith(target_path + "."):
+                self.warn("reference", f"{ref_path}: by-reference relationship loops back to {target_path}; not followed")
+            if owner in owners:
+                owners[owner].modifiers.setdefault("references", []).append(target_path)
+
+
+_MEAN = ("SCT", "373098007")
+_SELECTION_RANK = {("DCM", "121410"): 3, ("DCM", "121412"): 2, ("DCM", "121411"): 1}
+
+
+def _context(context: dict[str, Modifier], catalog: Catalog) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for role, mod in context.items():
+        out[role] = mod.display
+        if role == "finding_site" and mod.code is not None:
+            known = catalog.values.get(mod.code.key)
+            if known and known[2] == "vessel":
+                out["vessel"] = known[0]
+    return out
+
+
+def _group(key: str | None, concept: CodedValue, context: dict[str, Modifier], catalog: Catalog) -> tuple:
+    roles = catalog.identity_roles
+    ident = tuple(sorted((r, m.identity) for r, m in context.items() if r in roles))
+    return (key or concept.key, ident)
+

@@ -1,0 +1,57 @@
+"""Replicates: collapse identical duplicates, then mark exactly one selected value per (key, context).
+
+Rules (issue 3, PS3.17 I.7 "Selected Value"): Selection Status first (User chosen > Mean value chosen >
+Most recent), else a Derivation = Mean value, else the last value in document order. Identical
+duplicates (GE Vivid writes every NUM twice, once with Selection Status) become one measurement,
+keeping the copy that carries the most information.
+"""
+
+from __future__ import annotations
+
+from ris_ai_module.sr.model import Measurement
+
+
+def _dedupe_key(m: Measurement) -> tuple:
+    derivation = m.modifiers.get("derivation")
+    deriv = (derivation.get("normalised") or derivation.get("code")) if isinstance(derivation, dict) else None
+    try:
+        number: object = float(m.raw_value) if m.raw_value is not None else None
+    except ValueError:
+        number = m.raw_value
+    return (m.group, deriv, number, m.raw_unit)
+
+
+def select_and_dedupe(measurements: list[Measurement], warnings: list[str]) -> list[Measurement]:
+    """Return the measurements in document order with duplicates collapsed and ``selected`` set."""
+    kept: list[Measurement] = []
+    seen: dict[tuple, int] = {}
+    collapsed = 0
+    for m in measurements:
+        dkey = _dedupe_key(m)
+        at = seen.get(dkey)
+        if at is None:
+            seen[dkey] = len(kept)
+            kept.append(m)
+            continue
+        collapsed += 1
+        if m.selection_rank > kept[at].selection_rank:
+            kept[at] = m
+    if collapsed:
+        warnings.append(f"{collapsed} identical duplicate NUM item(s) collapsed")
+    groups: dict[tuple, list[Measurement]] = {}
+    for m in kept:
+        groups.setdefault(m.group, []).append(m)
+    for members in groups.values():
+        _pick(members).selected = True
+    return kept
+
+
+def _pick(members: list[Measurement]) -> Measurement:
+    best: Measurement | None = None
+    for m in members:  # ">=" keeps the latest of equal rank: "most recent" wins ties
+        if m.selection_rank and (best is None or m.selection_rank >= best.selection_rank):
+            best = m
+    if best is not None:
+        return best
+    means = [m for m in members if m.is_mean]
+    return means[-1] if means else members[-1]
