@@ -71,13 +71,18 @@ def _runnable(now: datetime, kinds: Sequence[str] | None) -> Any:
 
 
 def claim(
-    engine: Engine, owner: str, lease_seconds: float, limit: int, kinds: Sequence[str] | None = None
+    engine: Engine, owner: str, lease_seconds: float, limit: int, kinds: Sequence[str] | None = None,
+    task_ids: Sequence[int] | None = None,
 ) -> list[Task]:
-    """Claim up to ``limit`` due tasks (or tasks whose lease expired) for ``owner``, in one transaction."""
+    """Claim up to ``limit`` due tasks (or tasks whose lease expired) for ``owner``, in one transaction.
+
+    ``task_ids`` restricts the claim to those tasks (a manual push runs its own task at once).
+    """
     now = utcnow()
-    candidates = lock_for_claim(
-        select(task.c.task_id).where(_runnable(now, kinds)).order_by(task.c.task_id), engine, limit
-    )
+    where = _runnable(now, kinds)
+    if task_ids is not None:
+        where = and_(where, task.c.task_id.in_(list(task_ids)))
+    candidates = lock_for_claim(select(task.c.task_id).where(where).order_by(task.c.task_id), engine, limit)
     lease_until = now + timedelta(seconds=lease_seconds)
     with engine.begin() as conn:
         ids = [row[0] for row in conn.execute(candidates).fetchmany(limit)]

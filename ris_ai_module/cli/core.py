@@ -1,0 +1,188 @@
+"""Core subcommands: configuration, database set-up, the demo, ``run``, and the task queue by hand."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from importlib import resources
+from pathlib import Path
+
+from ris_ai_module.config.load import load_config
+from ris_ai_module.config.schema import Config
+from ris_ai_module.errors import ConfigError
+
+Sub = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+def need_config(args: argparse.Namespace) -> Config:
+    """The --config file, loaded strictly (the top-level option, or the subcommand's positional FILE)."""
+    path = getattr(args, "file", None) or args.config
+    if not path:
+        raise ConfigError("--config", "no configuration file given (ris-ai-module --config FILE COMMAND)")
+    return load_config(path)
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    cfg = need_config(args)
+    print(f"OK: {getattr(args, 'file', None) or args.config}")
+    print(f"  database: {cfg.database.url.split('://')[0]}   exam detection: {cfg.ris.detect}   push: {cfg.push.url or '-'}")
+    return 0
+
+
+def cmd_config_example(args: argparse.Namespace) -> int:
+    sys.stdout.write(resources.files("ris_ai_module.config").joinpath("example.toml").read_text(encoding="utf-8"))
+    return 0
+
+
+def cmd_init_db(args: argparse.Namespace) -> int:
+    from ris_ai_module.db import migrate
+    from ris_ai_module.db.engine import make_engine
+
+    cfg = need_config(args)
+    engine = make_engine(cfg.database)
+    try:
+        migrate.upgrade(engine)
+        print(f"RAI_* tables at revision {migrate.current(engine)}")
+    finally:
+        engine.dispose()
+    return 0
+
+
+def cmd_init_demo(args: argparse.Namespace) -> int:
+    from ris_ai_module.demo import write_demo
+
+    try:
+        path = write_demo(Path(args.dir), args.dicom_port, args.http_port, args.ai_url, force=args.force)
+    except FileExistsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"demo written: {path}\nstart it with: ris-ai-module --config {path} run")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from ris_ai_module.runtime import run
+
+    return run(need_config(args))
+
+
+def cmd_push(args: argparse.Namespace) -> int:
+    """Push one exam now: a new task (new idempotency key: a deliberate re-delivery), run in this process."""
+    from ris_ai_module.context import make_context
+    from ris_ai_module.db.ris import get_exam
+    from ris_ai_module.tasks import queue
+    from ris_ai_module.tasks.model import TaskKind
+    from ris_ai_module.tasks.registry import retry_policy
+    from ris_ai_module.tasks.worker import Worker
+
+    ctx = make_context(need_config(args))
+    with ctx.engine.begin() as conn:
+        if get_exam(conn, args.exam_key) is None:
+            print(f"error: exam {args.exam_key} is not in RAI_V_EXAM", file=sys.stderr)
+            return 2
+        task_id = queue.enqueue(conn, TaskKind.EXAM_PUSH, exam_key=args.exam_key, payload={"manual": True})
+    if args.queue_only:
+        print(f"task {task_id} queued")
+        return 0
+    claimed = queue.claim(ctx.engine, ctx.owner, float(ctx.config.worker.lease), 1, task_ids=[task_id])
+    if not claimed:
+        print(f"task {task_id} queued; a running worker took it first")
+        return 0
+    worker = Worker(ctx)
+    outcome = worker.handlers[TaskKind.EXAM_PUSH.value](claimed[0], ctx)
+    queue.record_outcomes(ctx.engine, ctx.owner, [queue.Finished(claimed[0], outcome, claimed[0].created_at)],
+                          lambda k: retry_policy(ctx, k))
+    print(f"task {task_id}: {outcome.kind.value}" + (f" HTTP {outcome.http_status}" if outcome.http_status else "")
+          + (f" - {outcome.error}" if outcome.error else ""))
+    return 0 if outcome.kind.value == "DONE" else 1
+
+
+def cmd_tasks(args: argparse.Namespace) -> int:
+    from ris_ai_module.cli.output import as_json, table
+    from ris_ai_module.db.engine import make_engine
+    from ris_ai_module.tasks import queue
+
+    engine = make_engine(need_config(args).database)
+    with engine.connect() as conn:
+        rows = queue.list_tasks(conn, status=args.status, kind=args.kind, exam_key=args.exam, limit=args.limit)
+    if args.json:
+        print(as_json(rows))
+    else:
+        print(table(rows, ["task_id", "kind", "status", "exam_key", "attempts", "next_run_at", "updated_at", "last_error"]))
+    return 0
+
+
+def cmd_task(args: argparse.Namespace) -> int:
+    from ris_ai_module.cli.output import as_json, table
+    from ris_ai_module.db.engine import make_engine
+    from ris_ai_module.tasks import queue
+
+    engine = make_engine(need_config(args).database)
+    with engine.connect() as conn:
+        row = queue.get_task(conn, args.task_id)
+        attempts = queue.attempts_of(conn, args.task_id)
+    if args.json:
+        print(as_json({"task": row, "attempts": attempts}))
+        return 0
+    for key, value in row.items():
+        print(f"{key:18} {'' if value is None else value}")
+    print()
+    print(table(attempts, ["attempt_no", "started_at", "outcome", "http_status", "latency_ms", "worker", "error"]))
+    return 0
+
+
+def cmd_retry(args: argparse.Namespace) -> int:
+    from ris_ai_module.db.engine import make_engine
+    from ris_ai_module.tasks import queue
+
+    engine = make_engine(need_config(args).database)
+    with engine.begin() as conn:
+        queue.requeue(conn, args.task_id)
+    print(f"task {args.task_id} scheduled again")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("config", help="check or print the configuration / 检查配置")
+    csub = p.add_subparsers(dest="config_command", metavar="check|example")
+    c = csub.add_parser("check", help="validate a configuration file; non-zero exit on error")
+    c.add_argument("file", nargs="?", help="the file (default: --config)")
+    c.set_defaults(func=cmd_config_check)
+    c = csub.add_parser("example", help="print the documented example configuration")
+    c.set_defaults(func=cmd_config_example)
+
+    p = sub.add_parser("init-db", help="create or upgrade the RAI_* tables (Alembic) / 建表或升级")
+    p.set_defaults(func=cmd_init_db)
+
+    p = sub.add_parser("init-demo", help="write a working demo: config, SQLite demo RIS, storage / 生成演示环境")
+    p.add_argument("dir")
+    p.add_argument("--dicom-port", type=int, default=11112)
+    p.add_argument("--http-port", type=int, default=8080)
+    p.add_argument("--ai-url", default="http://127.0.0.1:8090/api/exams")
+    p.add_argument("--force", action="store_true", help="overwrite an existing demo")
+    p.set_defaults(func=cmd_init_demo)
+
+    p = sub.add_parser("run", help="run everything in one process until SIGINT/SIGTERM / 运行")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("push", help="push one exam to the AI host now / 手工推送检查")
+    p.add_argument("exam_key")
+    p.add_argument("--queue-only", action="store_true", help="only queue it for the running worker")
+    p.set_defaults(func=cmd_push)
+
+    p = sub.add_parser("tasks", help="list tasks / 任务列表")
+    p.add_argument("--status", choices=["SCHEDULED", "IN_PROCESS", "DONE", "FAILED", "CANCELED"])
+    p.add_argument("--kind")
+    p.add_argument("--exam", help="EXAM_KEY")
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_tasks)
+
+    p = sub.add_parser("task", help="one task with every attempt (trace) / 任务详情与每次尝试")
+    p.add_argument("task_id", type=int)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_task)
+
+    p = sub.add_parser("retry", help="schedule a FAILED task again / 重试失败任务")
+    p.add_argument("task_id", type=int)
+    p.set_defaults(func=cmd_retry)

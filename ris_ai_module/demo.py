@@ -1,0 +1,109 @@
+"""``ris-ai-module init-demo DIR``: a working installation on an embedded SQLite demo RIS.
+
+It writes ``DIR/ris-ai-module.toml``, ``DIR/ris.db`` (the demo RIS shaped like a Chinese hospital
+RIS, with the RAI_* tables, view and trigger) and ``DIR/storage/``. Parts of the system that need
+their own section in the demo config offer ``demo_config_section(dicom_port, http_port) -> str``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from sqlalchemy import column, create_engine, insert, table
+
+from ris_ai_module.db import migrate
+
+CONFIG_NAME = "ris-ai-module.toml"
+
+#: Modules that may add a section to the demo configuration.
+SECTION_PROVIDERS = (
+    "ris_ai_module.dicom.demo",
+    "ris_ai_module.report.demo",
+    "ris_ai_module.health.demo",
+    "ris_ai_module.web.demo",
+)
+
+DEMO_EXAMS = (
+    ("E0001", "P000123", "张三", "M", "1968-03-14", "A20261127001", "心脏彩超", "超声心动图（经胸）", "REGISTERED"),
+    ("E0002", "P000456", "李四芳", "F", "1990-11-02", "A20261127002", "产科超声", "中孕期胎儿系统超声", "REGISTERED"),
+    ("E0003", "P000789", "欧阳明", "M", "1955-07-30", "A20261127003", "颈部血管彩超", "双侧颈动脉超声", "REGISTERED"),
+    ("E0004", "P001024", "王小丫", "F", "2019-05-21", "A20261127004", "心脏彩超", "小儿超声心动图", "REGISTERED"),
+)
+
+
+def base_config(ai_url: str) -> str:
+    return f'''# ris-ai-module demo configuration, written by `ris-ai-module init-demo`.
+# 演示配置：所有键的说明见 `ris-ai-module config example`。
+
+[module]
+instance_name = "demo"
+hospital_name = "演示医院"
+
+[database]
+url = "sqlite:///ris.db"
+
+[ris]
+detect = "trigger"
+
+[worker]
+threads = 2
+
+[push]
+url = "{ai_url}"
+connect_timeout = "3s"
+read_timeout = "10s"
+
+[push.retry]
+initial = "5s"
+max_delay = "2m"
+max_attempts = 20
+
+[logging]
+file = "logs/ris-ai-module.log"
+'''
+
+
+def write_demo(folder: Path, dicom_port: int, http_port: int, ai_url: str, force: bool = False) -> Path:
+    """Create the demo; refuses to overwrite an existing config unless ``force``."""
+    from ris_ai_module.db.scripts import apply_script, list_scripts
+
+    folder.mkdir(parents=True, exist_ok=True)
+    config_path = folder / CONFIG_NAME
+    if config_path.exists() and not force:
+        raise FileExistsError(f"{config_path} exists (use --force to overwrite)")
+    (folder / "storage").mkdir(exist_ok=True)
+    (folder / "logs").mkdir(exist_ok=True)
+    text = base_config(ai_url)
+    for name in SECTION_PROVIDERS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        text += "\n" + module.demo_config_section(dicom_port, http_port)
+    config_path.write_text(text, encoding="utf-8")
+
+    db_path = folder / "ris.db"
+    if db_path.exists() and force:
+        db_path.unlink()
+    engine = create_engine(f"sqlite:///{db_path}")
+    try:
+        migrate.upgrade(engine)
+        for script in list_scripts("sqlite"):
+            if not script.name.startswith("9"):
+                apply_script(engine, script)
+        exams = table(
+            "ris_exam", *(column(c) for c in (
+                "exam_id", "patient_id", "patient_name", "sex", "birth_date", "accession_no", "exam_items",
+                "exam_desc", "exam_status", "modality", "exam_date")),
+        )
+        with engine.begin() as conn:
+            for row in DEMO_EXAMS:
+                values = dict(zip(("exam_id", "patient_id", "patient_name", "sex", "birth_date", "accession_no",
+                                   "exam_items", "exam_desc", "exam_status"), row, strict=True))
+                conn.execute(insert(exams).values(modality="US", exam_date=None, **values))
+    finally:
+        engine.dispose()
+    return config_path
