@@ -8,6 +8,7 @@ from the environment variable VAR at load time (for passwords and tokens that mu
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
 import os
 import sys
@@ -75,6 +76,8 @@ def _build(cls: type, raw: Any, prefix: str, environ: typing.Mapping[str, str]) 
         values[key] = _convert(hints[key], value, prefix + key, environ)
     for name, f in fields.items():
         if name not in values and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            if dataclasses.is_dataclass(hints[name]):
+                _build(hints[name], {}, f"{prefix}{name}.", environ)  # names the first missing key inside
             raise ConfigError(prefix + name, "required key is missing")
     return cls(**values)
 
@@ -94,7 +97,7 @@ def _convert(hint: Any, value: Any, key: str, environ: typing.Mapping[str, str])
         if not isinstance(value, list):
             raise ConfigError(key, f"expected a list, got {_describe(value)}")
         return tuple(_convert(item, v, f"{key}[{i}]", environ) for i, v in enumerate(value))
-    if origin in (dict, typing.Mapping) or hint is dict:
+    if origin in (dict, typing.Mapping, collections.abc.Mapping) or hint is dict:
         item = get_args(hint)[1] if get_args(hint) else Any
         if not isinstance(value, dict):
             raise ConfigError(key, f"expected a table, got {_describe(value)}")
