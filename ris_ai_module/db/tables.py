@@ -182,3 +182,61 @@ assoc_reject = Table(
     Column("reason", String(200), nullable=False),
     Index("rai_ix_reject_at", "rejected_at"),
 )
+
+#: One row per health check run (C-ECHO, HTTP, queue, disk, certificate); kept health.retention (180 days:
+#: the Cybersecurity Law asks for six months of logs). The daily IT report is computed from these rows.
+check = Table(
+    "rai_check",
+    metadata,
+    Column("check_id", BigKey, Identity(), primary_key=True),
+    Column("checked_at", Timestamp, nullable=False),
+    Column("target", String(100), nullable=False, comment="Peer name, HTTP check name, queue:*, disk:*, cert:*"),
+    Column("kind", String(16), nullable=False, comment="ECHO, HTTP, QUEUE, DISK or CERT"),
+    Column("ok", Integer, nullable=False),
+    Column("latency_ms", Integer, nullable=True),
+    Column("error", String(1000), nullable=True),
+    Column("detail", String(1000), nullable=True),
+    Column("instance", String(100), nullable=True, comment="Module instance that ran the check"),
+    Index("rai_ix_check_at", "checked_at"),
+    Index("rai_ix_check_target", "target", "checked_at"),
+)
+
+#: Named leases between module instances sharing one database (the scheduler leader). A lease is held
+#: while expires_at is in the future; another instance takes it over with a guarded UPDATE once it expired.
+lease = Table(
+    "rai_lease",
+    metadata,
+    Column("lease_name", String(40), primary_key=True),
+    Column("owner", String(100), nullable=False),
+    Column("acquired_at", Timestamp, nullable=False),
+    Column("expires_at", Timestamp, nullable=False),
+)
+
+#: Alert state per health target: UP/DOWN, consecutive failures, and the state last announced
+#: (a change is announced once; within alerts.throttle further changes wait and are collapsed).
+alert_state = Table(
+    "rai_alert_state",
+    metadata,
+    Column("target", String(100), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("state", String(8), nullable=False, comment="UP or DOWN"),
+    Column("fail_count", Integer, nullable=False, server_default="0"),
+    Column("changed_at", Timestamp, nullable=False),
+    Column("last_error", String(1000), nullable=True),
+    Column("sent_state", String(8), nullable=False, comment="State last announced to IT"),
+    Column("sent_at", Timestamp, nullable=True),
+    Column("changes", Integer, nullable=False, server_default="0", comment="State changes since sent_at"),
+)
+
+#: Daily IT reports, one row per report date: claimed (INSERT, unique key) before sending, so two
+#: instances or a restart never send one report twice.
+report_sent = Table(
+    "rai_report_sent",
+    metadata,
+    Column("report_date", String(10), primary_key=True, comment="YYYY-MM-DD of the day reported (local)"),
+    Column("status", String(16), nullable=False, comment="CLAIMED, SENT or FAILED"),
+    Column("owner", String(100), nullable=False),
+    Column("claimed_at", Timestamp, nullable=False),
+    Column("sent_at", Timestamp, nullable=True),
+    Column("detail", String(1000), nullable=True),
+)
