@@ -1,0 +1,38 @@
+-- =====================================================================================================
+-- 40_grants.sql  (MySQL / MariaDB)
+--
+-- 为模块创建最小权限账号：视图 RAI_V_EXAM 只读；RAI_* 表读写删；报告表读、插入、更新（不能删除）。
+-- 模块账号读不到任何 RIS 原始表。在 RIS 库中（USE 库名）以有授权权限的账号执行。
+-- DBA 需要修改的地方：
+--   1. 账号 'rai_module'@'%'（全文替换；'%' 最好换成模块所在主机的地址）；
+--      取消 CREATE USER 的注释并设置强密码（或用已有账号）；
+--   2. 报告表名 RIS_REPORT、RIS_REPORT_MEASURE 换成配置文件里声明的报告目标表；
+--   3. 升级后若迁移新增了 RAI_* 表，把它加入下面的列表后重新执行。
+--
+-- A least-privilege account for the module: SELECT on the view RAI_V_EXAM; SELECT/INSERT/UPDATE/DELETE
+-- on the RAI_* tables; SELECT/INSERT/UPDATE (no DELETE) on the report tables. The account cannot read
+-- any RIS table itself. Run inside the RIS database (USE <db>) as an account allowed to grant.
+-- What a DBA changes:
+--   1. the account 'rai_module'@'%' (everywhere; better replace '%' with the module host's address);
+--      uncomment CREATE USER with a strong password (or use an existing account);
+--   2. the report tables RIS_REPORT, RIS_REPORT_MEASURE: use the report targets of the configuration;
+--   3. after an upgrade whose migrations add RAI_* tables, add them below and run this again.
+-- Re-runnable.
+-- 注意：Linux 上的 MySQL/MariaDB（lower_case_table_names=0）表名、视图名、触发器名区分大小写；模块的表是小写
+-- （rai_task），所以本目录的脚本一律用小写对象名；医院自己的 RIS 表名请按实际大小写书写。
+-- Note: on Linux MySQL/MariaDB (lower_case_table_names=0) table, view and trigger names are case-
+-- sensitive. The module's tables are lower case (rai_task), so these scripts write every object name
+-- in lower case; write the hospital's own RIS table names exactly as they are.
+-- =====================================================================================================
+
+-- CREATE USER IF NOT EXISTS 'rai_module'@'%' IDENTIFIED BY 'change-me';
+
+GRANT SELECT ON rai_v_exam TO 'rai_module'@'%';
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON rai_task TO 'rai_module'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE ON rai_task_attempt TO 'rai_module'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE ON rai_study_uid TO 'rai_module'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE ON rai_audit TO 'rai_module'@'%';
+
+GRANT SELECT, INSERT, UPDATE ON ris_report TO 'rai_module'@'%';
+GRANT SELECT, INSERT, UPDATE ON ris_report_measure TO 'rai_module'@'%';

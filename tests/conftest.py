@@ -1,0 +1,43 @@
+"""Fixtures shared by every test folder. Database helpers live in tests/dbs.py.
+
+``any_db``: an SQLAlchemy Engine on a fresh database, once per kind (sqlite, postgresql, mariadb),
+with the RAI_* tables created and the demo RIS, the view RAI_V_EXAM and the exam-start trigger
+installed from sql/<dialect>/. PostgreSQL and MariaDB cases carry the ``postgres`` / ``mariadb``
+markers and skip (fail under CI=true) when their server is unreachable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from tests.dbs import engine_for, fresh_database
+
+DB_KINDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+    pytest.param("mariadb", id="mariadb", marks=pytest.mark.mariadb),
+]
+
+
+def create_rai_tables(engine: Engine) -> None:
+    """The module's own tables (today metadata.create_all; the migrations will do it)."""
+    from ris_ai_module.db.tables import metadata
+
+    metadata.create_all(engine)
+
+
+@pytest.fixture(params=DB_KINDS)
+def any_db(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:
+    from ris_ai_module.db import scripts
+
+    with fresh_database(request.param, directory=tmp_path) as url:
+        engine = engine_for(url)
+        try:
+            create_rai_tables(engine)
+            scripts.install(engine, demo_ris=True)
+            yield engine
+        finally:
+            engine.dispose()
