@@ -151,11 +151,14 @@ class TextDecoder:
             return raw.decode("ascii").rstrip(" \x00")
         import warnings
 
-        from pydicom.charset import PN_DELIMS, TEXT_VR_DELIMS, decode_bytes
+        from pydicom.charset import TEXT_VR_DELIMS, decode_bytes
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return decode_bytes(raw, self._codecs(), PN_DELIMS if pn else TEXT_VR_DELIMS).rstrip(" \x00")
+            return decode_bytes(raw, self._codecs(), _PN_DELIMS if pn else TEXT_VR_DELIMS).rstrip(" \x00")
+
+
+_PN_DELIMS = {0x5E, 0x3D}  # "^" and "=": ISO 2022 escapes reset at PN component delimiters
 
 
 def ascii_text(raw: object) -> str:
@@ -272,13 +275,16 @@ class ContentItem:
 
 
 def _number(mv: Node) -> tuple[str | None, float | None, str | None]:
-    """Read NumericValue (DS; FloatingPointValue wins when present) tolerating a wrong VR."""
+    """Read NumericValue (DS) tolerating a wrong VR; FloatingPointValue (FD) gives the exact number."""
     fp = mv.get(FLOAT_VALUE)
+    exact = None
     if isinstance(fp, tuple) and len(fp[1]) == 8:
-        value = struct.unpack("<d", fp[1])[0]
-        return repr(value), (value if math.isfinite(value) else None), None
+        exact = struct.unpack("<d", fp[1])[0]
+        exact = exact if math.isfinite(exact) else None
     raw = mv.get(NUMERIC_VALUE)
     if raw is None:
+        if exact is not None:
+            return repr(exact), exact, None
         return None, None, "NUM has no numeric value"
     if isinstance(raw, tuple):  # wrong VR: a binary encoding of the number
         vr, data = raw
@@ -286,13 +292,12 @@ def _number(mv: Node) -> tuple[str | None, float | None, str | None]:
         if fmt and len(data) == struct.calcsize(fmt):
             value = struct.unpack(fmt, data)[0]
             return repr(value), value, f"Numeric Value encoded with VR {vr}, not DS"
-        return data.hex(), None, f"Numeric Value has VR {vr} and cannot be read"
+        return data.hex(), exact, f"Numeric Value has VR {vr} and cannot be read"
     text = raw.decode("latin-1").strip(" \x00")
-    first = text.split("\\")[0].strip()
     try:
-        value = float(first)
+        value = float(text.split("\\")[0].strip())
     except ValueError:
-        return text, None, f"Numeric Value {text!r} is not a number"
+        return text, exact, None if exact is not None else f"Numeric Value {text!r} is not a number"
     if not math.isfinite(value):
-        return text, None, f"Numeric Value {text!r} is not finite"
-    return text, value, None
+        return text, exact, None if exact is not None else f"Numeric Value {text!r} is not finite"
+    return text, (exact if exact is not None else value), None

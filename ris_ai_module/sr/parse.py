@@ -175,7 +175,9 @@ class _Walker:
             if depth >= MAX_DEPTH:
                 if children and not too_deep:
                     too_deep = True
-                    self.result.warnings.append(f"content deeper than {MAX_DEPTH} levels is not read (at {path})")
+                    self.result.warnings.append(
+                        f"content deeper than {MAX_DEPTH} levels is not read (below {path[:40]}…)"
+                    )
                 continue
             context, rest = self._modifiers(children, path, inherited)
             if vtype == "NUM":
@@ -271,8 +273,6 @@ class _Walker:
             value, problem = convert(num.number, raw_unit, unit) if unit else (None, f"unit {raw_unit!r} is not a known UCUM unit")
             if problem:
                 self.warn("unit", f"{path}: {problem}; raw value kept ({concept.meaning or concept.code})")
-        elif num.number is not None and num.unit is None:
-            self.warn("unit", f"{path}: no unit; raw value kept ({concept.meaning or concept.code})")
         modifiers: dict[str, Any] = {role: mod.to_dict() for role, mod in context.items()}
         if num.qualifier is not None:
             modifiers["qualifier"] = num.qualifier.to_dict()
