@@ -7,7 +7,10 @@ the database's own UTC function, so the module's and the database's clocks need 
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, DateTime, Integer, Select
+import re
+from collections.abc import Sequence
+
+from sqlalchemy import BigInteger, DateTime, Integer, Select, TextClause, text
 from sqlalchemy.dialects import mysql, oracle, sqlite
 from sqlalchemy.engine import Engine
 
@@ -54,3 +57,39 @@ def lock_for_claim(stmt: Select, engine: Engine, limit: int) -> Select:
 
 
 SQLITE_DIALECT = sqlite.dialect
+
+
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$#]*")
+
+
+def identifier(name: str) -> str:
+    """A table or column name from config, as SQLAlchemy must be given it.
+
+    An all-upper-case name (``RIS_REPORT``) means the DBA's case-insensitive identifier: it becomes lower
+    case, which SQLAlchemy leaves unquoted (Oracle folds it to upper, PostgreSQL to lower; the MySQL
+    demo tables are lower case). Any other name is used exactly as written (quoted when needed).
+    """
+    return name.lower() if name == name.upper() else name
+
+
+def qualified_name(name: str) -> tuple[str | None, str]:
+    """``"RIS.RIS_REPORT"`` -> (``"ris"``, ``"ris_report"``); a plain name has no schema."""
+    schema, _, table_name = name.rpartition(".")
+    return (identifier(schema) if schema else None), identifier(table_name)
+
+
+def procedure_call(dialect: str, name: str, arg_names: Sequence[str]) -> TextClause:
+    """The statement that calls a stored procedure with bound arguments, per dialect.
+
+    ``name`` comes from config and is checked to be a (schema-qualified) plain identifier, since it is
+    the one thing that cannot be a bound parameter. ``dialect`` is ``name_of(engine)``. SQLite has no
+    stored procedures.
+    """
+    if not all(_PLAIN_NAME.fullmatch(part) for part in name.split(".")) or name.count(".") > 1:
+        raise ValueError(f"not a plain procedure name: {name!r}")
+    params = ", ".join(f":{a}" for a in arg_names)
+    if dialect == "oracle":
+        return text(f"BEGIN {name}({params}); END;")
+    if dialect in ("postgresql", "mysql", "mariadb"):
+        return text(f"CALL {name}({params})")
+    raise ValueError(f"stored procedures are not supported on {dialect}")
