@@ -254,11 +254,11 @@ def thyroid() -> Dataset:
 
     def lobe_section(lat, dims):
         return container(FINDINGS, site(lobe), code(LATERALITY, lat),
-                         *(num(n, v, "cm") for n, v in zip((length, width, depth), dims)))
+                         *(num(n, v, "cm") for n, v in zip((length, width, depth), dims, strict=True)))
 
     def nodule(ident, lat, dims):
         return container(c("SCT:237495005", "Thyroid Nodule"), text(LESION_ID, ident, rel="contains"),
-                         site(lobe), code(LATERALITY, lat), *(num(n, v, "mm") for n, v in zip((length, width, depth), dims)))
+                         site(lobe), code(LATERALITY, lat), *(num(n, v, "mm") for n, v in zip((length, width, depth), dims, strict=True)))
     return document(c("LN:25010-0", "US Thyroid Report"), [
         lobe_section(RIGHT, (4.8, 1.6, 1.5)), lobe_section(LEFT, (4.5, 1.5, 1.4)),
         container(FINDINGS, site(c("SCT:40867004", "Thyroid isthmus")), num(c("LN:59089-3", "Thickness"), 3, "mm")),

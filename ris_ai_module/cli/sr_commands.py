@@ -1,0 +1,36 @@
+"""``parse-sr FILE... --format json|table``: read SR files and print their measurements."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ris_ai_module.errors import InvalidInput
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("parse-sr", help="read SR files and print every measurement / 解析SR测量值")
+    p.add_argument("files", nargs="+", metavar="FILE", help="DICOM SR file(s)")
+    p.add_argument("--format", choices=("json", "table"), default="json", help="output format (default json)")
+    p.add_argument("--overlay", metavar="CSV", help="hospital catalog overlay (same format as a rules file)")
+    p.set_defaults(func=parse_sr)
+
+
+def parse_sr(args: argparse.Namespace) -> int:
+    """Print every file that reads; exit 1 if any file could not be read as DICOM at all."""
+    from ris_ai_module.sr.output import to_json, to_table
+    from ris_ai_module.sr.parse import parse_sr_file
+
+    results, status = [], 0
+    for path in args.files:
+        try:
+            results.append((path, parse_sr_file(path, overlay_file=args.overlay)))
+        except InvalidInput as exc:
+            print(f"{path}: {exc.reason}".replace("\n", " "), file=sys.stderr)
+            status = 1
+    if args.format == "json":
+        if results:
+            print(to_json([r for _, r in results]))
+    else:
+        print("\n\n".join(to_table(r, path) for path, r in results))
+    return status
