@@ -210,6 +210,86 @@ class ReportConfig:
 
 
 @dataclass(frozen=True)
+class HttpCheckConfig:
+    """One HTTP(S) endpoint checked on schedule (the AI host's API, a PACS web front end)."""
+
+    name: str
+    url: str
+    method: Literal["GET", "HEAD", "POST", "OPTIONS"] = "GET"
+    expect_status: tuple[int, ...] = (200,)
+    connect_timeout: Duration = Duration(5)
+    read_timeout: Duration = Duration(10)
+    verify_tls: bool = True
+    ca_file: str = ""
+
+
+@dataclass(frozen=True)
+class HealthConfig:
+    """Scheduled checks, their retention, and the daily IT report."""
+
+    enabled: bool = True
+    echo_interval: Duration = Duration(60)
+    echo_timeout: Duration = Duration(10)
+    echo_peers: tuple[str, ...] = ()
+    echo_calling_aet: str = ""
+    self_check: bool = True
+    http_interval: Duration = Duration(60)
+    http: tuple[HttpCheckConfig, ...] = ()
+    queue_interval: Duration = Duration(60)
+    queue_max_age: Duration = Duration(600)
+    queue_failed_window: Duration = Duration(86400)
+    disk_interval: Duration = Duration(300)
+    disk_paths: tuple[str, ...] = ()
+    disk_min_free: ByteSize = ByteSize(2 * 1024**3)
+    cert_interval: Duration = Duration(6 * 3600)
+    cert_files: tuple[str, ...] = ()
+    cert_warn_days: int = 30
+    retention: Duration = Duration(180 * 86400)
+    lease: Duration = Duration(60)
+    report_time: str = "07:30"
+    report_to: tuple[str, ...] = ()
+    report_folder: str = "reports"
+    report_check_interval: Duration = Duration(30)
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    """The hospital mail server that carries alerts and the daily report."""
+
+    host: str = ""
+    port: int = 465
+    security: Literal["ssl", "starttls", "none"] = "ssl"
+    username: str = ""
+    password: str = ""
+    from_addr: str = ""
+    to: tuple[str, ...] = ()
+    timeout: Duration = Duration(30)
+    verify_tls: bool = True
+    ca_file: str = ""
+
+
+@dataclass(frozen=True)
+class WebhookConfig:
+    """A JSON POST per alert: generic, or a WeChat Work / DingTalk group robot."""
+
+    url: str
+    format: Literal["generic", "wecom", "dingtalk"] = "generic"
+    secret: str = ""
+    timeout: Duration = Duration(10)
+    verify_tls: bool = True
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    """When a target is DOWN, how often IT may be told, and through which channels."""
+
+    fail_threshold: int = 3
+    throttle: Duration = Duration(900)
+    smtp: SmtpConfig = field(default_factory=SmtpConfig)
+    webhooks: tuple[WebhookConfig, ...] = ()
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration."""
 
@@ -219,6 +299,8 @@ class Config:
     worker: WorkerConfig = field(default_factory=WorkerConfig)
     push: PushConfig = field(default_factory=PushConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
+    health: HealthConfig = field(default_factory=HealthConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
 
     def validate(self) -> None:
@@ -249,7 +331,41 @@ class Config:
             raise ConfigError("worker.batch_size", "expected at least 1")
         if self.worker.lease < 5:
             raise ConfigError("worker.lease", "expected at least 5s")
+        self._validate_health()
         self.report.validate()
+
+    def _validate_health(self) -> None:
+        """[health] and [alerts]: each message names the key at fault."""
+        h, a = self.health, self.alerts
+        if not _is_clock_time(h.report_time):
+            raise ConfigError("health.report_time", f'expected a local time like "07:30", got {h.report_time!r}')
+        for key in ("echo_interval", "http_interval", "queue_interval", "disk_interval", "cert_interval",
+                    "report_check_interval"):
+            if getattr(h, key) < 1:
+                raise ConfigError(f"health.{key}", "expected at least 1s")
+        if h.lease < 5:
+            raise ConfigError("health.lease", "expected at least 5s")
+        if h.retention < 86400:
+            raise ConfigError("health.retention", "expected at least 1d (the law asks for 180d)")
+        names = [c.name for c in h.http]
+        for i, c in enumerate(h.http):
+            if not c.name.strip() or names.count(c.name) > 1:
+                raise ConfigError(f"health.http[{i}].name", f"expected a unique, non-empty name, got {c.name!r}")
+            if not c.url.startswith(("http://", "https://")):
+                raise ConfigError(f"health.http[{i}].url", f"expected an http:// or https:// URL, got {c.url!r}")
+            if not c.expect_status or any(not 100 <= s <= 599 for s in c.expect_status):
+                raise ConfigError(f"health.http[{i}].expect_status", "expected HTTP status codes (100-599)")
+        if a.fail_threshold < 1:
+            raise ConfigError("alerts.fail_threshold", "expected at least 1")
+        if a.smtp.host and not a.smtp.from_addr:
+            raise ConfigError("alerts.smtp.from_addr", "required when alerts.smtp.host is set")
+        if h.report_to and not a.smtp.host:
+            raise ConfigError("alerts.smtp.host", "required when health.report_to lists recipients")
+        if not 1 <= a.smtp.port <= 65535:
+            raise ConfigError("alerts.smtp.port", f"expected a TCP port, got {a.smtp.port}")
+        for i, w in enumerate(a.webhooks):
+            if not w.url.startswith(("http://", "https://")):
+                raise ConfigError(f"alerts.webhooks[{i}].url", f"expected an http:// or https:// URL, got {w.url!r}")
 
     def resolve_paths(self, base: Path) -> Config:
         """Relative file paths in the file mean: relative to the file's folder."""
@@ -264,7 +380,20 @@ class Config:
         url = self.database.url
         if url.startswith("sqlite:///") and not url.startswith("sqlite:////") and url != "sqlite:///:memory:":
             url = "sqlite:///" + fix(url[len("sqlite:///"):])
+        h = self.health
+        health = dataclasses.replace(
+            h, report_folder=fix(h.report_folder), disk_paths=tuple(fix(x) for x in h.disk_paths),
+            cert_files=tuple(fix(x) for x in h.cert_files),
+            http=tuple(dataclasses.replace(c, ca_file=fix(c.ca_file)) for c in h.http),
+        )
+        alerts = dataclasses.replace(
+            self.alerts, smtp=dataclasses.replace(self.alerts.smtp, ca_file=fix(self.alerts.smtp.ca_file)),
+        )
         return dataclasses.replace(
             self, push=push, logging=dataclasses.replace(self.logging, file=fix(self.logging.file)),
-            database=dataclasses.replace(self.database, url=url),
+            database=dataclasses.replace(self.database, url=url), health=health, alerts=alerts,
         )
+
+def _is_clock_time(text: str) -> bool:
+    hh, sep, mm = text.partition(":")
+    return bool(sep) and hh.isdigit() and mm.isdigit() and len(mm) == 2 and 0 <= int(hh) < 24 and 0 <= int(mm) < 60

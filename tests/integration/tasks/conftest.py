@@ -50,7 +50,7 @@ def add_exam(engine: Engine, exam_id: str, name: str = "张三", status: str = "
     with engine.begin() as conn:
         conn.execute(
             text(
-                "INSERT INTO RIS_EXAM (EXAM_ID, PATIENT_ID, PATIENT_NAME, SEX, BIRTH_DATE, ACCESSION_NO, EXAM_DATE,"
+                "INSERT INTO ris_exam (EXAM_ID, PATIENT_ID, PATIENT_NAME, SEX, BIRTH_DATE, ACCESSION_NO, EXAM_DATE,"
                 " EXAM_ITEMS, EXAM_DESC, STUDY_UID, MODALITY, EXAM_STATUS) VALUES (:id, :pid, :name, 'F', :birth,"
                 " :acc, :exam_date, '心脏彩超', '超声心动图（经胸）', :uid, 'US', :status)"
             ),
@@ -62,4 +62,4 @@ def add_exam(engine: Engine, exam_id: str, name: str = "张三", status: str = "
 
 def set_status(engine: Engine, exam_id: str, status: str) -> None:
     with engine.begin() as conn:
-        conn.execute(text("UPDATE RIS_EXAM SET EXAM_STATUS = :s WHERE EXAM_ID = :id"), {"s": status, "id": exam_id})
+        conn.execute(text("UPDATE ris_exam SET EXAM_STATUS = :s WHERE EXAM_ID = :id"), {"s": status, "id": exam_id})
