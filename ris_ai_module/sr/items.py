@@ -149,6 +149,10 @@ class TextDecoder:
             return ""
         if raw.isascii():
             return raw.decode("ascii").rstrip(" \x00")
+        if _ESC_IR58 in raw:
+            # ISO 2022 IR 58: GB2312 in G1 (EUC-CN bytes) after ESC $ ) A. pydicom 3.0.2 leaves the escape
+            # sequence in the decoded text, so decode it here: without the escapes it is plain EUC-CN.
+            return raw.replace(_ESC_IR58, b"").decode("gb18030", "replace").rstrip(" \x00")
         import warnings
 
         from pydicom.charset import TEXT_VR_DELIMS, decode_bytes
@@ -158,6 +162,7 @@ class TextDecoder:
             return decode_bytes(raw, self._codecs(), _PN_DELIMS if pn else TEXT_VR_DELIMS).rstrip(" \x00")
 
 
+_ESC_IR58 = b"\x1b$)A"
 _PN_DELIMS = {0x5E, 0x3D}  # "^" and "=": ISO 2022 escapes reset at PN component delimiters
 
 

@@ -102,11 +102,15 @@ def test_parse_dataset_matches_parse_file(parsed, sr_files):
 
 
 @pytest.mark.parametrize("charset,name", [
-    ("GB18030", "王^小明"), ("GBK", "李^四"), (["", "ISO 2022 IR 58"], "Wang^XiaoDong=王^小东"),
-    ("ISO_IR 192", "刘^洋"),
+    ("GB18030", "王^小明"), ("GBK", "李^四"), ("ISO_IR 192", "刘^洋"),
+    # PS3.5 Annex K.2 style: escape sequence ESC $ ) A before each GB2312 component (pydicom cannot encode it)
+    (["", "ISO 2022 IR 58"], b"Zhang^XiaoDong=\x1b$)A\xd5\xc5^\x1b$)A\xd0\xa1\xb6\xab="),
 ])
 def test_patient_name_decoded_from_specific_character_set(tmp_path, charset, name):
     ds = cases.document(cases.ECHO, [cases.num(cases.LVIDD, 4.5, "cm")], charset=charset, patient_name=name)
+    if isinstance(name, bytes):
+        ds.PatientName = name
+        name = "Zhang^XiaoDong=张^小东="
     path = tmp_path / "cs.dcm"
     ds.save_as(path, enforce_file_format=True)
     r = parse_sr_file(path)
