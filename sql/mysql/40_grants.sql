@@ -33,6 +33,15 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON rai_task TO 'rai_module'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON rai_task_attempt TO 'rai_module'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON rai_study_uid TO 'rai_module'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON rai_audit TO 'rai_module'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE ON rai_exam_started TO 'rai_module'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE ON rai_object TO 'rai_module'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE ON rai_measurement TO 'rai_module'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE ON rai_report_state TO 'rai_module'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE ON rai_assoc_reject TO 'rai_module'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE ON rai_check TO 'rai_module'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE ON rai_lease TO 'rai_module'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE ON rai_alert_state TO 'rai_module'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE ON rai_report_sent TO 'rai_module'@'%';
 
 GRANT SELECT, INSERT, UPDATE ON ris_report TO 'rai_module'@'%';
 GRANT SELECT, INSERT, UPDATE ON ris_report_measure TO 'rai_module'@'%';
