@@ -531,6 +531,8 @@ class Config:
                 self.dicom.tls, certificate=fix(self.dicom.tls.certificate),
                 private_key=fix(self.dicom.tls.private_key), ca_file=fix(self.dicom.tls.ca_file))),
             storage=dataclasses.replace(self.storage, root=fix(self.storage.root)),
+            report=dataclasses.replace(self.report, text=dataclasses.replace(
+                self.report.text, template=fix(self.report.text.template))),
         )
 
 
