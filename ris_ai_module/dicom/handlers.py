@@ -1,0 +1,113 @@
+"""The SCP's event handlers, bound in ``scp.EVT_HANDLERS`` with the running :class:`ScpState` as argument.
+
+Each docstring lists what the handler answers and when (pynetdicom's ``doc_handle_*`` habit).
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+from pydicom.dataset import Dataset
+
+from ris_ai_module.context import AppContext
+from ris_ai_module.dicom import index, statuses
+from ris_ai_module.dicom.ingest import Received, ingest
+from ris_ai_module.dicom.storage import StorageArea, TempObject
+from ris_ai_module.dicom.whitelist import Whitelist
+
+log = logging.getLogger(__name__)
+
+#: A-ASSOCIATE-RJ parameters (PS3.8 §9.3.4): rejected-permanent, DICOM UL service-user, and the reason.
+RJ_PERMANENT = 0x01
+RJ_SERVICE_USER = 0x01
+RJ_CALLING_AE_NOT_RECOGNISED = 0x03
+RJ_CALLED_AE_NOT_RECOGNISED = 0x07
+
+
+@dataclass
+class ScpState:
+    """What the handlers need: the application context, the store and the compiled whitelist."""
+
+    ctx: AppContext
+    area: StorageArea
+    whitelist: Whitelist
+
+
+def handle_conn_open(event: Any, state: ScpState) -> None:
+    """EVT_CONN_OPEN: answer every PDU at once (no Nagle delay on the responses)."""
+    try:
+        event.assoc.dul.socket.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except (AttributeError, OSError):
+        pass
+
+
+def handle_requested(event: Any, state: ScpState) -> None:
+    """EVT_REQUESTED: admit the association or reject it before negotiation.
+
+    Rejects (A-ASSOCIATE-RJ, rejected-permanent, service-user):
+      * reason 3, calling AE title not recognised: the calling AE is not a peer's, or not from its addresses;
+      * reason 7, called AE title not recognised: ``dicom.require_called_aet`` and the called AE is not ours.
+    Every rejection is recorded in RAI_ASSOC_REJECT (time, address, AEs, reason).
+    """
+    assoc = event.assoc
+    calling = str(assoc.requestor.primitive.calling_ae_title or "").strip()
+    called = str(assoc.requestor.primitive.called_ae_title or "").strip()
+    address = str(assoc.requestor.address)
+    cfg = state.ctx.config.dicom
+    if cfg.require_called_aet and called != cfg.ae_title.strip():
+        diagnostic, reason = RJ_CALLED_AE_NOT_RECOGNISED, f"called AE title {called!r} is not {cfg.ae_title!r}"
+    else:
+        admission = state.whitelist.admit(calling, address)
+        if admission.accepted:
+            return
+        diagnostic, reason = RJ_CALLING_AE_NOT_RECOGNISED, admission.reason
+    assoc.acse.send_reject(RJ_PERMANENT, RJ_SERVICE_USER, diagnostic)
+    log.warning("association from %s (%s -> %s) rejected: %s", address, calling, called, reason,
+                extra={"action": "assoc_rejected"})
+    index.record_rejection(state.ctx.engine, address, calling, called, reason)
+
+
+def handle_echo(event: Any, state: ScpState) -> int:
+    """EVT_C_ECHO: always 0x0000 (Success) on an admitted association."""
+    return statuses.ECHO_SUCCESS
+
+
+def handle_store(event: Any, state: ScpState) -> Dataset | int:
+    """EVT_C_STORE: store durably, index, link; answer only then.
+
+    Returns
+      * 0x0000 Success: file fsynced in place and row committed, or the SOP Instance UID is already stored
+        (``dicom.overwrite``: no second copy, no second task);
+      * 0xA700 Refused, out of resources: the disk filled up, or free space is below ``storage.min_free``;
+      * 0xA710 Refused, out of resources: the index database is unavailable (the file was removed);
+      * 0xA7FF Refused: another local I/O failure;
+      * 0xA900 Error, data set does not match SOP class: UIDs differ from the command, Type 1 UID missing;
+      * 0xC000 Error, cannot understand: the data set cannot be parsed;
+      * 0xC010 Error, cannot understand: a UID is not a valid UID;
+      * 0x0122 Refused, SOP class not supported.
+    Every failure carries an Error Comment (0000,0902).
+    """
+    request = event.request
+    temp = getattr(request, "_dataset_file", None)
+    if not isinstance(temp, TempObject):
+        return _answer(statuses.STORE_FAILED, "receiver not installed")
+    received = Received(
+        temp=temp, source="DICOM", sender_ae=str(event.assoc.requestor.ae_title or "").strip(),
+        sender_address=str(event.assoc.requestor.address),
+        affected_sop_class=str(request.AffectedSOPClassUID or "") or None,
+        affected_sop_instance=str(request.AffectedSOPInstanceUID or "") or None,
+    )
+    outcome = ingest(state.ctx, state.area, received)
+    return _answer(outcome.status, outcome.comment)
+
+
+def _answer(status: int, comment: str) -> Dataset | int:
+    if status == statuses.SUCCESS:
+        return status
+    ds = Dataset()
+    ds.Status = status
+    ds.ErrorComment = statuses.comment(comment)
+    return ds

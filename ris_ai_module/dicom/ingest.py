@@ -1,0 +1,231 @@
+"""One path for every object that comes in, by C-STORE or by manual import: validate, store, index, link.
+
+The contract (issue 4, "acknowledge only what is durable"): the outcome is a success only when the file is
+fsynced at its final path AND its RAI_OBJECT row (with the SR_APPLY task of a linked SR) is committed. Every
+failure removes what it wrote and names the reason in a short comment. This module is a boundary: it turns
+errors into DIMSE statuses, it does not raise for bad input or an unavailable database.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydicom import dcmread
+from pydicom.dataset import Dataset
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from ris_ai_module.context import AppContext
+from ris_ai_module.db.clock import utcnow
+from ris_ai_module.dicom import index, statuses
+from ris_ai_module.dicom.index import ObjectRow
+from ris_ai_module.dicom.linking import UNLINKED, Link, find_exam, parse_da
+from ris_ai_module.dicom.storage import StorageArea, TempObject, sha256_of
+from ris_ai_module.dicom.uids import uid_problem
+from ris_ai_module.log import phi_id
+
+log = logging.getLogger(__name__)
+
+#: The only attributes read on the association thread (the object is never decoded whole).
+HEADER_TAGS = (
+    "SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID", "PatientID", "AccessionNumber",
+    "StudyDate",
+)
+
+
+@dataclass(frozen=True)
+class Received:
+    """An object that has arrived in a temp file, and who sent it."""
+
+    temp: TempObject
+    source: str  # DICOM or IMPORT
+    sender_ae: str | None = None
+    sender_address: str | None = None
+    #: From the C-STORE command; the data set must agree with them.
+    affected_sop_class: str | None = None
+    affected_sop_instance: str | None = None
+    #: Manual import with --exam: link to this exam instead of searching.
+    exam_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: int
+    comment: str = ""
+    sop_instance_uid: str | None = None
+    duplicate: bool = False
+    exam_key: str | None = None
+    link_method: str | None = None
+    task_id: int | None = None
+    file_path: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == statuses.SUCCESS
+
+
+def _fail(status: int, comment: str, sop: str | None = None) -> Outcome:
+    return Outcome(status, statuses.comment(comment), sop)
+
+
+def ingest(ctx: AppContext, area: StorageArea, received: Received) -> Outcome:
+    """Validate, store durably, index and link one received object. Never raises for a peer's mistake."""
+    temp = received.temp
+    try:
+        outcome = _ingest(ctx, area, received)
+    except Exception:
+        log.exception("storing an object failed", extra={"action": "store_failed"})
+        outcome = _fail(statuses.STORE_FAILED, "internal error while storing")
+    finally:
+        temp.discard()  # a no-op when the file was renamed into place
+    return outcome
+
+
+def _ingest(ctx: AppContext, area: StorageArea, rc: Received) -> Outcome:
+    temp = rc.temp
+    temp.finish()
+    if temp.error is not None:
+        if temp.out_of_space:
+            return _fail(statuses.OUT_OF_RESOURCES, "out of disk space")
+        return _fail(statuses.STORE_FAILED, f"write error: {temp.error.strerror or temp.error}")
+    try:
+        ds = dcmread(temp.name, stop_before_pixels=True, specific_tags=list(HEADER_TAGS))
+    except Exception as exc:
+        return _fail(statuses.CANNOT_UNDERSTAND, f"unreadable data set: {exc.__class__.__name__}")
+    sop_class = str(ds.get("SOPClassUID", "") or "")
+    sop = str(ds.get("SOPInstanceUID", "") or "")
+    problem = _check(ds, rc, ctx.config.dicom.sop_classes)
+    if problem is not None:
+        status, text = problem
+        log.warning("object refused (0x%04X %s) from %s", status, text, rc.sender_ae, extra={"action": "store_refused"})
+        return _fail(status, text, sop or None)
+    study = str(ds.StudyInstanceUID)
+    series = str(ds.SeriesInstanceUID)
+    relative = area.relative_path(study, series, sop)
+    sha = temp.sha256 if temp.size else sha256_of(temp.name)
+    size = Path(temp.name).stat().st_size
+
+    policy = ctx.config.dicom.overwrite
+    try:
+        with ctx.engine.connect() as conn:
+            existing = index.get_object(conn, sop)
+    except SQLAlchemyError as exc:
+        return _db_failure(exc, sop)
+    if existing is not None and not _replaces(policy, existing, rc.sender_ae, sha):
+        log.info("duplicate %s ignored (overwrite=%s)", sop, policy, extra={"action": "store_duplicate"})
+        return Outcome(statuses.SUCCESS, "", sop, duplicate=True, exam_key=existing.exam_key,
+                       link_method=existing.link_method, file_path=existing.file_path)
+    if not area.has_room():
+        return _fail(statuses.OUT_OF_RESOURCES, "storage below min_free", sop)
+
+    row = ObjectRow(
+        sop_instance_uid=sop, sop_class_uid=sop_class, study_uid=study, series_uid=series,
+        transfer_syntax=str(ds.file_meta.get("TransferSyntaxUID", "") or "") or None,
+        patient_id=_text(ds.get("PatientID")), accession_no=_text(ds.get("AccessionNumber")),
+        exam_key=None, link_method=None, source=rc.source, sender_ae=_text(rc.sender_ae),
+        sender_address=_text(rc.sender_address), file_path=relative, file_size=size, sha256=sha,
+        received_at=utcnow(),
+    )
+    placed = False
+    task_id: int | None = None
+    try:
+        with ctx.engine.begin() as conn:
+            link = _link(conn, rc, row, ds)
+            row = _with_link(row, link)
+            if existing is None:
+                index.insert_object(conn, row)
+            else:
+                index.replace_object(conn, row)
+            if link.exam_key and index.is_sr(sop_class):
+                task_id = index.enqueue_apply(conn, link.exam_key, sop)
+            area.place(temp.name, relative)  # inside the transaction: no row without its file
+            placed = True
+    except IntegrityError:
+        # Another association committed the same SOP Instance UID first: that copy stands.
+        if placed:
+            log.error("object %s placed but its row lost a race; file kept for the winner", sop)
+        return Outcome(statuses.SUCCESS, "", sop, duplicate=True)
+    except SQLAlchemyError as exc:
+        if placed and existing is None:
+            area.remove(relative)
+        return _db_failure(exc, sop)
+    except OSError as exc:
+        import errno
+
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return _fail(statuses.OUT_OF_RESOURCES, "out of disk space", sop)
+        return _fail(statuses.STORE_FAILED, f"cannot write the object: {exc.strerror or exc}", sop)
+    if task_id is not None:
+        ctx.wake.set()
+    log.info("stored %s (%s, %d bytes) from %s, exam %s via %s, patient %s", sop, sop_class, size,
+             rc.sender_ae or rc.source, row.exam_key or "-", row.link_method or "unlinked", phi_id(row.patient_id),
+             extra={"action": "stored"})
+    return Outcome(statuses.SUCCESS, "", sop, duplicate=False, exam_key=row.exam_key, link_method=row.link_method,
+                   task_id=task_id, file_path=relative)
+
+
+def _check(ds: Dataset, rc: Received, accepted: tuple[str, ...]) -> tuple[int, str] | None:
+    """The first reason to refuse this data set, as (status, comment); None when it is acceptable."""
+    sop_class = ds.get("SOPClassUID")
+    sop = ds.get("SOPInstanceUID")
+    for name, value in (("SOPClassUID", sop_class), ("SOPInstanceUID", sop)):
+        if value is None or str(value) == "":
+            return statuses.DATASET_MISMATCH, f"{name} missing"
+    if rc.affected_sop_class and str(sop_class) != rc.affected_sop_class:
+        return statuses.DATASET_MISMATCH, "SOPClassUID differs from the C-STORE request"
+    if rc.affected_sop_instance and str(sop) != rc.affected_sop_instance:
+        return statuses.DATASET_MISMATCH, "SOPInstanceUID differs from the C-STORE request"
+    for name in ("SOPClassUID", "SOPInstanceUID"):
+        problem = uid_problem(name, str(ds.get(name)))
+        if problem:
+            return statuses.INVALID_UID, problem
+    if str(sop_class) not in accepted:
+        return statuses.SOP_CLASS_NOT_SUPPORTED, f"SOP class {sop_class} not accepted"
+    for name in ("StudyInstanceUID", "SeriesInstanceUID"):
+        value = ds.get(name)
+        if value is None or str(value) == "":
+            return statuses.DATASET_MISMATCH, f"{name} missing"
+        problem = uid_problem(name, str(value))
+        if problem:
+            return statuses.INVALID_UID, problem
+    return None
+
+
+def _replaces(policy: str, existing: ObjectRow, sender_ae: str | None, sha: str) -> bool:
+    """dcm4chee's overwrite policies: NEVER keeps the first; ALWAYS / SAME_SOURCE replace a different content."""
+    if policy == "NEVER" or existing.sha256 == sha:
+        return False
+    if policy == "SAME_SOURCE":
+        return (existing.sender_ae or "") == (sender_ae or "").strip()
+    return True
+
+
+def _link(conn: object, rc: Received, row: ObjectRow, ds: Dataset) -> Link:
+    if rc.exam_key:
+        return Link(rc.exam_key, "MANUAL")
+    try:
+        return find_exam(conn, row.study_uid, row.accession_no, row.patient_id,  # type: ignore[arg-type]
+                         parse_da(ds.get("StudyDate")))
+    except SQLAlchemyError:
+        raise
+    except Exception:  # a malformed value must not cost the object: keep it unlinked
+        log.exception("linking %s failed", row.sop_instance_uid)
+        return UNLINKED
+
+
+def _with_link(row: ObjectRow, link: Link) -> ObjectRow:
+    from dataclasses import replace
+
+    return replace(row, exam_key=link.exam_key, link_method=link.method)
+
+
+def _text(value: object) -> str | None:
+    text = str(value).strip() if value is not None else ""
+    return text or None
+
+
+def _db_failure(exc: Exception, sop: str) -> Outcome:
+    log.error("index database unavailable, %s refused: %s", sop, exc.__class__.__name__,
+              extra={"action": "store_db_failed"})
+    return _fail(statuses.DATABASE_UNAVAILABLE, "index database unavailable; retry later", sop)

@@ -1,0 +1,229 @@
+"""The durable object store: ``ROOT/<StudyUID>/<SeriesUID>/<SOPInstanceUID>.dcm``.
+
+An object is written to ``ROOT/.tmp`` (same file system) while it arrives, hashed on the way, fsynced, and
+renamed into place; the folder is fsynced after the rename. A file at its final path is therefore always
+complete; a crash leaves at most a temp file in ``ROOT/.tmp``, removed at the next start.
+
+Paths are built only from UIDs that passed :func:`ris_ai_module.dicom.uids.is_valid_uid` (digits and dots),
+so no UID a peer sends can point outside ``ROOT``.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import itertools
+import logging
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+from typing import IO, Any
+
+from ris_ai_module.dicom.uids import is_valid_uid
+
+log = logging.getLogger(__name__)
+
+TEMP_FOLDER = ".tmp"
+COPY_CHUNK = 1024 * 1024
+_counter = itertools.count()
+
+
+class _NoFlush:
+    """pynetdicom calls ``tmp.file.flush()`` after each PDU; our writes are unbuffered already."""
+
+    def flush(self) -> None:
+        return None
+
+
+class TempObject:
+    """A file being received: unbuffered writes straight to the OS, SHA-256 and size kept on the way.
+
+    Quacks like the ``NamedTemporaryFile`` pynetdicom's chunked receive expects (``write``, ``file.flush``,
+    ``name``, ``close``). A write error (disk full) does not raise into pynetdicom's reader thread, which would
+    abort the association: the error is kept, the rest of the object is discarded, and the C-STORE handler
+    answers with a failure status instead.
+    """
+
+    def __init__(self, folder: Path, suffix: str = ".dcm") -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{os.getpid()}-{threading.get_ident()}-{next(_counter)}-{time.monotonic_ns()}{suffix}"
+        self.name = str(path)
+        self.file = _NoFlush()
+        self._fd: int | None = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o640)
+        self._hash = hashlib.sha256()
+        self.size = 0
+        self.error: OSError | None = None
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        if self.error is None and self._fd is not None:
+            try:
+                view = memoryview(data)
+                while view:
+                    written = os.write(self._fd, view)
+                    view = view[written:]
+                self._hash.update(data)
+                self.size += len(data)
+            except OSError as exc:
+                self.error = exc
+                log.error("receiving into %s failed: %s", self.name, exc, extra={"action": "store_write_failed"})
+        return len(data)
+
+    @property
+    def sha256(self) -> str:
+        return self._hash.hexdigest()
+
+    @property
+    def out_of_space(self) -> bool:
+        return self.error is not None and self.error.errno in (errno.ENOSPC, errno.EDQUOT)
+
+    def finish(self) -> None:
+        """Make the bytes durable (fsync) and close; a failure is kept in ``error``."""
+        if self._fd is None:
+            return
+        try:
+            if self.error is None:
+                os.fsync(self._fd)
+        except OSError as exc:
+            self.error = exc
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            os.close(fd)
+
+    def discard(self) -> None:
+        self.close()
+        _unlink_quietly(Path(self.name))
+
+
+class StorageArea:
+    """One storage root with its temp folder and free-space floor."""
+
+    def __init__(self, root: str | os.PathLike[str], min_free: int = 0) -> None:
+        self.root = Path(root)
+        self.temp_folder = self.root / TEMP_FOLDER
+        self.min_free = int(min_free)
+
+    def prepare(self, clean_older_than: float | None = 0.0) -> None:
+        """Create the folders; remove temp files left by a crash (older than ``clean_older_than`` seconds)."""
+        self.temp_folder.mkdir(parents=True, exist_ok=True)
+        if clean_older_than is None:
+            return
+        limit = time.time() - clean_older_than
+        for leftover in self.temp_folder.iterdir():
+            try:
+                if leftover.is_file() and leftover.stat().st_mtime <= limit:
+                    leftover.unlink()
+                    log.info("removed leftover temp file %s", leftover.name, extra={"action": "temp_cleaned"})
+            except OSError:
+                pass
+
+    def new_temp(self, *_args: Any, **_kwargs: Any) -> TempObject:
+        """A new temp object; the signature accepts ``NamedTemporaryFile``'s arguments (and ignores them)."""
+        return TempObject(self.temp_folder)
+
+    def free_bytes(self) -> int:
+        return shutil.disk_usage(self.root).free
+
+    def has_room(self) -> bool:
+        return self.free_bytes() >= self.min_free
+
+    @staticmethod
+    def relative_path(study_uid: str, series_uid: str, sop_instance_uid: str) -> str:
+        """The stored path, relative to the root, with forward slashes (the same on Windows)."""
+        for uid in (study_uid, series_uid, sop_instance_uid):
+            if not is_valid_uid(uid):
+                raise ValueError(f"not a valid UID: {uid!r}")
+        return f"{study_uid}/{series_uid}/{sop_instance_uid}.dcm"
+
+    def path_of(self, relative: str) -> Path:
+        return self.root.joinpath(*relative.split("/"))
+
+    def place(self, temp_path: str | os.PathLike[str], relative: str) -> Path:
+        """Rename a durable temp file into place (atomic replace), fsyncing every folder that changed."""
+        final = self.path_of(relative)
+        created = _make_folders(final.parent, self.root)
+        source = Path(temp_path)
+        if not _same_device(source.parent, final.parent):
+            source = _copy_durably(source, self.temp_folder)  # pynetdicom's own temp folder elsewhere
+        os.replace(source, final)
+        fsync_folder(final.parent)
+        for folder in created:
+            fsync_folder(folder.parent)
+        return final
+
+    def remove(self, relative: str) -> None:
+        _unlink_quietly(self.path_of(relative))
+
+    def copy_in(self, source: IO[bytes]) -> TempObject:
+        """Stream a readable binary file into a new temp object (the manual import path)."""
+        temp = self.new_temp()
+        try:
+            while chunk := source.read(COPY_CHUNK):
+                temp.write(chunk)
+            temp.finish()
+        except BaseException:
+            temp.discard()
+            raise
+        return temp
+
+
+def sha256_of(path: str | os.PathLike[str]) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(COPY_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def fsync_folder(folder: Path) -> None:
+    """Make a rename durable. Windows cannot open folders; NTFS journals the rename itself."""
+    if os.name == "nt":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _make_folders(folder: Path, root: Path) -> list[Path]:
+    """mkdir -p, returning the folders created (outermost first) so that their parents can be fsynced."""
+    missing: list[Path] = []
+    current = folder
+    while not current.exists() and current != root:
+        missing.append(current)
+        current = current.parent
+    for path in reversed(missing):
+        try:
+            path.mkdir()
+        except FileExistsError:
+            pass
+    return list(reversed(missing))
+
+
+def _same_device(a: Path, b: Path) -> bool:
+    try:
+        return a.stat().st_dev == b.stat().st_dev
+    except OSError:
+        return False
+
+
+def _copy_durably(source: Path, folder: Path) -> Path:
+    target = folder / f"copy-{os.getpid()}-{next(_counter)}.dcm"
+    with open(source, "rb") as src, open(target, "wb") as dst:
+        shutil.copyfileobj(src, dst, COPY_CHUNK)
+        dst.flush()
+        os.fsync(dst.fileno())
+    return target
+
+
+def _unlink_quietly(path: Path) -> None:
+    try:
+        path.unlink()
+    except OSError:
+        pass
