@@ -282,3 +282,21 @@ def test_report_tables(any_db: Engine) -> None:
     ):
         with pytest.raises(Exception), any_db.begin() as conn:  # noqa: B017 - driver-specific IntegrityError
             conn.execute(text(stmt))
+
+
+@pytest.mark.parametrize("any_db", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
+def test_postgresql_start_sends_a_wakeup_notification_at_commit(any_db: Engine) -> None:
+    import psycopg
+
+    url = any_db.url
+    with psycopg.connect(
+        host=url.host, port=url.port, user=url.username, dbname=url.database, autocommit=True
+    ) as listener:
+        listener.execute("LISTEN rai_task")
+        with any_db.connect() as conn:
+            with conn.begin():
+                add_exam(conn, "N1", status="STARTED")
+                add_exam(conn, "N2", status="STARTED")
+                assert list(listener.notifies(timeout=0.2)) == []  # nothing before COMMIT
+        got = list(listener.notifies(timeout=2, stop_after=1))
+    assert [(n.channel, n.payload) for n in got] == [("rai_task", "")]
