@@ -1,0 +1,149 @@
+"""How a measurement is shown in the report: display unit, decimals and the unit label doctors read.
+
+Values are stored in RAI_MEASUREMENT in the catalog's canonical unit; the report shows them in the unit
+the hospital's template expects (``[report].units``), rounded to ``[report].decimals`` or a default per
+unit (dimensions in mm with 1 decimal, LVEF in % with none).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from ris_ai_module.config.schema import ReportConfig
+from ris_ai_module.sr.model import Measurement
+from ris_ai_module.sr.units import convert
+
+#: Decimals by display unit when ``[report].decimals`` names none for the key.
+DEFAULT_DECIMALS: Mapping[str, int] = {
+    "mm": 1, "cm": 1, "m": 2, "%": 0, "ml": 0, "l": 2, "ml/m2": 1, "g": 0, "g/m2": 1, "cm/s": 0,
+    "m/s": 2, "mm/s": 0, "ms": 0, "s": 2, "mm[Hg]": 1, "{ratio}": 2, "1": 2, "l/min": 2, "l/min/m2": 2,
+    "/min": 0, "{beats}/min": 0, "cm2": 2, "mm2": 1, "d": 0, "wk": 1,
+}
+
+#: Keys shown with more (or fewer) decimals than their unit's default, as Chinese echo reports write them.
+DEFAULT_KEY_DECIMALS: Mapping[str, int] = {
+    **{k: 1 for k in (
+        "E_PRIME_SEPTAL", "E_PRIME_LATERAL", "E_PRIME_AVG", "A_PRIME_SEPTAL", "A_PRIME_LATERAL",
+        "S_PRIME_SEPTAL", "S_PRIME_LATERAL", "TV_E_PRIME", "TV_A_PRIME", "TV_S_PRIME",
+        "E_E_PRIME_SEPTAL", "E_E_PRIME_LATERAL", "E_E_PRIME_AVG", "CO", "CI",
+    )},
+}
+
+#: How a UCUM code is printed in a Chinese report (UCUM's brackets and annotations are not for readers).
+UNIT_LABELS: Mapping[str, str] = {
+    "mm[Hg]": "mmHg", "{ratio}": "", "1": "", "l/min": "L/min", "l/min/m2": "L/(min·m²)", "l": "L",
+    "cm2": "cm²", "mm2": "mm²", "g/m2": "g/m²", "ml/m2": "ml/m²", "/min": "次/分", "{beats}/min": "次/分",
+    "d": "天", "wk": "周",
+}
+
+
+@dataclass(frozen=True)
+class ReportItem:
+    """One measurement as the report shows it; ``key`` may carry a suffix (``CCA_PSV_L``) when repeated."""
+
+    key: str
+    name_zh: str
+    name_en: str
+    value: float
+    unit: str
+    display_value: str
+    display_unit: str
+    source_uid: str
+    base_key: str = ""
+
+    @property
+    def display(self) -> str:
+        """Value and unit as written in Chinese report text: ``48.0mm``, ``62%``, ``1.25``."""
+        return f"{self.display_value}{self.display_unit}"
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "key": self.key, "name_zh": self.name_zh, "name_en": self.name_en, "value": self.value,
+            "unit": self.unit, "display": self.display, "display_value": self.display_value,
+            "display_unit": self.display_unit, "source_uid": self.source_uid,
+        }
+
+
+def format_number(value: float, decimals: int) -> str:
+    """Round half up (as doctors round, not banker's rounding); never ``-0``."""
+    quantum = Decimal(1).scaleb(-decimals)
+    text = str(Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_UP))
+    return text[1:] if text.startswith("-") and Decimal(text) == 0 else text
+
+
+def unit_label(ucum: str) -> str:
+    return UNIT_LABELS.get(ucum, ucum)
+
+
+def report_item(
+    cfg: ReportConfig, key: str, name_zh: str, name_en: str, value: float, unit: str, source_uid: str,
+    base_key: str | None = None,
+) -> ReportItem:
+    """Build the display form of one canonical value; settings are looked up by ``base_key`` (no suffix)."""
+    lookup_key = base_key or key
+    shown_unit = cfg.units.get(lookup_key, unit)
+    shown = value
+    if shown_unit != unit:
+        converted, _problem = convert(value, unit, shown_unit)
+        if converted is None:  # an incompatible display unit: show the canonical one rather than a wrong number
+            shown_unit = unit
+        else:
+            shown = converted
+    default = DEFAULT_KEY_DECIMALS.get(lookup_key) if shown_unit == unit else None
+    decimals = cfg.decimals.get(lookup_key, default if default is not None else DEFAULT_DECIMALS.get(shown_unit, 2))
+    return ReportItem(
+        key=key, name_zh=name_zh, name_en=name_en, value=value, unit=unit,
+        display_value=format_number(shown, decimals), display_unit=unit_label(shown_unit), source_uid=source_uid,
+        base_key=lookup_key,
+    )
+
+
+def by_key(items: Iterable[ReportItem]) -> dict[str, ReportItem]:
+    return {item.key: item for item in items}
+
+
+_SIDES = {"left": ("L", "左"), "right": ("R", "右"), "bilateral": ("B", "双侧")}
+
+
+def _variant(context: Mapping[str, str]) -> tuple[str, str]:
+    """Key suffix and Chinese name suffix telling repeated measurements apart (side, fetus, lesion)."""
+    suffix, name = "", ""
+    side = _SIDES.get((context.get("laterality") or "").strip().lower())
+    if side:
+        suffix, name = f"_{side[0]}", f"（{side[1]}）"
+    fetus = (context.get("fetus_id") or "").strip()
+    if fetus:
+        suffix, name = f"{suffix}_F{fetus}", f"{name}（胎儿{fetus}）"
+    lesion = (context.get("lesion") or "").strip()
+    if lesion:
+        suffix, name = f"{suffix}_{lesion}", f"{name}（病灶{lesion}）"
+    return re.sub(r"[^A-Za-z0-9_]", "", suffix), name
+
+
+def report_items(cfg: ReportConfig, measurements: Iterable[Measurement], source_uid: str) -> list[ReportItem]:
+    """The reported values: selected, identified, converted measurements, one item per (key, variant).
+
+    A key reported more than once (left and right carotid, twins) gets a suffix from its context
+    (``CCA_PSV_L``, ``BPD_F2``), else a number (``_2``), so key/value tables keep one row per value.
+    """
+    chosen = [m for m in measurements if m.selected and m.key and m.value is not None and m.unit]
+    count: dict[str, int] = {}
+    for m in chosen:
+        count[m.key] = count.get(m.key, 0) + 1  # type: ignore[index]
+    items: list[ReportItem] = []
+    used: set[str] = set()
+    for m in chosen:
+        base = str(m.key)
+        suffix, name_suffix = "", ""
+        if count[base] > 1:
+            suffix, name_suffix = _variant(m.context)
+        key, n = base + suffix, 2
+        while key in used:
+            key, n = f"{base}{suffix}_{n}", n + 1
+        used.add(key)
+        items.append(report_item(cfg, key, (m.name_zh or m.name_en) + name_suffix, m.name_en, float(m.value),
+                                 str(m.unit), source_uid, base_key=base))
+    return items

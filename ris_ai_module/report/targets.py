@@ -1,0 +1,184 @@
+"""Report targets: the ways measurements reach the hospital's report tables, each named in config.
+
+Every target writes inside the caller's transaction and returns the keys it wrote. The rule that keeps
+doctors' work safe: a row or column value the module did not write (its key is not among the keys that
+target wrote at the exam's last apply, RAI_REPORT_STATE.written_keys) is never changed; a value it wrote
+before is replaced, or cleared when the newer SR no longer has it. The text target owns its marked
+block as a whole; a procedure owns whatever it stores.
+Tables and columns are named by config, so they are built here as lightweight ``table()`` clauses.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Column, DateTime, String, Text, column, delete, insert, select, table, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql.expression import TableClause
+
+from ris_ai_module.config.schema import ReportConfig
+from ris_ai_module.db.dialects import identifier, name_of, procedure_call, qualified_name
+from ris_ai_module.errors import ConfigError
+from ris_ai_module.report.display import ReportItem
+from ris_ai_module.report.findings import load_template, render_findings, replace_block
+
+
+@dataclass(frozen=True)
+class WriteJob:
+    """What every target needs for one exam."""
+
+    conn: Connection
+    cfg: ReportConfig
+    exam_key: str
+    items: Sequence[ReportItem]
+    #: Keys each target wrote at the last apply (RAI_REPORT_STATE.written_keys).
+    previous: Mapping[str, frozenset[str]]
+    source_uid: str
+    now_local: datetime
+
+    def previous_of(self, target: str) -> frozenset[str]:
+        return self.previous.get(target, frozenset())
+
+    @property
+    def by_key(self) -> dict[str, ReportItem]:
+        return {i.key: i for i in self.items}
+
+
+@dataclass
+class TargetResult:
+    written: set[str] = field(default_factory=set)
+    #: Keys left alone because a doctor's value is there.
+    kept: set[str] = field(default_factory=set)
+
+
+def ris_table(name: str, *columns: Column | object) -> TableClause:
+    """A RIS table named by config (``RIS_REPORT``, ``RIS.RIS_REPORT``) with the given columns."""
+    schema, table_name = qualified_name(name)
+    return table(table_name, *columns, schema=schema)  # type: ignore[arg-type]
+
+
+def text_column(name: str, kind: type = String) -> object:
+    return column(identifier(name), kind())
+
+
+def _wanted(keys: Sequence[str], item: ReportItem) -> bool:
+    return not keys or item.key in keys or item.base_key in keys
+
+
+def write_rows(job: WriteJob) -> TargetResult:
+    """One row per item in the key/value table; rows with keys the module did not write are kept."""
+    c = job.cfg.rows
+    optional = {
+        "name": c.name_column, "value": c.value_column, "unit": c.unit_column, "source": c.source_column,
+        "updated": c.updated_column,
+    }
+    cols = {k: (text_column(v, DateTime) if k == "updated" else text_column(v)) for k, v in optional.items() if v}
+    exam_col, key_col = text_column(c.exam_id_column), text_column(c.key_column)
+    t = ris_table(c.table, exam_col, key_col, *cols.values())
+    exam, key = t.c[identifier(c.exam_id_column)], t.c[identifier(c.key_column)]
+    previous = job.previous_of("rows")
+    existing = {str(r[0]) for r in job.conn.execute(select(key).where(exam == job.exam_key))}
+    doctors = existing - previous
+    result = TargetResult()
+    todo = [i for i in job.items if _wanted(c.keys, i)]
+    result.kept = {i.key for i in todo if i.key in doctors}
+    ours = sorted(existing & previous)
+    if ours:
+        job.conn.execute(delete(t).where(exam == job.exam_key, key.in_(ours)))
+    rows = []
+    for item in todo:
+        if item.key in doctors:
+            continue
+        values = {identifier(c.exam_id_column): job.exam_key, identifier(c.key_column): item.key}
+        fill = {
+            "name": item.name_zh if c.name_language == "zh" else item.name_en,
+            "value": item.display_value, "unit": item.display_unit, "source": item.source_uid,
+            "updated": job.now_local,
+        }
+        values.update({identifier(optional[k]): v for k, v in fill.items() if k in cols})
+        rows.append(values)
+        result.written.add(item.key)
+    if rows:
+        job.conn.execute(insert(t), rows)
+    return result
+
+
+def write_columns(job: WriteJob) -> TargetResult:
+    """Named columns of the exam's row; a column holding a value the module did not write is kept."""
+    c = job.cfg.columns
+    table_name = c.table or job.cfg.table
+    exam_name = c.exam_id_column or job.cfg.exam_id_column
+    mapping = {k: identifier(v) for k, v in c.columns.items()}
+    t = ris_table(table_name, column(identifier(exam_name), String()), *(column(v) for v in set(mapping.values())))
+    exam = t.c[identifier(exam_name)]
+    row = job.conn.execute(select(*(t.c[v] for v in set(mapping.values()))).where(exam == job.exam_key)).first()
+    current = dict(row._mapping) if row is not None else {}
+    items = job.by_key
+    previous = job.previous_of("columns")
+    values: dict[str, object] = {}
+    result = TargetResult()
+    for key, col in mapping.items():
+        item = items.get(key)
+        doctors = current.get(col) is not None and key not in previous
+        if doctors:
+            if item is not None:
+                result.kept.add(key)
+            continue
+        if item is not None:
+            values[col] = item.display_value
+            result.written.add(key)
+        elif key in previous:
+            values[col] = None  # the older SR's value, not repeated by this one
+    if not values:
+        return result
+    if row is None:
+        job.conn.execute(insert(t).values({identifier(exam_name): job.exam_key, **values}))
+    else:
+        job.conn.execute(update(t).where(exam == job.exam_key).values(values))
+    return result
+
+
+def write_procedure(job: WriteJob) -> TargetResult:
+    """CALL name(exam id, JSON) once per exam or once per measurement."""
+    c = job.cfg.procedure
+    dialect = name_of(job.conn.engine)
+    try:
+        stmt = procedure_call(dialect, c.name, ("exam_id", "payload"))
+    except ValueError as exc:
+        raise ConfigError("report.procedure.name", str(exc)) from exc
+    todo = [i for i in job.items if _wanted(c.keys, i)]
+    if c.per == "measurement":
+        for item in todo:
+            job.conn.execute(stmt, {"exam_id": job.exam_key, "payload": json.dumps(item.to_json(), ensure_ascii=False)})
+    elif todo:
+        payload = {"exam_key": job.exam_key, "source_uid": job.source_uid, "measurements": [i.to_json() for i in todo]}
+        job.conn.execute(stmt, {"exam_id": job.exam_key, "payload": json.dumps(payload, ensure_ascii=False)})
+    return TargetResult()  # the procedure owns what it stores; nothing to protect on our side
+
+
+def write_text(job: WriteJob) -> TargetResult:
+    """The findings paragraph in the module's marked block of the text column of the report row."""
+    c = job.cfg.text
+    template = load_template(c.template)
+    items = job.by_key
+    paragraph = render_findings(template, items)
+    col = identifier(c.column)
+    t = ris_table(job.cfg.table, column(identifier(job.cfg.exam_id_column), String()), column(col, Text()))
+    exam = t.c[identifier(job.cfg.exam_id_column)]
+    current = job.conn.execute(select(t.c[col]).where(exam == job.exam_key)).scalar()
+    new = replace_block(current, paragraph, c.begin_marker, c.end_marker, c.place)
+    if new != (current or ""):
+        job.conn.execute(update(t).where(exam == job.exam_key).values({col: new}))
+    return TargetResult()  # the marked block is the module's as a whole
+
+
+#: Target name in ``[report].targets`` -> the function writing it.
+TARGETS: Mapping[str, Callable[[WriteJob], TargetResult]] = {
+    "rows": write_rows,
+    "columns": write_columns,
+    "procedure": write_procedure,
+    "text": write_text,
+}
