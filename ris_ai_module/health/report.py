@@ -1,0 +1,209 @@
+"""The IT report of a period: what hospital IT reads every morning (and ``ris-ai-module health-report``).
+
+Gathered from RAI_CHECK (availability, latency, failures), RAI_TASK (exams pushed/failed/pending),
+RAI_OBJECT (objects received, unlinked), RAI_REPORT_STATE (SR applied, reports pending because signed)
+and RAI_ASSOC_REJECT (who was turned away). Periods are local days; the tables hold naive UTC.
+Rendering (text, HTML, CSV) is in ``render.py``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
+
+from ris_ai_module.db.clock import utcnow
+from ris_ai_module.db.tables import assoc_reject, dicom_object, report_state, task
+from ris_ai_module.health import store
+from ris_ai_module.health.checks import PEER_KINDS
+from ris_ai_module.tasks.model import TaskKind, TaskStatus
+
+SR_CLASS_PREFIX = "1.2.840.10008.5.1.4.1.1.88."
+
+
+@dataclass(frozen=True)
+class FailureRun:
+    """Consecutive failed checks of one target with the same error, collapsed: IT reads one line, not 300."""
+
+    start: datetime  # local time
+    end: datetime
+    count: int
+    error: str
+
+
+@dataclass(frozen=True)
+class TargetStats:
+    target: str
+    kind: str
+    checks: int
+    ok: int
+    p50_ms: float | None
+    p95_ms: float | None
+    failures: list[FailureRun]
+    last_ok: bool | None = None
+    last_detail: str | None = None
+
+    @property
+    def availability(self) -> float | None:
+        """Percent of checks that succeeded (None without checks)."""
+        return None if not self.checks else 100.0 * self.ok / self.checks
+
+
+@dataclass(frozen=True)
+class RejectStats:
+    calling_ae: str
+    address: str
+    count: int
+    last_at: datetime  # local time
+    reason: str
+
+
+@dataclass
+class ReportData:
+    hospital: str
+    instance: str
+    since: datetime  # local, inclusive
+    until: datetime  # local, exclusive
+    generated_at: datetime  # local
+    peers: list[TargetStats] = field(default_factory=list)
+    others: list[TargetStats] = field(default_factory=list)
+    exams: dict[str, int] = field(default_factory=dict)
+    objects: dict[str, int] = field(default_factory=dict)
+    reports: dict[str, int] = field(default_factory=dict)
+    rejects: list[RejectStats] = field(default_factory=list)
+
+    @property
+    def failure_count(self) -> int:
+        return sum(t.checks - t.ok for t in self.peers + self.others)
+
+
+def local_midnight_utc(day: date) -> datetime:
+    """00:00 local time of ``day`` as naive UTC (the form of every RAI_* timestamp)."""
+    return datetime.combine(day, time()).astimezone().astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def to_local(ts: Any) -> datetime:
+    """Naive UTC from the database (a string on some drivers for aggregates) -> naive local time."""
+    if isinstance(ts, str):
+        ts = datetime.fromisoformat(ts)
+    return ts.replace(tzinfo=timezone.utc).astimezone().replace(tzinfo=None)
+
+
+def percentile(values: list[float], pct: float) -> float | None:
+    """Nearest-rank percentile (a value that was actually measured)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(pct / 100.0 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def gather(conn: Connection, since_day: date, until_day: date, hospital: str = "", instance: str = "") -> ReportData:
+    """The report of the local days since_day <= day < until_day."""
+    since, until = local_midnight_utc(since_day), local_midnight_utc(until_day)
+    data = ReportData(
+        hospital=hospital, instance=instance,
+        since=datetime.combine(since_day, time()), until=datetime.combine(until_day, time()),
+        generated_at=to_local(utcnow()),
+    )
+    per_target: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in store.between(conn, since, until):
+        per_target[row["target"]].append(row)
+    for target in sorted(per_target):
+        stats = _target_stats(target, per_target[target])
+        (data.peers if stats.kind in PEER_KINDS else data.others).append(stats)
+    data.exams = _exam_counts(conn, since, until)
+    data.objects = _object_counts(conn, since, until)
+    data.reports = _report_counts(conn, since, until)
+    data.rejects = _rejects(conn, since, until)
+    return data
+
+
+def _target_stats(target: str, rows: list[dict[str, Any]]) -> TargetStats:
+    ok_rows = [r for r in rows if r["ok"]]
+    latencies = [float(r["latency_ms"]) for r in ok_rows if r["latency_ms"] is not None]
+    runs: list[FailureRun] = []
+    current: list[dict[str, Any]] = []
+    for r in rows + [None]:  # type: ignore[list-item]
+        if r is not None and not r["ok"] and (not current or current[-1]["error"] == r["error"]):
+            current.append(r)
+            continue
+        if current:
+            runs.append(FailureRun(to_local(current[0]["checked_at"]), to_local(current[-1]["checked_at"]),
+                                   len(current), current[0]["error"] or ""))
+            current = []
+        if r is not None and not r["ok"]:
+            current.append(r)
+    last = rows[-1]
+    return TargetStats(
+        target=target, kind=rows[0]["kind"], checks=len(rows), ok=len(ok_rows),
+        p50_ms=percentile(latencies, 50), p95_ms=percentile(latencies, 95), failures=runs,
+        last_ok=bool(last["ok"]), last_detail=last["error"] or last["detail"],
+    )
+
+
+def _exam_counts(conn: Connection, since: datetime, until: datetime) -> dict[str, int]:
+    push = task.c.kind == TaskKind.EXAM_PUSH.value
+    in_period = (task.c.finished_at >= since) & (task.c.finished_at < until)
+
+    def count(*where: Any) -> int:
+        return int(conn.execute(select(func.count()).select_from(task).where(*where)).scalar_one())
+
+    return {
+        "pushed": count(push, task.c.status == TaskStatus.DONE.value, in_period),
+        "failed": count(push, task.c.status == TaskStatus.FAILED.value, in_period),
+        "pending": count(push, task.c.status.in_([TaskStatus.SCHEDULED.value, TaskStatus.IN_PROCESS.value])),
+    }
+
+
+def _object_counts(conn: Connection, since: datetime, until: datetime) -> dict[str, int]:
+    o = dicom_object
+    in_period = (o.c.received_at >= since) & (o.c.received_at < until)
+    is_sr = o.c.sop_class_uid.like(SR_CLASS_PREFIX + "%")
+
+    def count(*where: Any) -> int:
+        return int(conn.execute(select(func.count()).select_from(o).where(*where)).scalar_one())
+
+    return {
+        "received": count(in_period),
+        "sr": count(in_period, is_sr),
+        "images": count(in_period, ~is_sr),
+        "unlinked": count(in_period, o.c.exam_key.is_(None)),
+        "unlinked_total": count(o.c.exam_key.is_(None)),
+    }
+
+
+def _report_counts(conn: Connection, since: datetime, until: datetime) -> dict[str, int]:
+    s = report_state
+    in_period = (s.c.updated_at >= since) & (s.c.updated_at < until)
+
+    def count(*where: Any) -> int:
+        return int(conn.execute(select(func.count()).select_from(s).where(*where)).scalar_one())
+
+    return {
+        "applied": count(s.c.state == "APPLIED", in_period),
+        "failed": count(s.c.state == "FAILED", in_period),
+        "pending_signed": count(s.c.state == "PENDING"),
+    }
+
+
+def _rejects(conn: Connection, since: datetime, until: datetime) -> list[RejectStats]:
+    r = assoc_reject
+    stmt = (
+        select(r.c.calling_ae, r.c.address, func.count().label("n"), func.max(r.c.rejected_at).label("last_at"),
+               func.max(r.c.reason).label("reason"))
+        .where(r.c.rejected_at >= since, r.c.rejected_at < until)
+        .group_by(r.c.calling_ae, r.c.address)
+        .order_by(func.count().desc(), r.c.calling_ae, r.c.address)
+    )
+    return [RejectStats(row.calling_ae or "", row.address or "", int(row.n), to_local(row.last_at), row.reason or "")
+            for row in conn.execute(stmt)]
+
+
+def previous_day(now_local: datetime | None = None) -> date:
+    return (now_local or datetime.now()).date() - timedelta(days=1)
