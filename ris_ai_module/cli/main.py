@@ -15,7 +15,7 @@ from ris_ai_module import __version__
 from ris_ai_module.errors import ConfigError, RaiError
 
 #: Modules under ris_ai_module.cli that add subcommands, in help order.
-COMMAND_MODULES = ("core", "sr_commands", "dicom_commands", "health_commands")
+COMMAND_MODULES = ("core", "sr_commands", "dicom_commands", "report_commands", "health_commands")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,88 @@
+"""Reports that could not be written (signed, locked, missing) are re-checked and applied when writable.
+
+A doctor may send a signed report back to draft hours later; the measurements are then written without
+anyone resending the SR. Every ``[report].pending_check_interval`` the PENDING exams are looked up, and
+one SR_APPLY task is enqueued for each whose report became writable (never a second one while one waits).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from sqlalchemy import select
+
+from ris_ai_module.context import AppContext
+from ris_ai_module.db.tables import report_state, task
+from ris_ai_module.report.writer import PENDING, blocked_reason, report_status
+from ris_ai_module.tasks import queue
+from ris_ai_module.tasks.model import TaskKind, TaskStatus
+
+log = logging.getLogger(__name__)
+
+_ACTIVE = (TaskStatus.SCHEDULED.value, TaskStatus.IN_PROCESS.value)
+
+
+def retry_pending(ctx: AppContext, limit: int = 500) -> int:
+    """One pass; returns how many SR_APPLY tasks were enqueued."""
+    cfg = ctx.config.report
+    ready: list[tuple[str, str]] = []
+    with ctx.engine.connect() as conn:
+        waiting = conn.execute(
+            select(report_state.c.exam_key, report_state.c.sop_instance_uid)
+            .where(report_state.c.state == PENDING, report_state.c.sop_instance_uid.is_not(None))
+            .order_by(report_state.c.updated_at)
+            .limit(limit)
+        ).all()
+        for exam_key, sop_uid in waiting:
+            exists, status = report_status(conn, cfg, exam_key)
+            if blocked_reason(cfg, exists, status) is None:
+                ready.append((exam_key, sop_uid))
+    enqueued = 0
+    for exam_key, sop_uid in ready:
+        with ctx.engine.begin() as conn:
+            active = conn.execute(
+                select(task.c.task_id).where(
+                    task.c.exam_key == exam_key, task.c.kind == TaskKind.SR_APPLY.value, task.c.status.in_(_ACTIVE)
+                ).limit(1)
+            ).first()
+            if active is None:
+                queue.enqueue(conn, TaskKind.SR_APPLY, exam_key=exam_key, payload={"sop_instance_uid": sop_uid})
+                enqueued += 1
+    if enqueued:
+        log.info("%d pending report(s) writable again: applying", enqueued, extra={"action": "pending_reapply"})
+        ctx.wake.set()
+    return enqueued
+
+
+class PendingChecker:
+    """A component of ``run``: ``retry_pending`` on a timer, surviving database outages."""
+
+    name = "report-pending"
+
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+        self.interval = float(ctx.config.report.pending_check_interval)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="rai-report-pending", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval) and not self.ctx.stop.is_set():
+            try:
+                retry_pending(self.ctx)
+            except Exception:  # the next round tries again; a database outage must not end the thread
+                log.exception("pending report check failed", extra={"action": "pending_check_error"})
+
+
+def make_component(ctx: AppContext) -> PendingChecker | None:
+    """On where the worker runs (it applies what this enqueues)."""
+    return PendingChecker(ctx) if ctx.config.worker.enabled else None
