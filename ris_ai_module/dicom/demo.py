@@ -16,8 +16,8 @@ port = {dicom_port}
 name = "demo-ai"
 ae_title = "DEMO_AI"
 addresses = ["127.0.0.1"]
-host = "127.0.0.1"
-port = {dicom_port}
+# The demo AI host has no SCP of its own: not echoed.  演示 AI 主机没有 SCP，不做 C-ECHO。
+host = ""
 
 [storage]
 root = "storage"

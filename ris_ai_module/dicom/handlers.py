@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,9 +66,21 @@ def handle_requested(event: Any, state: ScpState) -> None:
             return
         diagnostic, reason = RJ_CALLING_AE_NOT_RECOGNISED, admission.reason
     assoc.acse.send_reject(RJ_PERMANENT, RJ_SERVICE_USER, diagnostic)
+    _wait_until_sent(assoc)
     log.warning("association from %s (%s -> %s) rejected: %s", address, calling, called, reason,
                 extra={"action": "assoc_rejected"})
     index.record_rejection(state.ctx.engine, address, calling, called, reason)
+
+
+def _wait_until_sent(assoc: Any, timeout: float = 2.0) -> None:
+    """pynetdicom's DUL thread sends the A-ASSOCIATE-RJ asynchronously, while the association thread closes
+    the socket as soon as this handler returns: without waiting, a DCMTK peer sees only a closed connection
+    ("Peer aborted Association") instead of the rejection and its reason. Sta13 = RJ sent.
+    """
+    deadline = time.monotonic() + timeout
+    fsm = getattr(assoc.dul, "state_machine", None)
+    while fsm is not None and fsm.current_state != "Sta13" and time.monotonic() < deadline:
+        time.sleep(0.001)
 
 
 def handle_echo(event: Any, state: ScpState) -> int:

@@ -1,0 +1,176 @@
+"""DICOM subcommands: objects, link, import-sr, echo."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ris_ai_module.config.load import load_config
+from ris_ai_module.config.schema import Config
+from ris_ai_module.errors import ConfigError, InvalidInput, NotFound
+
+
+def _config(args: argparse.Namespace) -> Config:
+    if not args.config:
+        raise ConfigError("--config", "no configuration file given (ris-ai-module --config FILE COMMAND)")
+    return load_config(args.config)
+
+
+def cmd_objects(args: argparse.Namespace) -> int:
+    from ris_ai_module.cli.output import as_json, table
+    from ris_ai_module.context import make_context
+    from ris_ai_module.dicom import index
+
+    ctx = make_context(_config(args))
+    try:
+        with ctx.engine.connect() as conn:
+            rows = index.list_objects(conn, unlinked=args.unlinked, study_uid=args.study, limit=args.limit)
+    finally:
+        ctx.engine.dispose()
+    data = [
+        {"sop_instance_uid": r.sop_instance_uid, "class": _class_name(r.sop_class_uid), "exam_key": r.exam_key or "-",
+         "link": r.link_method or "unlinked", "study_uid": r.study_uid, "sender": r.sender_ae or r.source,
+         "size": r.file_size, "received_at": r.received_at}
+        for r in rows
+    ]
+    if args.json:
+        print(as_json(data))
+    else:
+        print(table(data, ["sop_instance_uid", "class", "exam_key", "link", "sender", "size", "received_at"])
+              if data else "no objects")
+    return 0
+
+
+def cmd_link(args: argparse.Namespace) -> int:
+    """Link an object to an exam by hand; an SR is applied (SR_APPLY task) in the same transaction."""
+    from ris_ai_module.context import make_context
+    from ris_ai_module.db.ris import get_exam
+    from ris_ai_module.dicom import index
+
+    ctx = make_context(_config(args))
+    try:
+        with ctx.engine.begin() as conn:
+            obj = index.get_object(conn, args.sop_uid)
+            if obj is None:
+                raise NotFound(f"object {args.sop_uid} is not in RAI_OBJECT")
+            if get_exam(conn, args.exam_key) is None:
+                raise NotFound(f"exam {args.exam_key} is not in RAI_V_EXAM")
+            index.set_link(conn, args.sop_uid, args.exam_key, "MANUAL")
+            task_id = index.enqueue_apply(conn, args.exam_key, args.sop_uid) if index.is_sr(obj.sop_class_uid) else None
+    finally:
+        ctx.engine.dispose()
+    print(f"{args.sop_uid} linked to exam {args.exam_key}" + (f"; SR_APPLY task {task_id} queued" if task_id else ""))
+    return 0
+
+
+def cmd_import_sr(args: argparse.Namespace) -> int:
+    """The manual SR upload: the same ingest path as a C-STORE, source IMPORT."""
+    from ris_ai_module.context import make_context
+    from ris_ai_module.db.ris import get_exam
+    from ris_ai_module.dicom.ingest import Received, ingest
+    from ris_ai_module.dicom.storage import StorageArea
+
+    cfg = _config(args)
+    path = Path(args.file)
+    if not path.is_file():
+        raise InvalidInput("FILE", f"not a file: {path}")
+    _require_sr(path)
+    ctx = make_context(cfg)
+    try:
+        if args.exam:
+            with ctx.engine.connect() as conn:
+                if get_exam(conn, args.exam) is None:
+                    raise NotFound(f"exam {args.exam} is not in RAI_V_EXAM")
+        area = StorageArea(cfg.storage.root, cfg.storage.min_free)
+        area.prepare(clean_older_than=None)
+        with open(path, "rb") as fh:
+            temp = area.copy_in(fh)
+        outcome = ingest(ctx, area, Received(temp=temp, source="IMPORT", sender_ae="CLI", exam_key=args.exam))
+    finally:
+        ctx.engine.dispose()
+    if not outcome.ok:
+        print(f"error: not imported (0x{outcome.status:04X}): {outcome.comment}", file=sys.stderr)
+        return 1
+    if outcome.duplicate:
+        print(f"{outcome.sop_instance_uid} was already stored (exam {outcome.exam_key or '-'}); nothing changed")
+        return 0
+    where = f"exam {outcome.exam_key} ({outcome.link_method})" if outcome.exam_key else "no exam (unlinked)"
+    print(f"{outcome.sop_instance_uid} imported, linked to {where}"
+          + (f"; SR_APPLY task {outcome.task_id} queued" if outcome.task_id else ""))
+    return 0
+
+
+def cmd_echo(args: argparse.Namespace) -> int:
+    from ris_ai_module.dicom.echo import echo
+
+    if args.peer:
+        cfg = _config(args)
+        peer = next((p for p in cfg.dicom.peers if p.name == args.peer), None)
+        if peer is None:
+            names = ", ".join(p.name for p in cfg.dicom.peers) or "none configured"
+            raise NotFound(f"no [[dicom.peers]] named {args.peer!r} (peers: {names})")
+        if not peer.host:
+            raise InvalidInput(f"dicom.peers.{peer.name}.host", "empty: this peer is not echoed")
+        host, port, called = peer.host, peer.port, peer.ae_title
+        calling = args.calling_aet or cfg.dicom.ae_title
+    else:
+        if not (args.host and args.port and args.aet):
+            raise InvalidInput("echo", "give PEER_NAME, or --host, --port and --aet")
+        host, port, called = args.host, args.port, args.aet
+        calling = args.calling_aet or "RIS_AI"
+    result = echo(host, port, called, calling, timeout=args.timeout)
+    if result.ok:
+        print(f"C-ECHO {called}@{host}:{port}: ok, {result.latency_ms:.1f} ms")
+        return 0
+    print(f"C-ECHO {called}@{host}:{port} failed: {result.reason}", file=sys.stderr)
+    return 1
+
+
+def _require_sr(path: Path) -> None:
+    """import-sr takes SR documents only (images come by C-STORE)."""
+    from pydicom import dcmread
+
+    from ris_ai_module.dicom.index import is_sr
+
+    try:
+        ds = dcmread(path, stop_before_pixels=True, specific_tags=["SOPClassUID"])
+    except Exception as exc:
+        raise InvalidInput("FILE", f"not a DICOM file: {exc.__class__.__name__}") from None
+    if not is_sr(str(ds.get("SOPClassUID", ""))):
+        raise InvalidInput("FILE", f"not an SR document (SOP class {ds.get('SOPClassUID', 'missing')})")
+
+
+def _class_name(uid: str) -> str:
+    from pydicom.uid import UID
+
+    name = UID(uid).name
+    return name if name != uid else uid
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("objects", help="received DICOM objects / 已接收的 DICOM 对象")
+    p.add_argument("--unlinked", action="store_true", help="only objects not linked to an exam")
+    p.add_argument("--study", metavar="UID", help="only this StudyInstanceUID")
+    p.add_argument("--limit", type=int, default=200)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_objects)
+
+    p = sub.add_parser("link", help="link an object to an exam by hand (an SR is then applied) / 手工关联检查")
+    p.add_argument("sop_uid", metavar="SOP_UID")
+    p.add_argument("exam_key", metavar="EXAM_KEY")
+    p.set_defaults(func=cmd_link)
+
+    p = sub.add_parser("import-sr", help="import an SR file like a C-STORE (manual upload) / 手工导入 SR")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--exam", metavar="EXAM_KEY", help="link to this exam instead of searching")
+    p.set_defaults(func=cmd_import_sr)
+
+    p = sub.add_parser("echo", help="C-ECHO a DICOM peer; prints latency / C-ECHO 测试")
+    p.add_argument("peer", nargs="?", metavar="PEER_NAME", help="a [[dicom.peers]] name")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.add_argument("--aet", help="the peer's AE title (called AE)")
+    p.add_argument("--calling-aet", help="our AE title (default: dicom.ae_title, or RIS_AI)")
+    p.add_argument("--timeout", type=float, default=10.0)
+    p.set_defaults(func=cmd_echo)
