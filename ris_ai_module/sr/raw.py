@@ -35,11 +35,13 @@ EXPLICIT_BE = "1.2.840.10008.1.2.2"
 # Explicit VRs with a 2-byte reserved field and a 4-byte length (PS3.5 7.1.2).
 _LONG_VRS = frozenset({b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"})
 # Binary VRs: their values are kept as (vr, bytes) so a reader can unpack them.
-_BINARY_VRS = frozenset({"FD", "FL", "UL", "US", "SL", "SS", "UV", "SV", "OB", "OW", "OF", "OD", "OL", "OV", "AT"})
+_BINARY_VRS = frozenset({b"FD", b"FL", b"UL", b"US", b"SL", b"SS", b"UV", b"SV", b"OB", b"OW", b"OF", b"OD", b"OL", b"OV",
+                         b"AT"})
 
 _u16 = struct.Struct("<H").unpack_from
 _u32 = struct.Struct("<I").unpack_from
 _tag = struct.Struct("<HH").unpack_from
+_head = struct.Struct("<HH2sH").unpack_from  # group, element, explicit VR, short length
 
 
 class ParseError(ValueError):
@@ -47,15 +49,17 @@ class ParseError(ValueError):
 
 
 @lru_cache(maxsize=4096)
-def implicit_vr(tag: int) -> str:
+def implicit_vr(tag: int) -> bytes:
     """VR of a tag from pydicom's data dictionary (needed only for implicit VR encoding)."""
     from pydicom.datadict import dictionary_VR
 
+    if tag & 0xFFFF == 0:  # group length
+        return b"UL"
     try:
         vr = dictionary_VR(tag)
     except KeyError:
-        return "UN"
-    return vr.split(" or ")[0]
+        return b"UN"
+    return vr.split(" or ")[0].encode("ascii")
 
 
 def parse_dataset(buf: bytes, pos: int = 0, end: int | None = None, implicit: bool = False) -> Node:
@@ -78,67 +82,79 @@ def parse_dataset_tolerant(
 
 
 def _parse_into(root: Node, buf: bytes, pos: int, end: int | None, implicit: bool) -> None:
+    """The parser proper: an inner loop reads the elements of one dataset; sequences switch frames."""
     n = len(buf) if end is None else end
-    # frames: [is_sequence, container (dict or list), stop position or None, implicit]
-    stack: list[list] = [[False, root, n, implicit]]
-    while stack:
-        frame = stack[-1]
-        is_seq, obj, stop, imp = frame
-        if (stop is not None and pos >= stop) or pos + 8 > n:
-            if stop is None and pos + 8 > n and len(stack) > 1:
-                raise ParseError(f"dataset ends inside a sequence at byte {pos}")
-            stack.pop()
-            continue
-        group, elem = _tag(buf, pos)
-        tag = group << 16 | elem
+    head, u32, binary, long_vrs = _head, _u32, _BINARY_VRS, _LONG_VRS
+    stack: list[tuple] = []  # saved outer frames: (container, stop, implicit, is_sequence)
+    obj, stop, imp, is_seq = root, n, implicit, False
+    while True:
         if is_seq:
+            if (stop is not None and pos >= stop) or pos + 8 > n:
+                if stop is None:
+                    raise ParseError(f"data ends inside a sequence at byte {pos}")
+                if not stack:
+                    return
+                obj, stop, imp, is_seq = stack.pop()
+                continue
+            group, elem, _vr, _short = head(buf, pos)
+            tag = group << 16 | elem
             if tag == SEQ_DELIM:
                 pos += 8
-                stack.pop()
+                obj, stop, imp, is_seq = stack.pop()
                 continue
             if tag != ITEM:
                 raise ParseError(f"expected an item tag at byte {pos}, found {tag:08X}")
-            length = _u32(buf, pos + 4)[0]
+            length = u32(buf, pos + 4)[0]
             pos += 8
             item: Node = {}
             obj.append(item)
-            stack.append([False, item, None if length == UNDEFINED else pos + length, imp])
+            stack.append((obj, stop, imp, True))
+            obj, stop, imp, is_seq = item, (None if length == UNDEFINED else pos + length), imp, False
             continue
-        if tag == ITEM_DELIM:
-            pos += 8
-            stack.pop()
-            continue
-        if tag == SEQ_DELIM:  # a sequence delimiter closes an undefined-length item that lacked its own
-            stack.pop()
-            continue
-        if imp:
-            vr = implicit_vr(tag)
-            length = _u32(buf, pos + 4)[0]
-            pos += 8
-        else:
-            vrb = buf[pos + 4 : pos + 6]
-            if vrb in _LONG_VRS:
-                length = _u32(buf, pos + 8)[0]
+        # a dataset (the root or an item): read its elements until its end
+        while True:
+            if (stop is not None and pos >= stop) or pos + 8 > n:
+                if stop is None and stack:
+                    raise ParseError(f"data ends inside an item at byte {pos}")
+                break
+            group, elem, vrb, short_len = head(buf, pos)
+            tag = group << 16 | elem
+            if group == 0xFFFE:
+                if tag == ITEM_DELIM:
+                    pos += 8
+                elif tag != SEQ_DELIM:  # a sequence delimiter also closes an item that lacked its own end
+                    raise ParseError(f"unexpected delimiter {tag:08X} at byte {pos}")
+                break
+            if imp:
+                vrb = implicit_vr(tag)
+                length = u32(buf, pos + 4)[0]
+                pos += 8
+            elif vrb in long_vrs:
+                length = u32(buf, pos + 8)[0]
                 pos += 12
             else:
-                length = _u16(buf, pos + 6)[0]
+                length = short_len
                 pos += 8
-            vr = vrb.decode("latin-1")
-        if vr == "SQ" or (length == UNDEFINED and vr == "UN"):
-            items: list[Node] = []
-            obj[tag] = items
-            # An undefined-length UN sequence is encoded in implicit VR (PS3.5 6.2.2).
-            stack.append([True, items, None if length == UNDEFINED else pos + length, imp or vr == "UN"])
+            if vrb == b"SQ" or (length == UNDEFINED and vrb == b"UN"):
+                items: list[Node] = []
+                obj[tag] = items
+                stack.append((obj, stop, imp, False))
+                # An undefined-length UN sequence is encoded in implicit VR (PS3.5 6.2.2).
+                obj, stop, imp, is_seq = items, (None if length == UNDEFINED else pos + length), imp or vrb == b"UN", True
+                break
+            if length == UNDEFINED:  # encapsulated pixel data: skip its fragments
+                pos = _skip_fragments(buf, pos, n)
+                continue
+            if pos + length > n:
+                raise ParseError(f"element {tag:08X} runs past the end of the data")
+            if tag != PIXEL_DATA:
+                obj[tag] = (vrb.decode("latin-1"), buf[pos : pos + length]) if vrb in binary else buf[pos : pos + length]
+            pos += length
+        if is_seq:
             continue
-        if length == UNDEFINED:  # encapsulated pixel data: skip its fragments
-            pos = _skip_fragments(buf, pos, n)
-            continue
-        if pos + length > n:
-            raise ParseError(f"element {tag:08X} runs past the end of the data")
-        if tag != PIXEL_DATA:
-            value = buf[pos : pos + length]
-            obj[tag] = (vr, value) if vr in _BINARY_VRS else value
-        pos += length
+        if not stack:
+            return
+        obj, stop, imp, is_seq = stack.pop()
 
 
 def _skip_fragments(buf: bytes, pos: int, n: int) -> int:
