@@ -29,6 +29,7 @@ from ris_ai_module.sr.items import (
     ContentItem,
     TextDecoder,
     ascii_text,
+    coded,
     first_item,
 )
 from ris_ai_module.sr.model import Measurement, Modifier, ParsedSR
@@ -221,7 +222,17 @@ class _Walker:
                 context = dict(inherited)
             context[role.role] = self._modifier(role.role, child, f"{path}.{index}")
             self.paths.add(f"{path}.{index}")
+            nested = child.get(CONTENT_SEQ)
+            if isinstance(nested, list):  # TID 300: Laterality / Topographical modifier under the Finding Site
+                self._nested_modifiers(nested, f"{path}.{index}", context)
         return context, rest
+
+    def _nested_modifiers(self, nested: list, path: str, context: dict[str, Modifier]) -> None:
+        for index, grandchild in enumerate(nested, 1):
+            name = coded(first_item(grandchild, CONCEPT_NAME_SEQ), self.decoder) if isinstance(grandchild, dict) else None
+            role = self.catalog.role_of(name.key, name.code, name.meaning) if name is not None else None
+            if role is not None:
+                context[role.role] = self._modifier(role.role, grandchild, f"{path}.{index}")
 
     def _modifier(self, role: str, node: raw.Node, path: str) -> Modifier:
         item = ContentItem(node, self.decoder)

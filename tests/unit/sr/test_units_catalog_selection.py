@@ -112,3 +112,14 @@ def test_overlay_errors_name_the_row(tmp_path):
     bad.write_text("key,concept,context\nNOPE,LN:1-1,\n", encoding="utf-8")
     with pytest.raises(InvalidInput, match="bad.csv:2"):
         load_catalog(bad)
+
+
+def test_laterality_under_the_finding_site_is_context(tmp_path):
+    """TID 300: a NUM's Finding Site may carry its own Laterality (and Topographical modifier)."""
+    site_with_side = cases.site(cases.c("SCT:32062004", "Common Carotid Artery"))
+    site_with_side.add_new(0x0040A730, "SQ", [code(cases.LATERALITY, cases.RIGHT)])
+    ds = cases.document(cases.c("LN:24616-5", "US Carotid Arteries Report"),
+                        [num(cases.c("LN:11726-7", "PSV"), 0.9, "m/s", site_with_side)])
+    m = _values(tmp_path, ds).measurements[0]
+    assert (m.key, m.value, m.context["laterality"], m.context["vessel"]) == ("CCA_PSV", 90.0, "Right",
+                                                                             "Common Carotid Artery")
