@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import delete, desc, insert, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from ris_ai_module.context import AppContext
 from ris_ai_module.db.clock import utcnow
@@ -69,19 +69,22 @@ def apply_sr(ctx: AppContext, sop_uid: str) -> tuple[str, str]:
             store_measurements(conn, sop_uid, exam_key, parsed.measurements)
             if exam_key is None:
                 return "UNLINKED", f"{len(parsed.measurements)} measurements stored; waiting for `link`"
+            exists, status = writer.report_status(conn, cfg, exam_key, lock=True)
             state = writer.get_state(conn, exam_key)
             newer = _newer_sr(conn, state, obj.received_at, sop_uid)
             if newer:
                 return "SUPERSEDED", f"a newer SR ({newer}) is already applied to exam {exam_key}"
-            result = writer.write_report(conn, cfg, exam_key, items, sop_uid, writer.previous_keys(state))
+            result = writer.write_report(
+                conn, cfg, exam_key, items, sop_uid, writer.previous_keys(state), exists, status
+            )
             written = result.written if result.state == writer.APPLIED else None
             writer.save_state(conn, exam_key, sop_uid, result.state, result.detail, written)
             return result.state, result.detail
     except (DBAPIError, ConfigError) as exc:
+        if isinstance(exc, IntegrityError) or isinstance(exc, OperationalError) and not _is_config_problem(exc):
+            raise  # the worker retries: a database outage, a deadlock, two applies creating one report row
         if exam_key is not None:
             _record_failure(ctx, exam_key, sop_uid, exc)
-        if isinstance(exc, OperationalError) and not _is_config_problem(exc):
-            raise  # the worker retries a database outage
         raise InvalidInput("report", _short(exc)) from exc
 
 

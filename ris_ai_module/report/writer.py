@@ -69,10 +69,13 @@ def blocked_reason(cfg: ReportConfig, exists: bool, status: str | None) -> str |
 
 def write_report(
     conn: Connection, cfg: ReportConfig, exam_key: str, items: Sequence[ReportItem], source_uid: str,
-    previous: Mapping[str, frozenset[str]],
+    previous: Mapping[str, frozenset[str]], exists: bool, status: str | None,
 ) -> WriteResult:
-    """Write ``items`` through every configured target, or return PENDING with the reason."""
-    exists, status = report_status(conn, cfg, exam_key, lock=True)
+    """Write ``items`` through every configured target, or return PENDING with the reason.
+
+    ``exists``/``status`` come from ``report_status(..., lock=True)``, read before ``previous`` so that
+    two applies of one exam run one after the other, each seeing the keys the other wrote.
+    """
     reason = blocked_reason(cfg, exists, status)
     if reason:
         return WriteResult(PENDING, reason)

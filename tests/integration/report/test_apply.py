@@ -190,3 +190,22 @@ def test_unknown_report_column_fails_with_state_recorded(rig):
     assert out.kind is OutcomeKind.FAILED
     assert rig.rows("E10") == {}  # one transaction: nothing half-written
     assert rig.state("E10")["state"] == "FAILED"
+
+
+def test_two_srs_applied_at_once_end_with_the_newer_values(rig):
+    """Two worker threads, one exam: the report row lock orders them; a late older SR is superseded."""
+    import threading
+
+    rig.add_exam("E11", report_status="DRAFT")
+    old = rig.store(adult_echo_full(), "E11")
+    new = rig.store(small_echo(5.2, 55), "E11")
+    outcomes = []
+    threads = [threading.Thread(target=lambda s=s: outcomes.append(rig.apply(s))) for s in (new, old)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert [o.kind for o in outcomes] == [OutcomeKind.DONE, OutcomeKind.DONE]
+    rows = rig.rows("E11")
+    assert set(rows) == {"LVIDd", "LVEF"} and rows["LVEF"] == ("55", "%", "左室射血分数", new)
+    assert rig.state("E11")["sop_instance_uid"] == new
