@@ -141,14 +141,13 @@ def _ingest(ctx: AppContext, area: StorageArea, rc: Received) -> Outcome:
                 task_id = index.enqueue_apply(conn, link.exam_key, sop)
             area.place(temp.name, relative)  # inside the transaction: no row without its file
             placed = True
-    except IntegrityError:
-        # Another association committed the same SOP Instance UID first: that copy stands.
-        if placed:
-            log.error("object %s placed but its row lost a race; file kept for the winner", sop)
-        return Outcome(statuses.SUCCESS, "", sop, duplicate=True)
     except SQLAlchemyError as exc:
-        if placed and existing is None:
+        other = isinstance(exc, IntegrityError) and _stored_meanwhile(ctx, sop)
+        if placed and existing is None and not other:
             area.remove(relative)
+        if other:
+            # Another association committed the same SOP Instance UID first: that copy stands.
+            return Outcome(statuses.SUCCESS, "", sop, duplicate=True)
         return _db_failure(exc, sop)
     except OSError as exc:
         import errno
@@ -163,6 +162,15 @@ def _ingest(ctx: AppContext, area: StorageArea, rc: Received) -> Outcome:
              extra={"action": "stored"})
     return Outcome(statuses.SUCCESS, "", sop, duplicate=False, exam_key=row.exam_key, link_method=row.link_method,
                    task_id=task_id, file_path=relative)
+
+
+def _stored_meanwhile(ctx: AppContext, sop: str) -> bool:
+    """After a constraint error: is it the SOP Instance UID's row, committed by someone else? (Else: failure.)"""
+    try:
+        with ctx.engine.connect() as conn:
+            return index.get_object(conn, sop) is not None
+    except SQLAlchemyError:
+        return False
 
 
 def _check(ds: Dataset, rc: Received, accepted: tuple[str, ...]) -> tuple[int, str] | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from tests.support import missing_peer
@@ -18,7 +18,7 @@ from tests.support import missing_peer
 ENV = dict(os.environ, TCP_NODELAY="1")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _find(name: str) -> str | None:
     for folder in os.environ.get("PATH", "").split(os.pathsep) + ["/usr/bin", "/usr/local/bin"]:
         candidate = Path(folder) / name
