@@ -484,7 +484,7 @@ class Config:
             raise ConfigError("health.retention", "expected at least 1d (the law asks for 180d)")
         names = [c.name for c in h.http]
         for i, c in enumerate(h.http):
-            if not c.name.strip() or names.count(c.name) > 1:
+            if not c.name.strip() or c.name in names[:i]:
                 raise ConfigError(f"health.http[{i}].name", f"expected a unique, non-empty name, got {c.name!r}")
             if not c.url.startswith(("http://", "https://")):
                 raise ConfigError(f"health.http[{i}].url", f"expected an http:// or https:// URL, got {c.url!r}")
