@@ -50,14 +50,15 @@ def fresh_db(kind: str, folder: Path) -> tuple[str, callable]:
     return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}", drop
 
 
-def prepare(url: str, n: int) -> None:
+def prepare(url: str, n: int, with_uid: bool = True) -> None:
     engine = create_engine(url)
     migrate.upgrade(engine)
     scripts.install(engine, demo_ris=True)
     with engine.begin() as c:
         c.execute(text("INSERT INTO ris_exam (EXAM_ID, PATIENT_ID, PATIENT_NAME, SEX, ACCESSION_NO, EXAM_STATUS, "
-                       "MODALITY) VALUES (:i, :p, '张三', 'M', :a, 'REGISTERED', 'US')"),
-                  [{"i": f"B{i:06d}", "p": f"P{i:06d}", "a": f"A{i:06d}"} for i in range(n)])
+                       "MODALITY, STUDY_UID) VALUES (:i, :p, '张三', 'M', :a, 'REGISTERED', 'US', :u)"),
+                  [{"i": f"B{i:06d}", "p": f"P{i:06d}", "a": f"A{i:06d}",
+                    "u": f"1.2.826.0.1.3680043.10.1.{i}" if with_uid else None} for i in range(n)])
     engine.dispose()
 
 

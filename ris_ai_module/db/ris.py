@@ -79,6 +79,27 @@ def get_exam(conn: Connection, exam_key: str) -> Exam | None:
     return Exam.from_row(row) if row else None
 
 
+def ensure_study_uids(conn: Connection, exam_keys: list[str]) -> int:
+    """Generate and keep UIDs, in one statement batch, for those of the exams the RIS has none for.
+
+    The worker calls this once per claimed batch so that a generated UID costs no commit per exam.
+    """
+    if not exam_keys:
+        return 0
+    t = tables.study_uid
+    rows = conn.execute(
+        select(exam_view.c.exam_key, exam_view.c.study_uid, t.c.study_uid.label("generated"))
+        .select_from(exam_view.outerjoin(t, t.c.exam_key == exam_view.c.exam_key))
+        .where(exam_view.c.exam_key.in_(exam_keys))
+    ).all()
+    missing = [str(r.exam_key) for r in rows if not (r.study_uid or "").strip() and not r.generated]
+    if missing:
+        now = utcnow()
+        conn.execute(t.insert(), [{"exam_key": k, "study_uid": f"2.25.{uuid.uuid4().int}", "created_at": now}
+                                  for k in missing])
+    return len(missing)
+
+
 def study_uid_for(conn: Connection, exam: Exam) -> str:
     """The exam's StudyInstanceUID: the RIS's own, else one generated once (2.25.<uuid>) and kept."""
     if exam.study_uid and exam.study_uid.strip():

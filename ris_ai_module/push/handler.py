@@ -6,7 +6,7 @@ import logging
 import threading
 
 from ris_ai_module.context import AppContext
-from ris_ai_module.db.ris import get_exam, study_uid_for
+from ris_ai_module.db.ris import ensure_study_uids, get_exam, study_uid_for
 from ris_ai_module.log import phi_id
 from ris_ai_module.push.client import PushClient
 from ris_ai_module.push.payload import build_payload
@@ -21,6 +21,12 @@ def _client(ctx: AppContext) -> PushClient:
     if client is None or client.cfg is not ctx.config.push:
         client = _local.client = PushClient(ctx.config.push)
     return client
+
+
+def prepare_exam_pushes(tasks: list[Task], ctx: AppContext) -> None:
+    """Before a batch: generate the missing StudyInstanceUIDs of all its exams in one transaction."""
+    with ctx.engine.begin() as conn:
+        ensure_study_uids(conn, sorted({t.exam_key for t in tasks if t.exam_key}))
 
 
 def run_exam_push(task: Task, ctx: AppContext) -> Outcome:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from ris_ai_module.db.clock import utcnow
@@ -82,31 +82,33 @@ def claim(
     where = _runnable(now, kinds)
     if task_ids is not None:
         where = and_(where, task.c.task_id.in_(list(task_ids)))
-    candidates = lock_for_claim(select(task.c.task_id).where(where).order_by(task.c.task_id), engine, limit)
+    candidates = lock_for_claim(
+        select(task.c.task_id, task.c.task_uuid).where(where).order_by(task.c.task_id), engine, limit
+    )
     lease_until = now + timedelta(seconds=lease_seconds)
     with engine.begin() as conn:
-        ids = [row[0] for row in conn.execute(candidates).fetchmany(limit)]
-        if not ids:
+        found = conn.execute(candidates).fetchmany(limit)
+        if not found:
             return []
-        claimed: list[int] = []
-        for task_id in ids:
-            res = conn.execute(
-                update(task)
-                .where(task.c.task_id == task_id, _runnable(now, kinds))
-                .values(
-                    status=TaskStatus.IN_PROCESS.value,
-                    lease_owner=owner,
-                    lease_expires_at=lease_until,
-                    attempts=task.c.attempts + 1,
-                    task_uuid=func.coalesce(task.c.task_uuid, str(uuid.uuid4())),
-                    updated_at=now,
-                )
-            )
-            if res.rowcount == 1:
-                claimed.append(task_id)
-        if not claimed:
-            return []
-        rows = conn.execute(select(task).where(task.c.task_id.in_(claimed)).order_by(task.c.task_id)).all()
+        ids = [row[0] for row in found]
+        for task_id, key in found:
+            if key is None:  # a DBA's own trigger may leave the idempotency key to us
+                conn.execute(update(task).where(task.c.task_id == task_id, task.c.task_uuid.is_(None))
+                             .values(task_uuid=str(uuid.uuid4())))
+        # One guarded UPDATE for the batch: rows still runnable (locked by us, or by SQLite's single
+        # writer) become ours; the SELECT below returns exactly those.
+        conn.execute(
+            update(task)
+            .where(task.c.task_id.in_(ids), _runnable(now, kinds))
+            .values(status=TaskStatus.IN_PROCESS.value, lease_owner=owner, lease_expires_at=lease_until,
+                    attempts=task.c.attempts + 1, updated_at=now)
+        )
+        rows = conn.execute(
+            select(task)
+            .where(task.c.task_id.in_(ids), task.c.status == TaskStatus.IN_PROCESS.value,
+                   task.c.lease_owner == owner, task.c.lease_expires_at == lease_until)
+            .order_by(task.c.task_id)
+        ).all()
     tasks = [Task.from_row(r) for r in rows]
     for t in tasks:
         log.debug("task claimed", extra={"action": "task_claimed", "task_id": t.task_id, "kind": t.kind})
@@ -126,59 +128,72 @@ def record_outcomes(engine: Engine, owner: str, results: Iterable[Finished], pol
     """Write the outcomes of a batch in one transaction; returns how many transitions took effect.
 
     ``policy_for(kind) -> RetryPolicy`` gives the retry policy per task kind. A RETRY outcome becomes
-    FAILED when the policy gives up. A task whose lease was lost (taken over) is left alone.
+    FAILED when the policy gives up. A task whose lease was lost (taken over) is left alone. The batch
+    is written with executemany; if any guarded row did not match, the batch is redone row by row so
+    that only the transitions that took effect get an attempt row.
     """
     now = utcnow()
+    items = list(results)
+    if not items:
+        return 0
+    params = [dict(_transition(item, now, policy_for), b_owner=owner) for item in items]
+    with engine.begin() as conn:
+        if len(items) > 1 and _apply_transitions(conn, params) == len(items):
+            conn.execute(insert(task_attempt), [_attempt(item, p, owner) for item, p in zip(items, params, strict=True)])
+            return len(items)
     applied = 0
     with engine.begin() as conn:
-        for item in results:
-            t, out = item.task, item.outcome
-            values: dict[str, Any] = {"updated_at": now, "lease_owner": None, "lease_expires_at": None}
-            final = out.kind
-            if out.kind is OutcomeKind.RETRY:
-                delay = (policy_for(t.kind) or RetryPolicy()).next_delay(t.attempts)
-                if delay is None:
-                    final = OutcomeKind.FAILED
-                    values["last_error"] = _bounded(f"gave up after {t.attempts} attempts: {out.error}")
-                else:
-                    values["next_run_at"] = now + timedelta(seconds=delay)
-                    values["last_error"] = _bounded(out.error)
-                    values["status"] = TaskStatus.SCHEDULED.value
-            if final is OutcomeKind.DONE:
-                values.update(status=TaskStatus.DONE.value, finished_at=now, last_error=None)
-            elif final is OutcomeKind.FAILED:
-                values.update(status=TaskStatus.FAILED.value, finished_at=now)
-                values.setdefault("last_error", _bounded(out.error))
-            res = conn.execute(
-                update(task)
-                .where(
-                    task.c.task_id == t.task_id,
-                    task.c.status == TaskStatus.IN_PROCESS.value,
-                    task.c.lease_owner == owner,
-                )
-                .values(**values)
-            )
-            if res.rowcount != 1:
-                log.warning(
-                    "task %s: lease lost before its outcome was recorded; left to its new owner",
-                    t.task_id, extra={"action": "task_lease_lost", "task_id": t.task_id},
-                )
+        for item, p in zip(items, params, strict=True):
+            if _apply_transitions(conn, [p]) != 1:
+                log.warning("task %s: lease lost before its outcome was recorded; left to its new owner",
+                            item.task.task_id, extra={"action": "task_lease_lost", "task_id": item.task.task_id})
                 continue
+            conn.execute(insert(task_attempt).values(**_attempt(item, p, owner)))
             applied += 1
-            conn.execute(
-                insert(task_attempt).values(
-                    task_id=t.task_id,
-                    attempt_no=t.attempts,
-                    started_at=item.started_at,
-                    latency_ms=out.latency_ms,
-                    outcome=final.value,
-                    http_status=out.http_status,
-                    error=_bounded(out.error),
-                    response_body=out.response_body,
-                    worker=owner,
-                )
-            )
     return applied
+
+
+_GUARDED_FINISH = (
+    update(task)
+    .where(task.c.task_id == bindparam("b_id"), task.c.status == TaskStatus.IN_PROCESS.value,
+           task.c.lease_owner == bindparam("b_owner"))
+    .values(status=bindparam("b_status"), next_run_at=bindparam("b_next"), last_error=bindparam("b_error"),
+            finished_at=bindparam("b_finished"), updated_at=bindparam("b_now"), lease_owner=None,
+            lease_expires_at=None)
+)
+
+
+def _apply_transitions(conn: Connection, params: list[dict[str, Any]]) -> int:
+    res = conn.execute(_GUARDED_FINISH, [{k: v for k, v in p.items() if k.startswith("b_")} for p in params])
+    return int(res.rowcount if res.rowcount is not None else -1)
+
+
+def _transition(item: Finished, now: datetime, policy_for: Any) -> dict[str, Any]:
+    """The new state of a task from its outcome and the retry policy (pure)."""
+    t, out = item.task, item.outcome
+    final, error, next_run = out.kind, _bounded(out.error), None
+    if out.kind is OutcomeKind.RETRY:
+        delay = (policy_for(t.kind) or RetryPolicy()).next_delay(t.attempts)
+        if delay is None:
+            final, error = OutcomeKind.FAILED, _bounded(f"gave up after {t.attempts} attempts: {out.error}")
+        else:
+            next_run = now + timedelta(seconds=delay)
+    status = {OutcomeKind.DONE: TaskStatus.DONE, OutcomeKind.FAILED: TaskStatus.FAILED,
+              OutcomeKind.RETRY: TaskStatus.SCHEDULED}[final].value
+    return {
+        "b_id": t.task_id, "b_status": status, "b_next": next_run,
+        "b_error": None if final is OutcomeKind.DONE else error,
+        "b_finished": None if final is OutcomeKind.RETRY else now, "b_now": now, "_final": final.value,
+    }
+
+
+def _attempt(item: Finished, p: dict[str, Any], owner: str) -> dict[str, Any]:
+    out = item.outcome
+    return {
+        "task_id": item.task.task_id, "attempt_no": item.task.attempts, "started_at": item.started_at,
+        "latency_ms": out.latency_ms, "outcome": p["_final"], "http_status": out.http_status,
+        "error": _bounded(out.error), "response_body": out.response_body, "worker": owner,
+    }
 
 
 def requeue(conn: Connection, task_id: int) -> None:

@@ -24,18 +24,37 @@ TASK_HANDLERS: dict[TaskKind, str] = {
 }
 
 
+#: Optional per-kind batch preparation, run once before the tasks of a claimed batch (saves a commit per task).
+TASK_PREPARERS: dict[TaskKind, str] = {
+    TaskKind.EXAM_PUSH: "ris_ai_module.push.handler:prepare_exam_pushes",
+}
+
+Preparer = Callable[[list[Task], AppContext], None]
+
+
+def _resolve(target: str) -> Callable | None:  # type: ignore[type-arg]
+    module_name, func_name = target.split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:
+            raise
+        return None
+    return getattr(module, func_name)
+
+
+def load_preparers() -> dict[str, Preparer]:
+    return {k.value: f for k, t in TASK_PREPARERS.items() if (f := _resolve(t)) is not None}
+
+
 def load_handlers() -> dict[str, Handler]:
     found: dict[str, Handler] = {}
     for kind, target in TASK_HANDLERS.items():
-        module_name, func_name = target.split(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            log.warning("no handler module for %s (%s); such tasks wait", kind.value, module_name)
+        handler = _resolve(target)
+        if handler is None:
+            log.warning("no handler module for %s (%s); such tasks wait", kind.value, target)
             continue
-        found[kind.value] = getattr(module, func_name)
+        found[kind.value] = handler
     return found
 
 

@@ -20,7 +20,7 @@ from ris_ai_module.db.clock import utcnow
 from ris_ai_module.db.tables import task as task_table
 from ris_ai_module.tasks import queue
 from ris_ai_module.tasks.model import Outcome, Task, TaskStatus
-from ris_ai_module.tasks.registry import Handler, load_handlers, retry_policy
+from ris_ai_module.tasks.registry import Handler, load_handlers, load_preparers, retry_policy
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,7 @@ class Worker:
         self.ctx = ctx
         self.cfg = ctx.config.worker
         self.handlers = handlers if handlers is not None else load_handlers()
+        self.preparers = load_preparers()
         self.threads: list[threading.Thread] = []
         self._last_purge = 0.0
 
@@ -71,6 +72,7 @@ class Worker:
         )
         if not claimed:
             return 0
+        self._prepare(claimed)
         finished: list[queue.Finished] = []
         for i, task in enumerate(claimed):
             if self.ctx.stop.is_set():
@@ -80,6 +82,16 @@ class Worker:
             finished.append(queue.Finished(task, self._run(task), started))
         queue.record_outcomes(self.ctx.engine, self.ctx.owner, finished, lambda k: retry_policy(self.ctx, k))
         return len(claimed)
+
+    def _prepare(self, claimed: list[Task]) -> None:
+        """Batch preparation is an optimisation: its failure only leaves the work to each handler."""
+        for kind, prepare in self.preparers.items():
+            batch = [t for t in claimed if t.kind == kind]
+            if batch:
+                try:
+                    prepare(batch, self.ctx)
+                except Exception:
+                    log.exception("preparing %d %s tasks failed", len(batch), kind)
 
     def _run(self, task: Task) -> Outcome:
         """An unexpected exception is a RETRY with its text; the traceback goes to the log only."""
