@@ -77,7 +77,7 @@ def upgrade() -> None:
     sa.Column('sop_instance_uid', sa.String(length=64), nullable=True, comment='The SR last applied or waiting'),
     sa.Column('state', sa.String(length=16), nullable=False, comment='APPLIED, PENDING or FAILED'),
     sa.Column('detail', sa.String(length=1000), nullable=True),
-    sa.Column('written_keys', sa.Text(), nullable=True, comment='JSON {target: [item keys the module wrote]}'),
+    sa.Column('written_keys', sa.Text(), nullable=True, comment='JSON {target: {item key: value the module wrote}}'),
     sa.Column('updated_at', Timestamp, nullable=False),
     sa.PrimaryKeyConstraint('exam_key', name=op.f('rai_report_state_pk'))
     )

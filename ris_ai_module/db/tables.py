@@ -165,7 +165,7 @@ report_state = Table(
     Column("sop_instance_uid", String(64), nullable=True, comment="The SR last applied or waiting"),
     Column("state", String(16), nullable=False, comment="APPLIED, PENDING or FAILED"),
     Column("detail", String(1000), nullable=True),
-    Column("written_keys", Text, nullable=True, comment="JSON {target: [item keys the module wrote]}"),
+    Column("written_keys", Text, nullable=True, comment="JSON {target: {item key: value the module wrote}}"),
     Column("updated_at", Timestamp, nullable=False),
     Index("rai_ix_report_state", "state"),
 )

@@ -2,8 +2,9 @@
 
 Every target writes inside the caller's transaction and returns the keys it wrote. The rule that keeps
 doctors' work safe: a row or column value the module did not write (its key is not among the keys that
-target wrote at the exam's last apply, RAI_REPORT_STATE.written_keys) is never changed; a value it wrote
-before is replaced, or cleared when the newer SR no longer has it. The text target owns its marked
+target wrote at the exam's last apply, RAI_REPORT_STATE.written_keys) is never changed, and neither is
+one the module wrote but a doctor has since edited (it differs from the value recorded at that apply);
+any other value the module wrote before is replaced, or cleared when the newer SR no longer has it. The text target owns its marked
 block as a whole; a procedure owns whatever it stores.
 Tables and columns are named by config, so they are built here as lightweight ``table()`` clauses.
 """
@@ -34,13 +35,13 @@ class WriteJob:
     cfg: ReportConfig
     exam_key: str
     items: Sequence[ReportItem]
-    #: Keys each target wrote at the last apply (RAI_REPORT_STATE.written_keys).
-    previous: Mapping[str, frozenset[str]]
+    #: Per target, key -> value written at the last apply (None: value not recorded).
+    previous: Mapping[str, Mapping[str, str | None]]
     source_uid: str
     now_local: datetime
 
-    def previous_of(self, target: str) -> frozenset[str]:
-        return self.previous.get(target, frozenset())
+    def previous_of(self, target: str) -> Mapping[str, str | None]:
+        return self.previous.get(target, {})
 
     @property
     def by_key(self) -> dict[str, ReportItem]:
@@ -49,7 +50,8 @@ class WriteJob:
 
 @dataclass
 class TargetResult:
-    written: set[str] = field(default_factory=set)
+    #: key -> the value written (what a later apply compares with, to spot a doctor's edit).
+    written: dict[str, str] = field(default_factory=dict)
     #: Keys left alone because a doctor's value is there.
     kept: set[str] = field(default_factory=set)
 
@@ -62,6 +64,21 @@ def ris_table(name: str, *columns: Column | object) -> TableClause:
 
 def text_column(name: str, kind: type = String) -> object:
     return column(identifier(name), kind())
+
+
+def same_value(current: object, recorded: str | None) -> bool:
+    """Is ``current`` still what the module wrote? Numbers compare as numbers (a NUMBER column gives 60.0
+    for the "60" written); an unrecorded value (None) is taken as unchanged."""
+    if recorded is None:
+        return True
+    if current is None:
+        return False
+    if str(current) == recorded:
+        return True
+    try:
+        return float(str(current)) == float(recorded)
+    except ValueError:
+        return False
 
 
 def _wanted(keys: Sequence[str], item: ReportItem) -> bool:
@@ -80,12 +97,15 @@ def write_rows(job: WriteJob) -> TargetResult:
     t = ris_table(c.table, exam_col, key_col, *cols.values())
     exam, key = t.c[identifier(c.exam_id_column)], t.c[identifier(c.key_column)]
     previous = job.previous_of("rows")
-    existing = {str(r[0]) for r in job.conn.execute(select(key).where(exam == job.exam_key))}
-    doctors = existing - previous
+    value_col = t.c[identifier(c.value_column)] if c.value_column else None
+    found = job.conn.execute(select(key, *([value_col] if value_col is not None else [])).where(exam == job.exam_key))
+    existing = {str(r[0]): (r[1] if value_col is not None else None) for r in found}
+    edited = {k for k, v in existing.items() if k in previous and not same_value(v, previous[k])}
+    doctors = (set(existing) - set(previous)) | edited
     result = TargetResult()
     todo = [i for i in job.items if _wanted(c.keys, i)]
     result.kept = {i.key for i in todo if i.key in doctors}
-    ours = sorted(existing & previous)
+    ours = sorted((set(existing) & set(previous)) - edited)
     if ours:
         job.conn.execute(delete(t).where(exam == job.exam_key, key.in_(ours)))
     rows = []
@@ -100,7 +120,7 @@ def write_rows(job: WriteJob) -> TargetResult:
         }
         values.update({identifier(optional[k]): v for k, v in fill.items() if k in cols})
         rows.append(values)
-        result.written.add(item.key)
+        result.written[item.key] = item.display_value
     if rows:
         job.conn.execute(insert(t), rows)
     return result
@@ -122,14 +142,15 @@ def write_columns(job: WriteJob) -> TargetResult:
     result = TargetResult()
     for key, col in mapping.items():
         item = items.get(key)
-        doctors = current.get(col) is not None and key not in previous
+        value = current.get(col)
+        doctors = value is not None and (key not in previous or not same_value(value, previous[key]))
         if doctors:
             if item is not None:
                 result.kept.add(key)
             continue
         if item is not None:
             values[col] = item.display_value
-            result.written.add(key)
+            result.written[key] = item.display_value
         elif key in previous:
             values[col] = None  # the older SR's value, not repeated by this one
     if not values:

@@ -4,8 +4,8 @@ The report row is read (and locked where the database has row locks, so a doctor
 through our write) in the caller's transaction. A status outside ``writable_statuses`` (SIGNED) or a
 missing row with ``create_if_missing = false`` makes the exam PENDING with the reason, nothing written.
 RAI_REPORT_STATE keeps, per exam, the SR last applied or waiting, the state and the keys each target
-wrote (JSON ``{"rows": [...], "columns": [...]}``), which is what lets a newer SR replace exactly the
-older one's values.
+wrote with the value written (JSON ``{"rows": {"LVEF": "60", ...}, "columns": {...}}``), which is what
+lets a newer SR replace exactly the older one's values and leave a doctor's edits alone.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ DETAIL_CHARS = 1000
 class WriteResult:
     state: str
     detail: str = ""
-    written: dict[str, list[str]] = field(default_factory=dict)
+    written: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def report_table(cfg: ReportConfig) -> Any:
@@ -69,7 +69,7 @@ def blocked_reason(cfg: ReportConfig, exists: bool, status: str | None) -> str |
 
 def write_report(
     conn: Connection, cfg: ReportConfig, exam_key: str, items: Sequence[ReportItem], source_uid: str,
-    previous: Mapping[str, frozenset[str]], exists: bool, status: str | None,
+    previous: Mapping[str, Mapping[str, str | None]], exists: bool, status: str | None,
 ) -> WriteResult:
     """Write ``items`` through every configured target, or return PENDING with the reason.
 
@@ -92,7 +92,7 @@ def write_report(
     for name in cfg.targets:
         out = TARGETS[name](job)
         if name in ("rows", "columns"):
-            result.written[name] = sorted(out.written)
+            result.written[name] = dict(sorted(out.written.items()))
         kept |= out.kept
     if stamp and exists:
         conn.execute(update(t).where(t.c[identifier(cfg.exam_id_column)] == exam_key).values(stamp))
@@ -111,8 +111,9 @@ def get_state(conn: Connection, exam_key: str) -> dict[str, Any] | None:
     return dict(row._mapping) if row is not None else None
 
 
-def previous_keys(state: Mapping[str, Any] | None) -> dict[str, frozenset[str]]:
-    """Keys per target from ``written_keys``; a plain JSON list (older rows) counts for rows and columns."""
+def previous_keys(state: Mapping[str, Any] | None) -> dict[str, dict[str, str | None]]:
+    """Per target, key -> value written, from ``written_keys``; a plain JSON list of keys (no values)
+    counts for rows and columns."""
     raw = (state or {}).get("written_keys")
     if not raw:
         return {}
@@ -121,16 +122,22 @@ def previous_keys(state: Mapping[str, Any] | None) -> dict[str, frozenset[str]]:
     except ValueError:
         return {}
     if isinstance(data, list):
-        keys = frozenset(str(k) for k in data)
-        return {"rows": keys, "columns": keys}
-    if isinstance(data, dict):
-        return {str(t): frozenset(str(k) for k in v) for t, v in data.items() if isinstance(v, list)}
-    return {}
+        keys: dict[str, str | None] = {str(k): None for k in data}
+        return {"rows": keys, "columns": dict(keys)}
+    if not isinstance(data, dict):
+        return {}
+    out: dict[str, dict[str, str | None]] = {}
+    for target, written in data.items():
+        if isinstance(written, dict):
+            out[str(target)] = {str(k): None if v is None else str(v) for k, v in written.items()}
+        elif isinstance(written, list):
+            out[str(target)] = {str(k): None for k in written}
+    return out
 
 
 def save_state(
     conn: Connection, exam_key: str, sop_instance_uid: str | None, state: str, detail: str,
-    written: Mapping[str, list[str]] | None = None,
+    written: Mapping[str, Mapping[str, str]] | None = None,
 ) -> None:
     """Upsert the exam's row; ``written`` None keeps the keys of the last apply (PENDING, FAILED)."""
     values: dict[str, Any] = {

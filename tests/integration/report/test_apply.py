@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from ris_ai_module.db.tables import measurement
 from ris_ai_module.tasks.model import OutcomeKind
+from tests.integration.report.conftest import RIS_MEASURE
 from tests.sr_fixtures.build import container, document, num
 from tests.sr_fixtures.cases import ECHO, EF, FINDINGS, LVIDD, adult_echo_full, carotid
 
@@ -143,6 +144,21 @@ def test_newer_sr_replaces_only_module_written_values(rig):
     # A late retry of the older SR must not undo the newer one.
     assert rig.apply(old).kind is OutcomeKind.DONE
     assert rig.rows("E5")["LVEF"][0] == "55"
+
+
+def test_doctors_edit_of_a_module_written_row_is_kept(rig):
+    rig.add_exam("E12", report_status="DRAFT")
+    rig.apply(rig.store(adult_echo_full(), "E12"))
+    with rig.engine.begin() as conn:
+        conn.execute(update(RIS_MEASURE).where(RIS_MEASURE.c.exam_id == "E12", RIS_MEASURE.c.item_key == "LVEF")
+                     .values(item_value="58"))
+    new = rig.store(small_echo(5.2, 55), "E12")
+    rig.apply(new)
+    rows = rig.rows("E12")
+    assert rows["LVEF"][0] == "58"  # the doctor's correction stands
+    assert rows["LVIDd"] == ("52.0", "mm", "左室舒张末期内径", new)
+    assert set(rows) == {"LVIDd", "LVEF"}
+    assert "LVEF" not in rig.state("E12")["written_keys"]["rows"]
 
 
 def test_doctors_row_with_the_same_key_is_kept(rig):

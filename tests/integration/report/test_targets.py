@@ -49,13 +49,20 @@ def test_columns_target_fills_mapped_columns_and_keeps_a_doctors_value(rig):
     with rig.engine.connect() as conn:
         row = conn.execute(select(echo_values).where(echo_values.c.exam_id == "C1")).one()
     assert (row.ef, row.lvdd, row.mv_e, row.tapse) == (60.0, "47.0", "81", "20 (医生)")
-    assert rig.state("C1")["written_keys"]["columns"] == ["LVEF", "LVIDd", "MV_E"]
+    assert rig.state("C1")["written_keys"]["columns"] == {"LVEF": "60", "LVIDd": "47.0", "MV_E": "81"}
 
     newer = rig.store(small_echo(5.2, 55), "C1")  # no MV_E this time: the older value is cleared
     rig.apply(newer)
     with rig.engine.connect() as conn:
         row = conn.execute(select(echo_values).where(echo_values.c.exam_id == "C1")).one()
     assert (row.ef, row.lvdd, row.mv_e, row.tapse) == (55.0, "52.0", None, "20 (医生)")
+
+    with rig.engine.begin() as conn:  # the doctor corrects LVDD by hand; the next SR must keep it
+        conn.execute(echo_values.update().where(echo_values.c.exam_id == "C1").values(lvdd="50.5"))
+    rig.apply(rig.store(small_echo(5.4, 52), "C1"))
+    with rig.engine.connect() as conn:
+        row = conn.execute(select(echo_values).where(echo_values.c.exam_id == "C1")).one()
+    assert (row.ef, row.lvdd) == (52.0, "50.5")
 
 
 @pytest.mark.parametrize("per", ["exam", "measurement"])
