@@ -23,10 +23,10 @@ DB_KINDS = [
 
 
 def create_rai_tables(engine: Engine) -> None:
-    """The module's own tables (today metadata.create_all; the migrations will do it)."""
-    from ris_ai_module.db.tables import metadata
+    """The module's own tables, created the way a hospital creates them: the Alembic migrations."""
+    from ris_ai_module.db import migrate
 
-    metadata.create_all(engine)
+    migrate.upgrade(engine)
 
 
 @pytest.fixture(params=DB_KINDS)
