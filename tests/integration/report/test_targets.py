@@ -139,3 +139,38 @@ def test_cli_reports_pending_and_apply(rig, tmp_path, capsys):
 
     assert main(["--config", str(config), "apply", "NO_SUCH_EXAM"]) == 2
     assert "no SR" in capsys.readouterr().err
+
+
+def test_pending_checker_component_reapplies_within_its_interval(rig):
+    from ris_ai_module.report.pending import PendingChecker, make_component
+    from tests.support import wait_until
+
+    rig.report = {"pending_check_interval": "1s"}
+    rig.add_exam("R3", report_status="SIGNED")
+    rig.apply(rig.store(adult_echo_full(), "R3"))
+    ctx = rig.ctx
+    checker = make_component(ctx)
+    assert checker is None  # worker.enabled = false in the rig: the instance that applies also re-checks
+    checker = PendingChecker(ctx)
+    checker.start()
+    try:
+        rig.set_status("R3", "DRAFT")
+        assert wait_until(lambda: _sr_apply_tasks(rig) == 1, timeout=5)
+    finally:
+        checker.stop(5)
+    assert not checker._thread.is_alive()
+
+
+def _sr_apply_tasks(rig) -> int:
+    with rig.engine.connect() as conn:
+        return len(conn.execute(select(task.c.task_id).where(task.c.kind == "SR_APPLY")).all())
+
+
+def test_rows_limited_to_configured_keys_in_english(rig):
+    rig.report = {"rows": {"keys": ["LVEF", "LVIDd"], "name_language": "en"}}
+    rig.add_exam("K1", report_status="DRAFT")
+    sop = rig.store(adult_echo_full(), "K1")
+    rig.apply(sop)
+    rows = rig.rows("K1")
+    assert set(rows) == {"LVEF", "LVIDd"}
+    assert rows["LVIDd"][2] == "LV internal dimension end-diastole"
