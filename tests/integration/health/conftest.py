@@ -110,6 +110,68 @@ def smtp_server() -> Iterator[Mailbox]:
         controller.stop()
 
 
+def self_signed(folder: Path, name: str = "server") -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 (IP SAN) and its key, made now."""
+    import ipaddress
+    from datetime import datetime, timedelta, timezone
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=30))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = folder / f"{name}.crt", folder / f"{name}.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+@pytest.fixture
+def tls_smtp(tmp_path: Path) -> Iterator[Callable[[str], tuple[Mailbox, Path]]]:
+    """SMTP over TLS ("ssl") or with STARTTLS required ("starttls"), LOGIN required (user it / pw s3cret).
+    Returns the mailbox and the certificate to trust."""
+    import ssl
+
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    cert, key = self_signed(tmp_path, "smtp")
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(cert, key)
+
+    def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and data.login == b"it" and data.password == b"s3cret"
+        return AuthResult(success=ok, handled=False)
+
+    controllers: list[Any] = []
+
+    def _start(security: str) -> tuple[Mailbox, Path]:
+        box = Mailbox("127.0.0.1", free_port())
+        kwargs: dict[str, Any] = {"authenticator": authenticate, "auth_required": True}
+        if security == "ssl":
+            kwargs.update(ssl_context=ctx, auth_require_tls=False)
+        else:
+            kwargs.update(tls_context=ctx, require_starttls=True)
+        controller = Controller(_Handler(box), hostname=box.host, port=box.port, **kwargs)
+        controller.start()
+        controllers.append(controller)
+        return box, cert
+
+    yield _start
+    for c in controllers:
+        c.stop()
+
+
 def text_of(msg: EmailMessage) -> str:
     part = msg.get_body(preferencelist=("plain",))
     return part.get_content() if part is not None else ""
@@ -175,12 +237,12 @@ def http_peer() -> Iterator[Callable[..., HttpPeer]]:
 
 
 @pytest.fixture
-def storescp(tmp_path: Path) -> Iterator[Callable[[str], int]]:
-    """DCMTK storescp as a live peer; returns its port."""
+def storescp(tmp_path: Path) -> Iterator[Callable[..., int]]:
+    """DCMTK storescp as a live peer (on ``port`` or a free one); returns its port."""
     procs: list[subprocess.Popen[bytes]] = []
 
-    def _start(aet: str = "PACS") -> int:
-        port = free_port()
+    def _start(aet: str = "PACS", port: int | None = None) -> int:
+        port = port or free_port()
         out = tmp_path / f"storescp-{port}"
         out.mkdir()
         proc = subprocess.Popen([tool("storescp"), "--aetitle", aet, "--output-directory", str(out), str(port)],
