@@ -5,6 +5,7 @@ Each docstring lists what the handler answers and when (pynetdicom's ``doc_handl
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import socket
 import time
@@ -48,6 +49,7 @@ def handle_conn_open(event: Any, state: ScpState) -> None:
 def handle_requested(event: Any, state: ScpState) -> None:
     """EVT_REQUESTED: admit the association or reject it before negotiation.
 
+    Admits our own AE title from a loopback address (the health check's C-ECHO of this SCP; it may not store).
     Rejects (A-ASSOCIATE-RJ, rejected-permanent, service-user):
       * reason 3, calling AE title not recognised: the calling AE is not a peer's, or not from its addresses;
       * reason 7, called AE title not recognised: ``dicom.require_called_aet`` and the called AE is not ours.
@@ -58,6 +60,8 @@ def handle_requested(event: Any, state: ScpState) -> None:
     called = str(assoc.requestor.primitive.called_ae_title or "").strip()
     address = str(assoc.requestor.address)
     cfg = state.ctx.config.dicom
+    if calling == cfg.ae_title.strip() and _is_loopback(address):
+        return  # our own health check (C-ECHO of this SCP); it may not store anything, see handle_store
     if cfg.require_called_aet and called != cfg.ae_title.strip():
         diagnostic, reason = RJ_CALLED_AE_NOT_RECOGNISED, f"called AE title {called!r} is not {cfg.ae_title!r}"
     else:
@@ -70,6 +74,13 @@ def handle_requested(event: Any, state: ScpState) -> None:
     log.warning("association from %s (%s -> %s) rejected: %s", address, calling, called, reason,
                 extra={"action": "assoc_rejected"})
     index.record_rejection(state.ctx.engine, address, calling, called, reason)
+
+
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address.split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False
 
 
 def _wait_until_sent(assoc: Any, timeout: float = 2.0) -> None:
@@ -100,10 +111,12 @@ def handle_store(event: Any, state: ScpState) -> Dataset | int:
       * 0xA900 Error, data set does not match SOP class: UIDs differ from the command, Type 1 UID missing;
       * 0xC000 Error, cannot understand: the data set cannot be parsed;
       * 0xC010 Error, cannot understand: a UID is not a valid UID;
-      * 0x0122 Refused, SOP class not supported.
+      * 0x0122 Refused, SOP class not supported (also: a self-check association, which may only C-ECHO).
     Every failure carries an Error Comment (0000,0902).
     """
     request = event.request
+    if str(event.assoc.requestor.ae_title or "").strip() == state.ctx.config.dicom.ae_title.strip():
+        return _answer(statuses.SOP_CLASS_NOT_SUPPORTED, "own AE title: self-check associations only C-ECHO")
     temp = getattr(request, "_dataset_file", None)
     if not isinstance(temp, TempObject):
         return _answer(statuses.STORE_FAILED, "receiver not installed")

@@ -240,3 +240,13 @@ def test_half_open_connections_do_not_exhaust_associations(start_scp) -> None:
     finally:
         for s in idle:
             s.close()
+
+
+def test_own_ae_from_loopback_may_echo_but_not_store(start_scp, tmp_path: Path) -> None:
+    """The health check C-ECHOes this SCP with our own AE title; that must not fill RAI_ASSOC_REJECT."""
+    env = start_scp()
+    assert dcmtk.echoscu(env.port, calling="RIS_AI").returncode == 0
+    make.sc(tmp_path / "sc.dcm")
+    result = dcmtk.storescu(env.port, tmp_path / "sc.dcm", calling="RIS_AI")
+    assert result.returncode != 0 and dcmtk.store_statuses(result.stderr) != ["Success"]
+    assert env.objects() == [] and _rejections(env) == []
