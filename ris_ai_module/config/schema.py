@@ -490,6 +490,12 @@ class Config:
                 raise ConfigError(f"health.http[{i}].url", f"expected an http:// or https:// URL, got {c.url!r}")
             if not c.expect_status or any(not 100 <= s <= 599 for s in c.expect_status):
                 raise ConfigError(f"health.http[{i}].expect_status", "expected HTTP status codes (100-599)")
+        peers = {p.name: p for p in self.dicom.peers}
+        for i, name in enumerate(h.echo_peers):
+            if name not in peers:
+                raise ConfigError(f"health.echo_peers[{i}]", f"no [[dicom.peers]] entry is named {name!r}")
+            if not peers[name].host:
+                raise ConfigError(f"health.echo_peers[{i}]", f"dicom peer {name!r} has no host to C-ECHO")
         if a.fail_threshold < 1:
             raise ConfigError("alerts.fail_threshold", "expected at least 1")
         if a.smtp.host and not a.smtp.from_addr:
