@@ -84,6 +84,8 @@ BASE = {"database": {"url": "sqlite:///x.db"}, "worker": {"enabled": False}}
     ({"alerts": {"smtp": {"security": "tls"}}}, "alerts.smtp.security"),
     ({"alerts": {"webhooks": [{"url": "http://x", "format": "slack"}]}}, "alerts.webhooks[0].format"),
     ({"alerts": {"fail_threshold": 0}}, "alerts.fail_threshold"),
+    ({"health": {"echo_peers": ["PACS"]}}, "health.echo_peers[0]"),
+    ({"health": {"echo_peers": ["AI"]}, "dicom": {"peers": [{"name": "AI", "ae_title": "AI"}]}}, "health.echo_peers[0]"),
 ])
 def test_bad_health_config_names_the_key(extra: dict, key: str) -> None:
     with pytest.raises(ConfigError) as err:
