@@ -77,3 +77,36 @@ def test_round_records_results_in_rai_check(sqlite_db, storescp, tmp_path: Path)
         rows = conn.execute(select(check).order_by(check.c.target)).all()
     assert [(r.target, r.kind, r.ok, r.instance) for r in rows] == [("OFF", "ECHO", 0, "node-a"), ("PACS", "ECHO", 1, "node-a")]
     assert rows[0].error.startswith("refused") and rows[1].latency_ms is not None
+
+
+def test_failed_task_raises_the_queue_failed_target(sqlite_db) -> None:
+    from sqlalchemy import update
+
+    from ris_ai_module.db.clock import utcnow
+    from ris_ai_module.db.tables import task
+
+    with sqlite_db.begin() as conn:
+        task_id = queue.enqueue(conn, TaskKind.EXAM_PUSH, exam_key="E9")
+        conn.execute(update(task).where(task.c.task_id == task_id).values(status="FAILED", finished_at=utcnow()))
+    with sqlite_db.connect() as conn:
+        _, failed = check_queue(conn, max_age=600, failed_window=3600)
+    assert not failed.ok and failed.target == "queue:failed"
+    assert failed.error.startswith("1 task(s) FAILED in the last 1.0h")
+
+
+def test_results_older_than_retention_are_purged(sqlite_db) -> None:
+    from datetime import timedelta
+
+    from ris_ai_module.db.clock import utcnow
+    from ris_ai_module.health import store
+    from ris_ai_module.health.checks import CheckResult
+    from ris_ai_module.health.scheduler import HealthScheduler
+
+    ctx = make_ctx(sqlite_db, health={"retention": "180d"})
+    now = utcnow()
+    with sqlite_db.begin() as conn:
+        store.record(conn, [CheckResult("PACS", "ECHO", True, 3.0)], "a", at=now - timedelta(days=181))
+        store.record(conn, [CheckResult("PACS", "ECHO", False, None, "refused")], "a", at=now - timedelta(days=179))
+    assert HealthScheduler(ctx).purge() == 1
+    with sqlite_db.connect() as conn:
+        assert [r["error"] for r in store.recent(conn)] == ["refused"]
