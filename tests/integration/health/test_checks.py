@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from ris_ai_module.config.schema import HttpCheckConfig
@@ -110,3 +111,40 @@ def test_results_older_than_retention_are_purged(sqlite_db) -> None:
     assert HealthScheduler(ctx).purge() == 1
     with sqlite_db.connect() as conn:
         assert [r["error"] for r in store.recent(conn)] == ["refused"]
+
+
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
+def test_https_check_verifies_against_the_configured_ca(tmp_path: Path) -> None:
+    import ssl
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from tests.integration.health.conftest import self_signed
+
+    cert, key = self_signed(tmp_path, "ai-host")
+
+    class Ok(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Ok)
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(cert, key)
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"https://127.0.0.1:{server.server_address[1]}/health"
+    try:
+        trusted = check_http(HttpCheckConfig(name="ai", url=url, ca_file=str(cert), read_timeout=5))
+        assert trusted.ok, trusted.error
+        untrusted = check_http(HttpCheckConfig(name="ai", url=url, read_timeout=5))
+        assert not untrusted.ok and untrusted.error.startswith("TLS error") and "certificate verify failed" in untrusted.error
+        assert check_http(HttpCheckConfig(name="ai", url=url, verify_tls=False, read_timeout=5)).ok
+    finally:
+        server.shutdown()
+        server.server_close()
