@@ -9,12 +9,15 @@ only the header (``stop_before_pixels``) and renames the file into place.
 from __future__ import annotations
 
 import logging
+import socket
 import ssl
 import threading
+from datetime import datetime
 from typing import Any
 
 from pynetdicom import AE, _config, dimse_messages, evt
 from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
+from pynetdicom.transport import ThreadedAssociationServer
 
 from ris_ai_module.config.schema import DicomConfig
 from ris_ai_module.context import AppContext
@@ -77,6 +80,31 @@ def make_ssl_context(cfg: DicomConfig) -> ssl.SSLContext | None:
     return context
 
 
+class DeferredHandshakeServer(ThreadedAssociationServer):
+    """pynetdicom runs the TLS handshake in the accept loop, so one silent client stalls every new connection.
+    Here the accept loop only accepts; each connection's own thread does the handshake, bounded by
+    ``handshake_timeout``, and a failed handshake closes just that connection.
+    """
+
+    handshake_timeout: float = 30.0
+
+    def get_request(self) -> tuple[socket.socket, tuple[str, int]]:
+        return self.socket.accept()  # type: ignore[union-attr]
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        if self.ssl_context is not None:
+            try:
+                request.settimeout(self.handshake_timeout)
+                request = self.ssl_context.wrap_socket(request, server_side=True)
+                request.settimeout(None)
+            except (OSError, ssl.SSLError) as exc:
+                log.warning("TLS handshake with %s failed: %s", client_address[0], exc,
+                            extra={"action": "tls_handshake_failed"})
+                request.close()
+                return
+        super().finish_request(request, client_address)
+
+
 class StorageScp:
     """A component for ``run``: name, start(), stop(timeout)."""
 
@@ -99,10 +127,16 @@ class StorageScp:
         cfg = self.ctx.config.dicom
         self.area.prepare(clean_older_than=0.0)
         install_receiver(self.area)
-        self._server = self.ae.start_server(
-            (cfg.host, cfg.port), block=False, evt_handlers=event_handlers(self.state),
-            ssl_context=make_ssl_context(cfg),
+        server = self.ae.make_server(
+            (cfg.host, cfg.port), evt_handlers=event_handlers(self.state), ssl_context=make_ssl_context(cfg),
+            server_class=DeferredHandshakeServer,
         )
+        server.handshake_timeout = float(cfg.acse_timeout)
+        thread = threading.Thread(target=server.serve_forever, daemon=True,
+                                  name=f"AcceptorServer@{datetime.now():%Y%m%d%H%M%S}")
+        thread.start()
+        self.ae._servers.append(server)  # so that ae.shutdown() stops it, as start_server would
+        self._server = server
         log.info("DICOM SCP %s listening on %s:%d%s", cfg.ae_title, cfg.host, self.port,
                  " (TLS)" if cfg.tls.enabled else "", extra={"action": "scp_listening"})
 
