@@ -35,6 +35,7 @@ def event_handlers(state: ScpState) -> list[tuple[Any, Any, list[Any]]]:
     """The EVT_HANDLERS list: one handler per event, its dependency bound as an argument."""
     return [
         (evt.EVT_CONN_OPEN, handlers.handle_conn_open, [state]),
+        (evt.EVT_CONN_CLOSE, handlers.handle_conn_close, [state]),
         (evt.EVT_REQUESTED, handlers.handle_requested, [state]),
         (evt.EVT_C_ECHO, handlers.handle_echo, [state]),
         (evt.EVT_C_STORE, handlers.handle_store, [state]),

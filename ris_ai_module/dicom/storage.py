@@ -46,7 +46,7 @@ class TempObject:
     answers with a failure status instead.
     """
 
-    def __init__(self, folder: Path, suffix: str = ".dcm") -> None:
+    def __init__(self, folder: Path, suffix: str = ".dcm", registry: _OpenTemps | None = None) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{os.getpid()}-{threading.get_ident()}-{next(_counter)}-{time.monotonic_ns()}{suffix}"
         self.name = str(path)
@@ -55,6 +55,10 @@ class TempObject:
         self._hash = hashlib.sha256()
         self.size = 0
         self.error: OSError | None = None
+        self.owner = threading.current_thread()  # pynetdicom's DUL thread of the association
+        self._registry = registry
+        if registry is not None:
+            registry.add(self)
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
         if self.error is None and self._fd is not None:
@@ -91,6 +95,8 @@ class TempObject:
             self.close()
 
     def close(self) -> None:
+        if self._registry is not None:
+            self._registry.remove(self)
         if self._fd is not None:
             fd, self._fd = self._fd, None
             os.close(fd)
@@ -100,6 +106,28 @@ class TempObject:
         _unlink_quietly(Path(self.name))
 
 
+class _OpenTemps:
+    """Temp objects still being written, so that a connection that dies mid-object can have its file removed
+    (pynetdicom never reaches the C-STORE handler then, and would leave the file and its descriptor open).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open: set[TempObject] = set()
+
+    def add(self, temp: TempObject) -> None:
+        with self._lock:
+            self._open.add(temp)
+
+    def remove(self, temp: TempObject) -> None:
+        with self._lock:
+            self._open.discard(temp)
+
+    def owned_by(self, owner: object) -> list[TempObject]:
+        with self._lock:
+            return [t for t in self._open if t.owner is owner]
+
+
 class StorageArea:
     """One storage root with its temp folder and free-space floor."""
 
@@ -107,6 +135,7 @@ class StorageArea:
         self.root = Path(root)
         self.temp_folder = self.root / TEMP_FOLDER
         self.min_free = int(min_free)
+        self._open = _OpenTemps()
 
     def prepare(self, clean_older_than: float | None = 0.0) -> None:
         """Create the folders; remove temp files left by a crash (older than ``clean_older_than`` seconds)."""
@@ -124,7 +153,14 @@ class StorageArea:
 
     def new_temp(self, *_args: Any, **_kwargs: Any) -> TempObject:
         """A new temp object; the signature accepts ``NamedTemporaryFile``'s arguments (and ignores them)."""
-        return TempObject(self.temp_folder)
+        return TempObject(self.temp_folder, registry=self._open)
+
+    def discard_unfinished(self, owner: object) -> int:
+        """Remove the temp files a closed association was still writing; returns how many."""
+        stale = self._open.owned_by(owner)
+        for temp in stale:
+            temp.discard()
+        return len(stale)
 
     def free_bytes(self) -> int:
         return shutil.disk_usage(self.root).free

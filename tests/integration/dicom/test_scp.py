@@ -250,3 +250,23 @@ def test_own_ae_from_loopback_may_echo_but_not_store(start_scp, tmp_path: Path) 
     result = dcmtk.storescu(env.port, tmp_path / "sc.dcm", calling="RIS_AI")
     assert result.returncode != 0 and dcmtk.store_statuses(result.stderr) != ["Success"]
     assert env.objects() == [] and _rejections(env) == []
+
+
+def test_a_peer_that_dies_mid_object_leaves_no_temp_file(start_scp, tmp_path: Path) -> None:
+    import signal
+    import subprocess
+
+    env = start_scp()
+    make.big_multiframe(tmp_path / "big.dcm", 400 * 1024**2)
+    sender = subprocess.Popen([dcmtk.tool("storescu"), "-aet", PEER_AET, "-aec", "RIS_AI", "127.0.0.1", str(env.port),
+                               str(tmp_path / "big.dcm")], env=dcmtk.ENV, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    temp = env.storage / ".tmp"
+    try:
+        assert wait_until(lambda: any(p.stat().st_size > 5 * 1024**2 for p in temp.iterdir()), timeout=30)
+    finally:
+        sender.send_signal(signal.SIGKILL)
+        sender.wait(timeout=10)
+    assert wait_until(lambda: list(temp.iterdir()) == [], timeout=10)
+    assert env.objects() == [] and _placed_files(env.storage) == []
+    assert dcmtk.echoscu(env.port).returncode == 0
