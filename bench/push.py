@@ -62,13 +62,13 @@ def prepare(url: str, n: int, with_uid: bool = True) -> None:
     engine.dispose()
 
 
-def config(folder: Path, url: str, push_url: str, notify: bool) -> Path:
+def config(folder: Path, url: str, push_url: str, notify: bool, threads: int = 2) -> Path:
     path = folder / f"bench-{int(notify)}.toml"
     path.write_text(f"""
 [database]
 url = "{url}"
 [worker]
-threads = 2
+threads = {threads}
 batch_size = 50
 idle_wait = "200ms"
 pg_notify = {str(notify).lower()}
@@ -94,22 +94,22 @@ def wait_for(pred, timeout: float) -> bool:  # noqa: ANN001
     return False
 
 
-def drain(kind: str, n: int, folder: Path) -> dict:
+def drain(kind: str, n: int, folder: Path, threads: int = 2, with_uid: bool = True) -> dict:
     url, drop = fresh_db(kind, folder)
     stub = StubServer().start()
     try:
-        prepare(url, n)
+        prepare(url, n, with_uid)
         engine = create_engine(url)
         with engine.begin() as c:
             c.execute(text("UPDATE ris_exam SET EXAM_STATUS = 'STARTED'"))
         engine.dispose()
-        proc = start(config(folder, url, f"http://127.0.0.1:{stub.port}/api", True))
+        proc = start(config(folder, url, f"http://127.0.0.1:{stub.port}/api", True, threads))
         t0 = time.monotonic()
         ok = wait_for(lambda: stub.state.unique_keys() >= n, timeout=600)
         elapsed = time.monotonic() - t0
         proc.terminate()
         proc.wait(30)
-        return {"db": kind, "tasks": n, "seconds": round(elapsed, 2), "tasks_per_s": round(n / elapsed, 1),
+        return {"db": kind, "threads": threads, "ris_uids": with_uid, "tasks": n, "seconds": round(elapsed, 2), "tasks_per_s": round(n / elapsed, 1),
                 "complete": ok, "duplicates": stub.state.duplicates()}
     finally:
         stub.stop()
@@ -149,12 +149,15 @@ def main() -> None:
     ap.add_argument("--tasks", type=int, default=10000)
     ap.add_argument("--samples", type=int, default=200)
     ap.add_argument("--db", default="sqlite,postgresql")
+    ap.add_argument("--threads", default="2", help="comma-separated worker thread counts to compare")
+    ap.add_argument("--no-ris-uids", action="store_true", help="exams without StudyInstanceUID (module generates)")
     args = ap.parse_args()
     print(f"# bench/push.py on {os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M')}")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for kind in args.db.split(","):
-            print(drain(kind, args.tasks, folder), flush=True)
+            for threads in (int(t) for t in args.threads.split(",")):
+                print(drain(kind, args.tasks, folder, threads, not args.no_ris_uids), flush=True)
             for notify in ([True, False] if kind == "postgresql" else [False]):
                 print(latency(kind, args.samples, folder, notify), flush=True)
 

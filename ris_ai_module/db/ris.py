@@ -79,25 +79,31 @@ def get_exam(conn: Connection, exam_key: str) -> Exam | None:
     return Exam.from_row(row) if row else None
 
 
-def ensure_study_uids(conn: Connection, exam_keys: list[str]) -> int:
-    """Generate and keep UIDs, in one statement batch, for those of the exams the RIS has none for.
+def exams_with_study_uids(conn: Connection, exam_keys: list[str]) -> dict[str, tuple[Exam, str]]:
+    """The exams of a batch with their StudyInstanceUIDs, generating (once, kept) those the RIS lacks.
 
-    The worker calls this once per claimed batch so that a generated UID costs no commit per exam.
+    One query and at most one insert for a whole claimed batch, so a push costs no query or commit of its own.
     """
     if not exam_keys:
-        return 0
+        return {}
     t = tables.study_uid
     rows = conn.execute(
-        select(exam_view.c.exam_key, exam_view.c.study_uid, t.c.study_uid.label("generated"))
+        select(exam_view, t.c.study_uid.label("generated"))
         .select_from(exam_view.outerjoin(t, t.c.exam_key == exam_view.c.exam_key))
         .where(exam_view.c.exam_key.in_(exam_keys))
     ).all()
-    missing = [str(r.exam_key) for r in rows if not (r.study_uid or "").strip() and not r.generated]
-    if missing:
-        now = utcnow()
-        conn.execute(t.insert(), [{"exam_key": k, "study_uid": f"2.25.{uuid.uuid4().int}", "created_at": now}
-                                  for k in missing])
-    return len(missing)
+    found: dict[str, tuple[Exam, str]] = {}
+    new_rows = []
+    for row in rows:
+        exam = Exam.from_row(row)
+        uid = (exam.study_uid or "").strip() or row.generated
+        if not uid:
+            uid = f"2.25.{uuid.uuid4().int}"
+            new_rows.append({"exam_key": exam.exam_key, "study_uid": uid, "created_at": utcnow()})
+        found[exam.exam_key] = (exam, uid)
+    if new_rows:
+        conn.execute(t.insert(), new_rows)
+    return found
 
 
 def study_uid_for(conn: Connection, exam: Exam) -> str:

@@ -6,7 +6,7 @@ import logging
 import threading
 
 from ris_ai_module.context import AppContext
-from ris_ai_module.db.ris import ensure_study_uids, get_exam, study_uid_for
+from ris_ai_module.db.ris import exams_with_study_uids, get_exam, study_uid_for
 from ris_ai_module.log import phi_id
 from ris_ai_module.push.client import PushClient
 from ris_ai_module.push.payload import build_payload
@@ -24,20 +24,27 @@ def _client(ctx: AppContext) -> PushClient:
 
 
 def prepare_exam_pushes(tasks: list[Task], ctx: AppContext) -> None:
-    """Before a batch: generate the missing StudyInstanceUIDs of all its exams in one transaction."""
+    """Before a batch: read its exams fresh from RAI_V_EXAM and generate missing UIDs, in one transaction.
+
+    The result is kept for this worker thread only and consumed by ``run_exam_push`` moments later.
+    """
     with ctx.engine.begin() as conn:
-        ensure_study_uids(conn, sorted({t.exam_key for t in tasks if t.exam_key}))
+        _local.prepared = exams_with_study_uids(conn, sorted({t.exam_key for t in tasks if t.exam_key}))
 
 
 def run_exam_push(task: Task, ctx: AppContext) -> Outcome:
     """DONE on 2xx; RETRY on 408/429/5xx/network errors; FAILED on other 4xx or an exam the view lacks."""
     if not task.exam_key:
         return Outcome.failed("task has no exam_key")
-    with ctx.engine.begin() as conn:
-        exam = get_exam(conn, task.exam_key)
-        if exam is None:
-            return Outcome.failed(f"exam {task.exam_key} is not in RAI_V_EXAM")
-        study_uid = study_uid_for(conn, exam)
+    prepared = getattr(_local, "prepared", {}).pop(task.exam_key, None)
+    if prepared is not None:
+        exam, study_uid = prepared
+    else:
+        with ctx.engine.begin() as conn:
+            exam = get_exam(conn, task.exam_key)
+            if exam is None:
+                return Outcome.failed(f"exam {task.exam_key} is not in RAI_V_EXAM")
+            study_uid = study_uid_for(conn, exam)
     body = build_payload(exam, study_uid, ctx.config.push)
     outcome = _client(ctx).send(body, task.task_uuid)
     log.info(
