@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Integer, Select, TextClause, text
 from sqlalchemy.dialects import mysql, oracle, sqlite
 from sqlalchemy.engine import Engine
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.schema import CreateTable
 
 #: UTC timestamp with microseconds on every dialect (MySQL DATETIME and Oracle DATE drop them otherwise).
 Timestamp = (
@@ -93,3 +96,13 @@ def procedure_call(dialect: str, name: str, arg_names: Sequence[str]) -> TextCla
     if dialect in ("postgresql", "mysql", "mariadb"):
         return text(f"CALL {name}({params})")
     raise ValueError(f"stored procedures are not supported on {dialect}")
+
+
+@compiles(CreateTable, "mysql", "mariadb")
+def _rai_tables_in_utf8mb4(element: CreateTable, compiler: Any, **kw: Any) -> str:
+    """RAI_* tables hold Chinese names and SR text: utf8mb4 whatever the database's default charset
+    (a latin1 or utf8mb3 default would lose or reject characters). Applies to migrations and create_all."""
+    sql = compiler.visit_create_table(element, **kw)
+    if element.element.name.lower().startswith("rai_") and "CHARSET" not in sql.upper():
+        sql = sql.rstrip() + " DEFAULT CHARSET=utf8mb4"
+    return sql

@@ -72,3 +72,36 @@ def test_oracle_claim_has_skip_locked_and_no_row_limit() -> None:
     sql = str(stmt.compile(dialect=oracle.dialect()))
     assert "FOR UPDATE SKIP LOCKED" in sql
     assert "FETCH FIRST" not in sql and "ROWNUM" not in sql
+
+
+@pytest.mark.mariadb
+def test_module_tables_are_utf8mb4_even_in_a_latin1_database() -> None:
+    """A hospital MySQL whose default charset is latin1 still stores 张三 and 𠮷 in RAI_* tables."""
+    import secrets
+
+    from sqlalchemy import text
+
+    from ris_ai_module.db.tables import measurement
+    from tests.dbs import _admin_engine, _admin_url, require_server
+
+    require_server("mariadb")
+    name = f"rai_test_{secrets.token_hex(6)}"
+    admin = _admin_engine("mariadb")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {name} CHARACTER SET latin1")
+    engine = engine_for(_admin_url("mariadb").set(database=name).render_as_string(hide_password=False))
+    try:
+        migrate.upgrade(engine)
+        with engine.begin() as conn:
+            conn.execute(measurement.insert().values(sop_instance_uid="1.2.3", name_zh="左室射血分数𠮷",
+                                                     selected=1, created_at=__import__("datetime").datetime(2026, 1, 1)))
+            assert conn.execute(text("SELECT name_zh FROM rai_measurement")).scalar() == "左室射血分数𠮷"
+            charset = conn.execute(text(
+                "SELECT CCSA.character_set_name FROM information_schema.TABLES T JOIN "
+                "information_schema.COLLATION_CHARACTER_SET_APPLICABILITY CCSA ON CCSA.collation_name = "
+                "T.table_collation WHERE T.table_schema = :db AND T.table_name = 'rai_task'"), {"db": name}).scalar()
+        assert charset == "utf8mb4"
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
