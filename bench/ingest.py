@@ -7,7 +7,7 @@ DCMTK ``storescu`` (``TCP_NODELAY=1``: Debian's DCMTK otherwise waits ~40 ms per
 association each: SR of ~50 KB, Secondary Capture of ~1.4 MB, Ultrasound multi-frame of ~144 MB. Receivers:
 
 * ``module``: ``ris-ai-module run`` on the demo installation (``init-demo``: SQLite demo RIS, report targets;
-  store + index + link + SR_APPLY);
+  store + index + link + SR_APPLY); ``module-noapply``: the same with the worker off (store + index + link);
 * ``storescp``: DCMTK ``storescp -od`` (``TCP_NODELAY=1``);
 * ``pynetdicom``: ``python -m pynetdicom storescp -od``;
 * ``orthanc``: Debian's Orthanc with ``TCP_NODELAY=1`` (skipped when not installed).
@@ -177,11 +177,15 @@ def start(name: str, work: Path) -> Receiver | None:
     folder.mkdir()
     port = free_port()
     log = open(folder / "receiver.log", "wb")
-    if name == "module":
+    if name in ("module", "module-noapply"):
         subprocess.run([sys.executable, "-m", "ris_ai_module", "init-demo", str(folder), "--dicom-port", str(port),
                         "--http-port", str(free_port()), "--ai-url", f"http://127.0.0.1:{free_port()}/api/exams"],
                        check=True, capture_output=True)
         rx = Receiver(name, port, "RIS_AI", folder=folder, db=folder / "ris.db")
+        if name == "module-noapply":  # store + index + link only: the worker (SR_APPLY) is off
+            config = folder / "ris-ai-module.toml"
+            config.write_text(config.read_text(encoding="utf-8").replace("[worker]\n", "[worker]\nenabled = false\n", 1),
+                              encoding="utf-8")
         cmd = [sys.executable, "-m", "ris_ai_module", "--config", str(folder / "ris-ai-module.toml"), "run"]
     elif name == "storescp":
         (folder / "out").mkdir()
@@ -281,7 +285,7 @@ def main() -> int:
     parser.add_argument("--sr", type=int, default=200)
     parser.add_argument("--sc", type=int, default=200)
     parser.add_argument("--us", type=int, default=5)
-    parser.add_argument("--receivers", default="module,storescp,pynetdicom,orthanc")
+    parser.add_argument("--receivers", default="module,module-noapply,storescp,pynetdicom,orthanc")
     parser.add_argument("--latency-samples", type=int, default=100)
     parser.add_argument("--out", default=str(ROOT / "bench" / "RESULTS-ingest.md"))
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
@@ -354,11 +358,39 @@ def write_report(out: Path, args: argparse.Namespace, sets: dict[str, list[Path]
             o = results.get(other, {}).get(set_name)
             cells.append(f"{o['seconds'] / module[set_name]['seconds']:.2f}x" if o else "-")
         lines.append(f"| {set_name} | " + " | ".join(cells) + " |")
+    lines += aims(results, lat)
     if lat:
         lines += ["", f"SR C-STORE -> row visible in RIS_REPORT_MEASURE (module, pynetdicom SCU, one SR at a time, "
                       f"{lat['n']} samples, {lat['lost']} not visible within 5 s): p50 {lat['p50']:.1f} ms, "
                       f"p99 {lat['p99']:.1f} ms; the C-STORE itself p50 {lat['store_p50']:.1f} ms."]
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def aims(results: dict[str, dict[str, dict[str, float]]], lat: dict[str, float] | None) -> list[str]:
+    """The issue's aims, checked against this run."""
+    m, dc, orth = results.get("module", {}), results.get("storescp", {}), results.get("orthanc", {})
+    rows: list[tuple[str, str, bool | None]] = []
+
+    def ratio(a: dict[str, dict[str, float]], b: dict[str, dict[str, float]], key: str) -> float | None:
+        return a[key]["mb_s"] / b[key]["mb_s"] if key in a and key in b else None
+
+    if "SR" in m and "SR" in dc:
+        rows.append(("SR instances/s >= DCMTK storescp", f"{m['SR']['per_s']:.0f}/s vs {dc['SR']['per_s']:.0f}/s",
+                     m["SR"]["per_s"] >= dc["SR"]["per_s"]))
+    for key in ("SC", "US"):
+        r_o, r_d = ratio(m, orth, key), ratio(m, dc, key)
+        if r_o is not None:
+            rows.append((f"{key} MB/s >= 1.5x Orthanc", f"{r_o:.2f}x", r_o >= 1.5))
+        if r_d is not None:
+            rows.append((f"{key} MB/s >= 0.5x DCMTK storescp", f"{r_d:.2f}x", r_d >= 0.5))
+    if lat:
+        rows.append(("SR -> report p99 <= 100 ms", f"{lat['p99']:.1f} ms", lat["p99"] <= 100))
+    if m:
+        peak = max(r["rss"] for r in m.values())
+        rows.append(("peak RSS <= 150 MB", f"{peak:.0f} MB", peak <= 150))
+    out = ["", "| aim (issue 4) | this run | met |", "|---|---:|---|"]
+    out += [f"| {name} | {value} | {'yes' if ok else 'no'} |" for name, value, ok in rows]
+    return out
 
 
 if __name__ == "__main__":
