@@ -7,12 +7,12 @@ their own section in the demo config offer ``demo_config_section(dicom_port, htt
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 from sqlalchemy import column, create_engine, insert, table
 
 from ris_ai_module.db import migrate
+from ris_ai_module.optional import resolve
 
 CONFIG_NAME = "ris-ai-module.toml"
 
@@ -76,13 +76,9 @@ def write_demo(folder: Path, dicom_port: int, http_port: int, ai_url: str, force
     (folder / "logs").mkdir(exist_ok=True)
     text = base_config(ai_url)
     for name in SECTION_PROVIDERS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        text += "\n" + module.demo_config_section(dicom_port, http_port)
+        section = resolve(f"{name}:demo_config_section")
+        if section is not None:
+            text += "\n" + section(dicom_port, http_port)
     config_path.write_text(text, encoding="utf-8")
 
     db_path = folder / "ris.db"

@@ -8,7 +8,6 @@ only for the worker, which finishes its batch or hands tasks back).
 
 from __future__ import annotations
 
-import importlib
 import logging
 import signal
 import threading
@@ -20,6 +19,7 @@ from ris_ai_module.config.schema import Config
 from ris_ai_module.context import AppContext, make_context
 from ris_ai_module.errors import DatabaseError
 from ris_ai_module.log import setup_logging
+from ris_ai_module.optional import resolve
 
 log = logging.getLogger(__name__)
 
@@ -47,14 +47,10 @@ COMPONENT_FACTORIES = (
 def build_components(ctx: AppContext) -> list[Any]:
     components = []
     for target in COMPONENT_FACTORIES:
-        module_name, func_name = target.split(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
+        factory = resolve(target)
+        if factory is None:
             continue
-        component = getattr(module, func_name)(ctx)
+        component = factory(ctx)
         if component is not None:
             components.append(component)
     return components

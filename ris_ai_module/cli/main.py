@@ -8,11 +8,11 @@ RaiError is turned into a one-line message and exit status 2 here, never a trace
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 
 from ris_ai_module import __version__
 from ris_ai_module.errors import ConfigError, RaiError
+from ris_ai_module.optional import resolve
 
 #: Modules under ris_ai_module.cli that add subcommands, in help order.
 COMMAND_MODULES = ("core", "sr_commands", "dicom_commands", "report_commands", "health_commands")
@@ -27,13 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", "-c", metavar="FILE", help="configuration file (TOML)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"ris_ai_module.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"ris_ai_module.cli.{name}":
-                continue
-            raise
-        module.register(sub)
+        register = resolve(f"ris_ai_module.cli.{name}:register")
+        if register is not None:
+            register(sub)
     return parser
 
 

@@ -6,11 +6,11 @@ simply not served (and logged), instead of breaking start-up.
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Callable
 
 from ris_ai_module.context import AppContext
+from ris_ai_module.optional import resolve
 from ris_ai_module.tasks.model import Outcome, Task, TaskKind
 from ris_ai_module.tasks.retry import RetryPolicy
 
@@ -32,25 +32,14 @@ TASK_PREPARERS: dict[TaskKind, str] = {
 Preparer = Callable[[list[Task], AppContext], None]
 
 
-def _resolve(target: str) -> Callable | None:  # type: ignore[type-arg]
-    module_name, func_name = target.split(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module_name:
-            raise
-        return None
-    return getattr(module, func_name)
-
-
 def load_preparers() -> dict[str, Preparer]:
-    return {k.value: f for k, t in TASK_PREPARERS.items() if (f := _resolve(t)) is not None}
+    return {k.value: f for k, t in TASK_PREPARERS.items() if (f := resolve(t)) is not None}
 
 
 def load_handlers() -> dict[str, Handler]:
     found: dict[str, Handler] = {}
     for kind, target in TASK_HANDLERS.items():
-        handler = _resolve(target)
+        handler = resolve(target)
         if handler is None:
             log.warning("no handler module for %s (%s); such tasks wait", kind.value, target)
             continue
