@@ -35,7 +35,15 @@ def missing_peer(reason: str) -> None:
     pytest.skip(reason)
 
 
+#: pynetdicom installs console scripts with these DCMTK names; only the real DCMTK tool counts.
+DCMTK_NAMES = frozenset({"storescu", "echoscu", "storescp", "findscu", "getscu", "movescu"})
+
+
 def require_tool(name: str) -> str:
+    if name in DCMTK_NAMES:
+        from tests.integration.dicom.dcmtk import tool
+
+        return tool(name)
     path = shutil.which(name)
     if path is None:
         missing_peer(f"{name} not installed")
