@@ -12,7 +12,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("parse-sr", help="read SR files and print every measurement / 解析SR测量值")
     p.add_argument("files", nargs="+", metavar="FILE", help="DICOM SR file(s)")
     p.add_argument("--format", choices=("json", "table"), default="json", help="output format (default json)")
-    p.add_argument("--overlay", metavar="CSV", help="hospital catalog overlay (same format as a rules file)")
+    p.add_argument("--overlay", metavar="CSV",
+                   help="hospital catalog overlay (same format as a rules file); default: sr.catalog_overlay of --config")
     p.set_defaults(func=parse_sr)
 
 
@@ -21,10 +22,15 @@ def parse_sr(args: argparse.Namespace) -> int:
     from ris_ai_module.sr.output import to_json, to_table
     from ris_ai_module.sr.parse import parse_sr_file
 
+    overlay = args.overlay
+    if overlay is None and args.config:
+        from ris_ai_module.config.load import load_config
+
+        overlay = load_config(args.config).sr.catalog_overlay or None
     results, status = [], 0
     for path in args.files:
         try:
-            results.append((path, parse_sr_file(path, overlay_file=args.overlay)))
+            results.append((path, parse_sr_file(path, overlay_file=overlay)))
         except InvalidInput as exc:
             print(f"{path}: {exc.reason}".replace("\n", " "), file=sys.stderr)
             status = 1

@@ -422,6 +422,13 @@ class StorageConfig:
 
 
 @dataclass(frozen=True)
+class SrConfig:
+    """The SR measurement engine: a hospital's own catalog rows, without touching code."""
+
+    catalog_overlay: str = ""
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration."""
 
@@ -436,6 +443,7 @@ class Config:
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     dicom: DicomConfig = field(default_factory=DicomConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
+    sr: SrConfig = field(default_factory=SrConfig)
 
     def validate(self) -> None:
         """Checks that span keys; each names the key at fault."""
@@ -539,6 +547,7 @@ class Config:
             storage=dataclasses.replace(self.storage, root=fix(self.storage.root)),
             report=dataclasses.replace(self.report, text=dataclasses.replace(
                 self.report.text, template=fix(self.report.text.template))),
+            sr=dataclasses.replace(self.sr, catalog_overlay=fix(self.sr.catalog_overlay)),
         )
 
 

@@ -60,7 +60,7 @@ def apply_sr(ctx: AppContext, sop_uid: str) -> tuple[str, str]:
     path = storage_root(ctx) / obj.file_path
     if not path.is_file():
         raise InvalidInput("file_path", f"the file of {sop_uid} is missing: {path}")
-    parsed = parse_sr_file(path)
+    parsed = parse_sr_file(path, overlay_file=ctx.config.sr.catalog_overlay or None)
     exam_key = obj.exam_key
     cfg = ctx.config.report
     items = report_items(cfg, parsed.measurements, sop_uid)
