@@ -2,8 +2,8 @@
 
 A component is anything with ``name``, ``start()`` and ``stop(timeout)``. Each part of the system
 offers a ``make_component(ctx)`` that returns one, or None when the configuration leaves it off.
-Stop order is the reverse of start order: the SCP stops accepting first... (listed first, stopped last
-only for the worker, which finishes its batch or hands tasks back).
+Components stop in the reverse of their start order: the web API, the scheduler and the SCP stop taking
+new work first; the worker stops last, finishing its batch or handing unstarted tasks back.
 """
 
 from __future__ import annotations
