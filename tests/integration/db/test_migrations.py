@@ -105,3 +105,21 @@ def test_module_tables_are_utf8mb4_even_in_a_latin1_database() -> None:
         engine.dispose()
         with admin.connect() as conn:
             conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
+
+
+def test_queue_and_view_statements_compile_for_oracle() -> None:
+    """The runtime statements that Oracle would see most: outcome recording, the exam batch read."""
+    from sqlalchemy import select
+
+    from ris_ai_module.db.ris import exam_view
+    from ris_ai_module.db.tables import study_uid
+    from ris_ai_module.tasks.queue import _GUARDED_FINISH
+
+    dialect = oracle.dialect()
+    finish = str(_GUARDED_FINISH.compile(dialect=dialect))
+    assert finish.startswith("UPDATE rai_task SET") and "lease_owner = :b_owner" in finish
+    batch = select(exam_view, study_uid.c.study_uid.label("generated")).select_from(
+        exam_view.outerjoin(study_uid, study_uid.c.exam_key == exam_view.c.exam_key)
+    ).where(exam_view.c.exam_key.in_(["E1", "E2"]))
+    sql = str(batch.compile(dialect=dialect, compile_kwargs={"render_postcompile": True}))
+    assert "LEFT OUTER JOIN rai_study_uid" in sql and "rai_v_exam" in sql
