@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from ris_ai_module.config.schema import Config
-from ris_ai_module.config.types import ByteSize, Duration
+from ris_ai_module.config.types import ByteSize, Duration, FilePath
 from ris_ai_module.errors import ConfigError
 
 if sys.version_info >= (3, 11):
@@ -74,7 +74,7 @@ def _build(cls: type, raw: Any, prefix: str, environ: typing.Mapping[str, str]) 
     for key, value in raw.items():
         if key.endswith(ENV_SUFFIX) and key[: -len(ENV_SUFFIX)] in fields:
             name = key[: -len(ENV_SUFFIX)]
-            if hints[name] is not str:
+            if hints[name] not in (str, FilePath):
                 raise ConfigError(prefix + key, f"{prefix + name} cannot be read from the environment")
             if name in raw:
                 raise ConfigError(prefix + key, f"give either {prefix + name} or {prefix + key}, not both")
@@ -137,10 +137,10 @@ def _convert(hint: Any, value: Any, key: str, environ: typing.Mapping[str, str])
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(key, f"expected a number, got {_describe(value)}")
         return float(value)
-    if hint is str:
+    if hint in (str, FilePath):
         if not isinstance(value, str):
-            raise ConfigError(key, f"expected a string, got {_describe(value)}")
-        return value
+            raise ConfigError(key, f"expected a {'path' if hint is FilePath else 'string'}, got {_describe(value)}")
+        return hint(value)
     raise ConfigError(key, f"unsupported type in schema: {hint!r}")  # a schema bug, named anyway
 
 

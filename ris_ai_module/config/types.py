@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _FACTORS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
@@ -40,3 +42,12 @@ class ByteSize(int):
             if match:
                 return cls(int(float(match.group(1)) * cls._UNITS[match.group(2)]))
         raise ValueError(f'expected a size like "500MB" or a number of bytes, got {value!r}')
+
+
+class FilePath(str):
+    """A file or folder path; a relative one is relative to the configuration file's folder."""
+
+
+def empty_mapping() -> Mapping[str, str]:
+    """Default of a table-valued key: read-only, so a loaded Config cannot change."""
+    return MappingProxyType({})

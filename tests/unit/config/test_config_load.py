@@ -102,9 +102,15 @@ def test_secret_from_environment_variable(tmp_path: Path) -> None:
 
 
 def test_relative_paths_are_relative_to_the_file(tmp_path: Path) -> None:
-    cfg = _load(tmp_path, MINIMAL + "[logging]\nfile='logs/x.log'\n")
+    cfg = _load(tmp_path, MINIMAL + "[logging]\nfile='logs/x.log'\n[storage]\nroot='store'\n"
+                "[health]\ndisk_paths=['store', '/var/lib/x']\n[[health.http]]\nname='ai'\nurl='http://x'\n"
+                "ca_file='pki/ca.pem'\n")
     assert cfg.database.url == f"sqlite:///{tmp_path / 'ris.db'}"
     assert cfg.logging.file == str(tmp_path / "logs" / "x.log")
+    assert cfg.storage.root == str(tmp_path / "store")
+    assert cfg.health.disk_paths == (str(tmp_path / "store"), "/var/lib/x")
+    assert cfg.health.http[0].ca_file == str(tmp_path / "pki" / "ca.pem")
+    assert cfg.push.ca_file == "" and cfg.dicom.tls.certificate == ""
 
 
 def test_durations_accept_units() -> None:

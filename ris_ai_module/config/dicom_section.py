@@ -1,0 +1,140 @@
+"""[dicom] and [storage]: the SCP hosted by `run` and where received objects are kept."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from ris_ai_module.config.types import ByteSize, Duration, FilePath
+from ris_ai_module.errors import ConfigError
+
+#: Storage SOP classes the SCP accepts by default: Secondary Capture (single and multi-frame), Ultrasound
+#: Image and Multi-frame, and the SR classes an AI host writes (Basic, Enhanced, Comprehensive, Comprehensive 3D,
+#: Extensible).
+DEFAULT_SOP_CLASSES = (
+    "1.2.840.10008.5.1.4.1.1.7", "1.2.840.10008.5.1.4.1.1.7.1", "1.2.840.10008.5.1.4.1.1.7.2",
+    "1.2.840.10008.5.1.4.1.1.7.3", "1.2.840.10008.5.1.4.1.1.7.4",
+    "1.2.840.10008.5.1.4.1.1.6.1", "1.2.840.10008.5.1.4.1.1.3.1",
+    "1.2.840.10008.5.1.4.1.1.88.11", "1.2.840.10008.5.1.4.1.1.88.22", "1.2.840.10008.5.1.4.1.1.88.33",
+    "1.2.840.10008.5.1.4.1.1.88.34", "1.2.840.10008.5.1.4.1.1.88.72",
+)
+
+#: Transfer syntaxes accepted by default; objects are stored as received, never decoded or re-encoded.
+DEFAULT_TRANSFER_SYNTAXES = (
+    "1.2.840.10008.1.2.1",  # Explicit VR Little Endian
+    "1.2.840.10008.1.2",  # Implicit VR Little Endian
+    "1.2.840.10008.1.2.1.99",  # Deflated Explicit VR Little Endian
+    "1.2.840.10008.1.2.4.50",  # JPEG Baseline
+    "1.2.840.10008.1.2.4.51",  # JPEG Extended
+    "1.2.840.10008.1.2.4.57",  # JPEG Lossless
+    "1.2.840.10008.1.2.4.70",  # JPEG Lossless SV1
+    "1.2.840.10008.1.2.4.80",  # JPEG-LS Lossless
+    "1.2.840.10008.1.2.4.81",  # JPEG-LS Near-lossless
+    "1.2.840.10008.1.2.4.90",  # JPEG 2000 Lossless
+    "1.2.840.10008.1.2.4.91",  # JPEG 2000
+    "1.2.840.10008.1.2.5",  # RLE Lossless
+)
+
+
+@dataclass(frozen=True)
+class DicomTlsConfig:
+    """DICOM TLS on the SCP port (the whole port speaks TLS when enabled)."""
+
+    enabled: bool = False
+    certificate: FilePath = FilePath("")
+    private_key: FilePath = FilePath("")
+    #: Trusted CAs for client certificates.
+    ca_file: FilePath = FilePath("")
+    require_client_cert: bool = True
+    min_version: Literal["TLSv1.2", "TLSv1.3"] = "TLSv1.2"
+
+
+@dataclass(frozen=True)
+class DicomPeerConfig:
+    """A DICOM peer: who may send to us (ae_title + addresses), and where to C-ECHO it (host/port)."""
+
+    name: str
+    ae_title: str
+    #: IP addresses or CIDR ranges the peer connects from; "0.0.0.0/0" admits any address.
+    addresses: tuple[str, ...] = ()
+    host: str = ""
+    port: int = 104
+
+
+@dataclass(frozen=True)
+class DicomConfig:
+    """The C-STORE/C-ECHO SCP hosted by ``run``."""
+
+    enabled: bool = False
+    ae_title: str = "RIS_AI"
+    host: str = "0.0.0.0"
+    port: int = 11112
+    max_associations: int = 10
+    acse_timeout: Duration = Duration(30)
+    dimse_timeout: Duration = Duration(60)
+    network_timeout: Duration = Duration(60)
+    #: Largest PDU we accept (0 = unlimited: fewest PDUs, the fastest on a LAN).
+    max_pdu: ByteSize = ByteSize(0)
+    require_called_aet: bool = True
+    sop_classes: tuple[str, ...] = DEFAULT_SOP_CLASSES
+    transfer_syntaxes: tuple[str, ...] = DEFAULT_TRANSFER_SYNTAXES
+    overwrite: Literal["NEVER", "ALWAYS", "SAME_SOURCE"] = "NEVER"
+    tls: DicomTlsConfig = field(default_factory=DicomTlsConfig)
+    peers: tuple[DicomPeerConfig, ...] = ()
+
+    def validate(self) -> None:
+        """Cross-key checks of [dicom]; each names the key at fault."""
+        import ipaddress
+
+        from ris_ai_module.dicom.uids import is_valid_uid
+
+        if not 1 <= len(self.ae_title.strip()) <= 16 or "\\" in self.ae_title:
+            raise ConfigError("dicom.ae_title", f"expected 1 to 16 characters without a backslash, got {self.ae_title!r}")
+        if not 0 <= self.port <= 65535:
+            raise ConfigError("dicom.port", f"expected a TCP port, got {self.port}")
+        if self.max_associations < 1:
+            raise ConfigError("dicom.max_associations", "expected at least 1")
+        for key in ("acse_timeout", "dimse_timeout", "network_timeout"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"dicom.{key}", "expected at least 1s")
+        if self.max_pdu and self.max_pdu < 4096:
+            raise ConfigError("dicom.max_pdu", f"expected 0 (unlimited) or at least 4KB, got {int(self.max_pdu)}")
+        for key in ("sop_classes", "transfer_syntaxes"):
+            values = getattr(self, key)
+            if not values:
+                raise ConfigError(f"dicom.{key}", "expected at least one UID")
+            for i, uid in enumerate(values):
+                if not is_valid_uid(uid):
+                    raise ConfigError(f"dicom.{key}[{i}]", f"not a valid UID: {uid!r}")
+        if self.tls.enabled:
+            for key in ("certificate", "private_key"):
+                if not getattr(self.tls, key):
+                    raise ConfigError(f"dicom.tls.{key}", "required when dicom.tls.enabled is true")
+            if self.tls.require_client_cert and not self.tls.ca_file:
+                raise ConfigError("dicom.tls.ca_file", "required when dicom.tls.require_client_cert is true")
+        names = [p.name for p in self.peers]
+        for i, peer in enumerate(self.peers):
+            if not peer.name.strip() or names.count(peer.name) > 1:
+                raise ConfigError(f"dicom.peers[{i}].name", f"expected a unique, non-empty name, got {peer.name!r}")
+            if not 1 <= len(peer.ae_title.strip()) <= 16 or "\\" in peer.ae_title:
+                raise ConfigError(f"dicom.peers[{i}].ae_title", f"expected 1 to 16 characters, got {peer.ae_title!r}")
+            for j, address in enumerate(peer.addresses):
+                try:
+                    ipaddress.ip_network(address, strict=False)
+                except ValueError:
+                    raise ConfigError(f"dicom.peers[{i}].addresses[{j}]",
+                                      f"expected an IP address or CIDR range like 10.1.2.0/24, got {address!r}") from None
+            if not 1 <= peer.port <= 65535:
+                raise ConfigError(f"dicom.peers[{i}].port", f"expected a TCP port, got {peer.port}")
+        if self.enabled and not any(p.addresses for p in self.peers):
+            raise ConfigError("dicom.peers", "while dicom.enabled is true, at least one peer needs ae_title and addresses "
+                                             "(an SCP that admits nobody is a configuration mistake)")
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    """Where received DICOM objects are kept (one file per SOP Instance)."""
+
+    root: FilePath = FilePath("storage")
+    #: Below this much free space a C-STORE is refused with 0xA700 (out of resources).
+    min_free: ByteSize = ByteSize(1024**3)

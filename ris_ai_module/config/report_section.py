@@ -1,0 +1,101 @@
+"""[report]: where measurements go in the RIS report, and when a report may be written."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from ris_ai_module.config.types import Duration, FilePath, empty_mapping
+from ris_ai_module.errors import ConfigError
+
+#: Report targets the writer knows (see ris_ai_module/report/targets.py).
+REPORT_TARGETS = ("rows", "columns", "procedure", "text")
+
+
+@dataclass(frozen=True)
+class ReportRowsConfig:
+    """Target ``rows``: one row per selected, mapped measurement in a key/value table."""
+
+    table: str = "RIS_REPORT_MEASURE"
+    exam_id_column: str = "EXAM_ID"
+    key_column: str = "ITEM_KEY"
+    name_column: str = "ITEM_NAME"
+    value_column: str = "ITEM_VALUE"
+    unit_column: str = "ITEM_UNIT"
+    source_column: str = "SOURCE_UID"
+    updated_column: str = "UPDATED_AT"
+    keys: tuple[str, ...] = ()
+    name_language: Literal["zh", "en"] = "zh"
+
+
+@dataclass(frozen=True)
+class ReportColumnsConfig:
+    """Target ``columns``: measurement key -> column of the report row (or of another row per exam)."""
+
+    table: str = ""
+    exam_id_column: str = ""
+    columns: Mapping[str, str] = field(default_factory=empty_mapping)
+
+
+@dataclass(frozen=True)
+class ReportProcedureConfig:
+    """Target ``procedure``: a stored procedure called with (exam id, JSON text)."""
+
+    name: str = ""
+    per: Literal["exam", "measurement"] = "exam"
+    keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReportTextConfig:
+    """Target ``text``: a findings paragraph rendered from a template into a marked block of a column."""
+
+    column: str = "FINDINGS"
+    template: FilePath = FilePath("")
+    begin_marker: str = "【AI测量】"
+    end_marker: str = "【/AI测量】"
+    place: Literal["append", "prepend"] = "append"
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    """Where measurements go in the RIS report, and when the report may be written."""
+
+    targets: tuple[str, ...] = ("rows", "text")
+    table: str = "RIS_REPORT"
+    exam_id_column: str = "EXAM_ID"
+    status_column: str = "REPORT_STATUS"
+    writable_statuses: tuple[str, ...] = ("DRAFT",)
+    create_if_missing: bool = True
+    new_status: str = "DRAFT"
+    updated_column: str = "UPDATED_AT"
+    pending_check_interval: Duration = Duration(30)
+    units: Mapping[str, str] = field(default_factory=empty_mapping)
+    decimals: Mapping[str, int] = field(default_factory=empty_mapping)
+    rows: ReportRowsConfig = field(default_factory=ReportRowsConfig)
+    columns: ReportColumnsConfig = field(default_factory=ReportColumnsConfig)
+    procedure: ReportProcedureConfig = field(default_factory=ReportProcedureConfig)
+    text: ReportTextConfig = field(default_factory=ReportTextConfig)
+
+    def validate(self) -> None:
+        """Cross-key checks of [report]; each names the key at fault."""
+        for i, name in enumerate(self.targets):
+            if name not in REPORT_TARGETS:
+                raise ConfigError(f"report.targets[{i}]", f"expected one of {', '.join(REPORT_TARGETS)}, got {name!r}")
+        if "procedure" in self.targets and not self.procedure.name:
+            raise ConfigError("report.procedure.name", "required when report.targets contains \"procedure\"")
+        if "columns" in self.targets and not self.columns.columns:
+            raise ConfigError("report.columns.columns", "required when report.targets contains \"columns\"")
+        if "text" in self.targets and self.text.begin_marker == self.text.end_marker:
+            raise ConfigError("report.text.end_marker", "must differ from report.text.begin_marker")
+        for key, places in self.decimals.items():
+            if not 0 <= places <= 6:
+                raise ConfigError(f"report.decimals.{key}", f"expected 0 to 6 decimals, got {places}")
+        from ris_ai_module.sr.units import lookup
+
+        for key, unit in self.units.items():
+            if lookup(unit) is None:
+                raise ConfigError(f"report.units.{key}", f"{unit!r} is not a UCUM unit of the unit table")
+        if self.pending_check_interval < 1:
+            raise ConfigError("report.pending_check_interval", "expected at least 1s")
