@@ -23,10 +23,9 @@ from ris_ai_module.context import AppContext
 from ris_ai_module.db.clock import utcnow
 from ris_ai_module.db.tables import dicom_object, measurement
 from ris_ai_module.errors import ConfigError, InvalidInput, NotFound
-from ris_ai_module.report import writer
+from ris_ai_module.report import parse_process, writer
 from ris_ai_module.report.display import report_items
 from ris_ai_module.sr.model import Measurement
-from ris_ai_module.sr.parse import parse_sr_file
 from ris_ai_module.tasks.model import Outcome, Task
 
 log = logging.getLogger(__name__)
@@ -60,7 +59,7 @@ def apply_sr(ctx: AppContext, sop_uid: str) -> tuple[str, str]:
     path = storage_root(ctx) / obj.file_path
     if not path.is_file():
         raise InvalidInput("file_path", f"the file of {sop_uid} is missing: {path}")
-    parsed = parse_sr_file(path, overlay_file=ctx.config.sr.catalog_overlay or None)
+    parsed = parse_process.parse(path, overlay_file=ctx.config.sr.catalog_overlay or None)
     exam_key = obj.exam_key
     cfg = ctx.config.report
     items = report_items(cfg, parsed.measurements, sop_uid)
