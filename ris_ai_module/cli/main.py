@@ -15,7 +15,7 @@ from ris_ai_module.errors import ConfigError, RaiError
 from ris_ai_module.optional import resolve
 
 #: Modules under ris_ai_module.cli that add subcommands, in help order.
-COMMAND_MODULES = ("core", "sr_commands", "dicom_commands", "report_commands", "health_commands")
+COMMAND_MODULES = ("core", "sr_commands", "dicom_commands", "report_commands", "health_commands", "web_commands")
 
 
 def build_parser() -> argparse.ArgumentParser:

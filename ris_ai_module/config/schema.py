@@ -30,6 +30,7 @@ from ris_ai_module.config.health_section import (  # noqa: F401
     WebhookConfig,
     validate_health,
 )
+from ris_ai_module.config.http_section import HttpConfig, HttpUserConfig  # noqa: F401
 from ris_ai_module.config.paths import resolve_file_paths
 from ris_ai_module.config.report_section import (  # noqa: F401
     REPORT_TARGETS,
@@ -160,6 +161,7 @@ class Config:
     dicom: DicomConfig = field(default_factory=DicomConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
     sr: SrConfig = field(default_factory=SrConfig)
+    http: HttpConfig = field(default_factory=HttpConfig)
 
     def validate(self) -> None:
         """Checks that span keys; each names the key at fault."""
@@ -192,6 +194,7 @@ class Config:
         self.report.validate()
         validate_health(self.health, self.alerts, self.dicom)
         self.dicom.validate()
+        self.http.validate()
 
     def resolve_paths(self, base: Path) -> Config:
         """Relative file paths in the file mean: relative to the file's folder (every FilePath field)."""

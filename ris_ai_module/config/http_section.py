@@ -1,0 +1,66 @@
+"""[http]: the HTTP API and status page (look-up, trace, resend, manual SR upload)."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Literal
+
+from ris_ai_module.config.types import ByteSize, Duration, FilePath
+from ris_ai_module.errors import ConfigError
+
+HASH_PREFIX = "pbkdf2_sha256$"
+
+
+@dataclass(frozen=True)
+class HttpUserConfig:
+    """An account of the API. Passwords are stored only as PBKDF2 hashes (`ris-ai-module hash-password`)."""
+
+    name: str
+    password_hash: str
+    role: Literal["viewer", "operator"] = "viewer"
+
+
+@dataclass(frozen=True)
+class HttpConfig:
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 8080
+    #: HTTPS when both are given (TLS 1.2 or newer).
+    tls_certificate: FilePath = FilePath("")
+    tls_private_key: FilePath = FilePath("")
+    users: tuple[HttpUserConfig, ...] = ()
+    #: Client addresses allowed to connect (IPs or CIDR ranges); empty = any.
+    ip_allow: tuple[str, ...] = ()
+    lockout_failures: int = 5
+    lockout_time: Duration = Duration(600)
+    max_upload: ByteSize = ByteSize(200 * 1024 * 1024)
+    threads: int = 8
+    #: Pinyin name search looks this far back when no date range is given (it reads names to compare).
+    pinyin_window: Duration = Duration(365 * 86400)
+
+    def validate(self) -> None:
+        if not 0 <= self.port <= 65535:
+            raise ConfigError("http.port", f"expected a TCP port, got {self.port}")
+        if bool(self.tls_certificate) != bool(self.tls_private_key):
+            raise ConfigError("http.tls_private_key", "http.tls_certificate and http.tls_private_key go together")
+        if self.enabled and not self.users:
+            raise ConfigError("http.users", "at least one [[http.users]] entry is required while http.enabled is true")
+        names = [u.name for u in self.users]
+        for i, user in enumerate(self.users):
+            if not user.name.strip() or names.count(user.name) > 1:
+                raise ConfigError(f"http.users[{i}].name", f"expected a unique, non-empty name, got {user.name!r}")
+            if not user.password_hash.startswith(HASH_PREFIX) or user.password_hash.count("$") != 3:
+                raise ConfigError(f"http.users[{i}].password_hash",
+                                  "expected a hash from `ris-ai-module hash-password` (plain passwords are not accepted)")
+        for i, address in enumerate(self.ip_allow):
+            try:
+                ipaddress.ip_network(address, strict=False)
+            except ValueError:
+                raise ConfigError(f"http.ip_allow[{i}]", f"expected an IP address or CIDR range, got {address!r}") from None
+        if self.lockout_failures < 1:
+            raise ConfigError("http.lockout_failures", "expected at least 1")
+        if self.threads < 1:
+            raise ConfigError("http.threads", "expected at least 1")
+
+

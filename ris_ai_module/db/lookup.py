@@ -1,0 +1,157 @@
+"""Read-only look-ups for the HTTP API: exams by name (Chinese or pinyin), ID, accession, date; one exam's
+trace. Every statement is SQLAlchemy Core over RAI_V_EXAM and the RAI_* tables.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.engine import Connection
+
+from ris_ai_module.db.ris import exam_view
+from ris_ai_module.db.tables import audit, check, dicom_object, measurement, report_state, task, task_attempt
+
+_PINYIN_QUERY = re.compile(r"^[A-Za-z ]+$")
+
+
+@dataclass(frozen=True)
+class ExamQuery:
+    name: str | None = None
+    patient_id: str | None = None
+    accession: str | None = None
+    date_from: datetime | None = None
+    date_to: datetime | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+def is_pinyin(text: str) -> bool:
+    return bool(_PINYIN_QUERY.match(text))
+
+
+@lru_cache(maxsize=200_000)
+def pinyin_keys(name: str) -> tuple[str, str]:
+    """张三丰 -> ("zhangsanfeng", "zsf"): what a sonographer types for a Chinese name."""
+    from pypinyin import Style, lazy_pinyin
+
+    syllables = lazy_pinyin(name, errors="ignore")
+    initials = lazy_pinyin(name, style=Style.FIRST_LETTER, errors="ignore")
+    return "".join(syllables).lower(), "".join(initials).lower()
+
+
+def matches_pinyin(name: str, query: str) -> bool:
+    wanted = query.replace(" ", "").lower()
+    full, initials = pinyin_keys(name)
+    return wanted in full or wanted in initials or wanted in name.lower()
+
+
+def search_exams(conn: Connection, q: ExamQuery) -> tuple[list[dict[str, Any]], int]:
+    """Matching exams, newest first, with their push status; and the total count before paging."""
+    v = exam_view.c
+    conditions = []
+    if q.patient_id:
+        conditions.append(v.patient_id == q.patient_id)
+    if q.accession:
+        conditions.append(v.accession_no == q.accession)
+    if q.date_from:
+        conditions.append(v.exam_date >= q.date_from)
+    if q.date_to:
+        conditions.append(v.exam_date < q.date_to)
+    pinyin = bool(q.name) and is_pinyin(q.name or "")
+    if q.name and not pinyin:
+        conditions.append(v.patient_name.like(f"%{_escape_like(q.name)}%", escape="\\"))
+    base = select(exam_view).where(and_(*conditions)) if conditions else select(exam_view)
+    ordered = base.order_by(v.exam_date.desc(), v.exam_key.desc())
+    if pinyin:
+        # Pinyin cannot be matched in SQL portably: read the candidates' names (narrowed by the other
+        # filters and the date window) and compare in Python, with the pinyin of each name cached.
+        rows = [r for r in conn.execute(ordered) if r.patient_name and matches_pinyin(r.patient_name, q.name or "")]
+        total, page = len(rows), rows[q.offset:q.offset + q.limit]
+    else:
+        total = int(conn.execute(select(func.count()).select_from(base.subquery())).scalar() or 0)
+        page = list(conn.execute(ordered.limit(q.limit).offset(q.offset)))
+    exams = [_exam_dict(r) for r in page]
+    _add_status(conn, exams)
+    return exams, total
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _exam_dict(row: Any) -> dict[str, Any]:
+    m = row._mapping
+    return {name: m[name] for name in exam_view.c.keys()}
+
+
+def _add_status(conn: Connection, exams: list[dict[str, Any]]) -> None:
+    """The latest push task, object count and report state of each exam on the page (three queries)."""
+    keys = [str(e["exam_key"]) for e in exams]
+    if not keys:
+        return
+    latest = select(task.c.exam_key, func.max(task.c.task_id).label("task_id")).where(
+        task.c.exam_key.in_(keys), task.c.kind == "EXAM_PUSH").group_by(task.c.exam_key).subquery()
+    push = {r.exam_key: r.status for r in conn.execute(
+        select(task.c.exam_key, task.c.status).join(latest, latest.c.task_id == task.c.task_id))}
+    objects = dict(conn.execute(select(dicom_object.c.exam_key, func.count()).where(
+        dicom_object.c.exam_key.in_(keys)).group_by(dicom_object.c.exam_key)).all())
+    reports = dict(conn.execute(select(report_state.c.exam_key, report_state.c.state).where(
+        report_state.c.exam_key.in_(keys))).all())
+    for e in exams:
+        key = str(e["exam_key"])
+        e["push_status"] = push.get(key)
+        e["objects"] = int(objects.get(key, 0))
+        e["report_state"] = reports.get(key)
+
+
+def exam_trace(conn: Connection, exam_key: str) -> dict[str, Any] | None:
+    """Everything the module knows about one exam: tasks with attempts, objects, measurements, report state."""
+    row = conn.execute(select(exam_view).where(exam_view.c.exam_key == exam_key)).first()
+    if row is None:
+        return None
+    exam = _exam_dict(row)
+    _add_status(conn, [exam])
+    tasks = [dict(r._mapping) for r in conn.execute(
+        select(task).where(task.c.exam_key == exam_key).order_by(task.c.task_id))]
+    ids = [t["task_id"] for t in tasks]
+    attempts: dict[int, list[dict[str, Any]]] = {}
+    if ids:
+        for r in conn.execute(select(task_attempt).where(task_attempt.c.task_id.in_(ids))
+                              .order_by(task_attempt.c.task_id, task_attempt.c.attempt_no)):
+            attempts.setdefault(r.task_id, []).append(dict(r._mapping))
+    for t in tasks:
+        t["attempts"] = attempts.get(t["task_id"], [])
+    objects = [dict(r._mapping) for r in conn.execute(
+        select(dicom_object).where(dicom_object.c.exam_key == exam_key).order_by(dicom_object.c.received_at))]
+    measures = [dict(r._mapping) for r in conn.execute(
+        select(measurement).where(measurement.c.exam_key == exam_key)
+        .order_by(measurement.c.selected.desc(), measurement.c.item_key, measurement.c.measurement_id))]
+    state = conn.execute(select(report_state).where(report_state.c.exam_key == exam_key)).first()
+    return {"exam": exam, "tasks": tasks, "objects": objects, "measurements": measures,
+            "report": dict(state._mapping) if state else None}
+
+
+def recent_checks(conn: Connection, limit: int = 50) -> list[dict[str, Any]]:
+    """The latest result per check target (for the status page)."""
+    latest = select(check.c.target, func.max(check.c.check_id).label("check_id")).group_by(check.c.target).subquery()
+    rows = conn.execute(select(check).join(latest, latest.c.check_id == check.c.check_id)
+                        .order_by(check.c.target).limit(limit))
+    return [dict(r._mapping) for r in rows]
+
+
+def recent_failures(conn: Connection, limit: int = 20) -> list[dict[str, Any]]:
+    rows = conn.execute(select(task.c.task_id, task.c.kind, task.c.exam_key, task.c.last_error, task.c.finished_at)
+                        .where(task.c.status == "FAILED").order_by(task.c.task_id.desc()).limit(limit))
+    return [dict(r._mapping) for r in rows]
+
+
+def write_audit(conn: Connection, actor: str, source: str, action: str, target: str | None, detail: str | None,
+                ok: bool, at: datetime) -> None:
+    conn.execute(audit.insert().values(audit_at=at, actor=actor[:100], source=source[:40], action=action[:40],
+                                       target=(target or "")[:200] or None, detail=(detail or "")[:1000] or None,
+                                       ok=1 if ok else 0))

@@ -1,0 +1,84 @@
+"""Who may use the API: PBKDF2 password hashes, HTTP Basic per request, lockout after repeated failures.
+
+HTTP Basic on every request (rather than sessions) keeps the server stateless and lets monitoring tools
+and scripts call it with one header; it must travel over HTTPS outside the server itself (等保: encryption
+in transit). A verified password is remembered for a few minutes by its SHA-256, so the deliberately slow
+PBKDF2 runs once per user and window, not once per request.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+
+from ris_ai_module.config.http_section import HASH_PREFIX, HttpConfig, HttpUserConfig
+
+ITERATIONS = 600_000  # OWASP 2023 figure for PBKDF2-HMAC-SHA256
+VERIFIED_FOR = 300.0
+
+
+def hash_password(password: str, iterations: int = ITERATIONS) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt, iterations)
+    return f"{HASH_PREFIX}{iterations}${_b64(salt)}${_b64(digest)}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        _, iterations, salt, digest = stored.split("$")
+        expected = base64.b64decode(digest)
+        actual = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), base64.b64decode(salt), int(iterations))
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(actual, expected)
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+@dataclass
+class _Failures:
+    count: int = 0
+    locked_until: float = 0.0
+
+
+class Authenticator:
+    """Checks credentials; counts failures per account name and locks it for a while (等保 身份鉴别)."""
+
+    def __init__(self, cfg: HttpConfig) -> None:
+        self.cfg = cfg
+        self.users = {u.name: u for u in cfg.users}
+        self._failures: dict[str, _Failures] = {}
+        self._verified: dict[tuple[str, bytes], float] = {}
+        self._lock = threading.Lock()
+
+    def check(self, name: str, password: str) -> tuple[HttpUserConfig | None, str]:
+        """(user, "") when accepted, else (None, reason) with reason "locked" or "bad credentials"."""
+        now = time.monotonic()
+        with self._lock:
+            state = self._failures.get(name)
+            if state and state.locked_until > now:
+                return None, "locked"
+        user = self.users.get(name)
+        token = (name, hashlib.sha256(password.encode("utf-8")).digest())
+        with self._lock:
+            cached = self._verified.get(token, 0.0) > now
+        ok = user is not None and (cached or verify_password(password, user.password_hash))
+        with self._lock:
+            if ok:
+                self._failures.pop(name, None)
+                self._verified[token] = now + VERIFIED_FOR
+                return user, ""
+            state = self._failures.setdefault(name, _Failures())
+            state.count += 1
+            if state.count >= self.cfg.lockout_failures:
+                state.locked_until = now + float(self.cfg.lockout_time)
+                state.count = 0
+                return None, "locked"
+        return None, "bad credentials"

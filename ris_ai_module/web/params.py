@@ -1,0 +1,39 @@
+"""Query parameters, parsed strictly: a bad value is a 400 naming the parameter."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from ris_ai_module.errors import InvalidInput
+
+
+def text(value: str | None, field: str, max_len: int = 64) -> str | None:
+    if value is None or not value.strip():
+        return None
+    if len(value) > max_len:
+        raise InvalidInput(field, f"at most {max_len} characters")
+    return value.strip()
+
+
+def day(value: str | None, field: str, end: bool = False) -> datetime | None:
+    """``YYYY-MM-DD``; as an end of range it means "up to the end of that day"."""
+    if not value:
+        return None
+    try:
+        d = date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(field, f"expected a date YYYY-MM-DD, got {value!r}") from None
+    start = datetime(d.year, d.month, d.day)
+    return start + timedelta(days=1) if end else start
+
+
+def integer(value: str | None, field: str, default: int, low: int, high: int) -> int:
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise InvalidInput(field, f"expected a whole number, got {value!r}") from None
+    if not low <= number <= high:
+        raise InvalidInput(field, f"expected {low} to {high}, got {number}")
+    return number

@@ -1,0 +1,70 @@
+"""Exam look-up and trace: ``GET /api/exams``, ``GET /api/exams/<key>``, ``POST /api/exams/<key>/push``."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import bottle
+
+from ris_ai_module.db.clock import utcnow
+from ris_ai_module.db.lookup import ExamQuery, exam_trace, is_pinyin, search_exams
+from ris_ai_module.db.ris import get_exam
+from ris_ai_module.errors import InvalidInput, NotFound
+from ris_ai_module.tasks import queue
+from ris_ai_module.tasks.model import TaskKind
+from ris_ai_module.web import params
+
+if TYPE_CHECKING:
+    from ris_ai_module.web.app import WebContext
+
+
+def install(app: bottle.Bottle, web: WebContext) -> None:
+    @app.get("/api/exams")
+    def list_exams() -> dict[str, Any]:
+        web.user()
+        q = bottle.request.query
+        query = ExamQuery(
+            name=params.text(q.getunicode("name"), "name"),
+            patient_id=params.text(q.getunicode("patient_id"), "patient_id"),
+            accession=params.text(q.getunicode("accession"), "accession"),
+            date_from=params.day(q.get("from"), "from"),
+            date_to=params.day(q.get("to"), "to", end=True),
+            limit=params.integer(q.get("limit"), "limit", 50, 1, 500),
+            offset=params.integer(q.get("offset"), "offset", 0, 0, 1_000_000),
+        )
+        if query.date_from and query.date_to and query.date_from >= query.date_to:
+            raise InvalidInput("to", "must not be before from")
+        window = None
+        if query.name and is_pinyin(query.name) and not (query.date_from or query.patient_id or query.accession):
+            window = utcnow() - timedelta(seconds=float(web.ctx.config.http.pinyin_window))
+            query = ExamQuery(**{**query.__dict__, "date_from": window})
+        with web.ctx.engine.connect() as conn:
+            exams, total = search_exams(conn, query)
+        answer: dict[str, Any] = {"total": total, "limit": query.limit, "offset": query.offset, "exams": exams}
+        if window is not None:
+            answer["searched_from"] = window.date().isoformat()
+        return answer
+
+    @app.get("/api/exams/<exam_key>")
+    def one_exam(exam_key: str) -> dict[str, Any]:
+        web.user()
+        with web.ctx.engine.connect() as conn:
+            trace = exam_trace(conn, exam_key)
+        if trace is None:
+            raise NotFound(f"exam {exam_key} is not in RAI_V_EXAM")
+        return trace
+
+    @app.post("/api/exams/<exam_key>/push")
+    def push_exam(exam_key: str) -> dict[str, Any]:
+        """A deliberate re-delivery: a new task with a new idempotency key."""
+        user = web.user("operator")
+        with web.ctx.engine.begin() as conn:
+            if get_exam(conn, exam_key) is None:
+                raise NotFound(f"exam {exam_key} is not in RAI_V_EXAM")
+            task_id = queue.enqueue(conn, TaskKind.EXAM_PUSH, exam_key=exam_key, payload={"manual": True,
+                                                                                             "by": user.name})
+        web.ctx.wake.set()
+        web.audit(user.name, "exam_resend", exam_key, f"task {task_id}")
+        bottle.response.status = 202
+        return {"task_id": task_id, "status": "SCHEDULED"}

@@ -1,0 +1,122 @@
+"""Tasks, status, and the manual SR upload: ``/api/tasks``, ``/api/status``, ``POST /api/sr``."""
+
+from __future__ import annotations
+
+import shutil
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+import bottle
+
+from ris_ai_module.db.lookup import recent_checks, recent_failures
+from ris_ai_module.db.ris import get_exam
+from ris_ai_module.errors import NotFound
+from ris_ai_module.tasks import queue
+from ris_ai_module.web import params
+from ris_ai_module.web.errors import HttpError
+
+if TYPE_CHECKING:
+    from ris_ai_module.web.app import WebContext
+
+DICOM_TYPES = ("application/dicom", "application/octet-stream")
+
+
+class _Bounded:
+    """Reads at most ``remaining`` bytes of the request body (never past Content-Length)."""
+
+    def __init__(self, raw: BinaryIO, remaining: int) -> None:
+        self.raw, self.remaining = raw, remaining
+
+    def read(self, size: int = -1) -> bytes:
+        if self.remaining <= 0:
+            return b""
+        chunk = self.raw.read(self.remaining if size < 0 else min(size, self.remaining))
+        self.remaining -= len(chunk)
+        return chunk
+
+
+def install(app: bottle.Bottle, web: WebContext) -> None:
+    @app.get("/api/tasks")
+    def list_tasks() -> dict[str, Any]:
+        web.user()
+        q = bottle.request.query
+        status = params.text(q.get("status"), "status", 16)
+        if status and status not in ("SCHEDULED", "IN_PROCESS", "DONE", "FAILED", "CANCELED"):
+            raise HttpError(400, f"unknown status {status!r}", "status")
+        with web.ctx.engine.connect() as conn:
+            rows = queue.list_tasks(conn, status=status, kind=params.text(q.get("kind"), "kind", 20),
+                                    exam_key=params.text(q.get("exam_key"), "exam_key"),
+                                    limit=params.integer(q.get("limit"), "limit", 100, 1, 1000))
+        return {"tasks": rows}
+
+    @app.post("/api/tasks/<task_id:int>/retry")
+    def retry(task_id: int) -> dict[str, Any]:
+        user = web.user("operator")
+        with web.ctx.engine.begin() as conn:
+            queue.requeue(conn, task_id)
+        web.ctx.wake.set()
+        web.audit(user.name, "task_retry", str(task_id), None)
+        return {"task_id": task_id, "status": "SCHEDULED"}
+
+    @app.get("/api/status")
+    def status() -> dict[str, Any]:
+        web.user()
+        storage = web.ctx.config.storage.root
+        with web.ctx.engine.connect() as conn:
+            stats = queue.queue_stats(conn)
+            checks = recent_checks(conn)
+            failures = recent_failures(conn)
+        try:
+            free = shutil.disk_usage(storage).free
+        except OSError:
+            free = None
+        return {"instance": web.ctx.owner, "database": "reachable", "queue": stats, "checks": checks,
+                "recent_failures": failures, "storage_free_bytes": free}
+
+    @app.post("/api/sr")
+    def upload_sr() -> dict[str, Any]:
+        """The manual SR upload: the same ingest path as a C-STORE (source IMPORT)."""
+        from ris_ai_module.dicom.index import is_sr
+        from ris_ai_module.dicom.ingest import Received, ingest, read_header
+        from ris_ai_module.dicom.storage import StorageArea
+
+        user = web.user("operator")
+        request = bottle.request
+        content_type = (request.content_type or "").split(";")[0].strip().lower()
+        if content_type not in DICOM_TYPES:
+            raise HttpError(415, f"send the SR file as the body with Content-Type application/dicom, got {content_type!r}",
+                            "Content-Type")
+        length = request.content_length
+        limit = int(web.ctx.config.http.max_upload)
+        if length <= 0:
+            raise HttpError(411 if length < 0 else 400, "Content-Length is required and must not be 0", "Content-Length")
+        if length > limit:
+            raise HttpError(413, f"{length} bytes is more than http.max_upload ({limit} bytes)", "Content-Length")
+        exam_key = params.text(request.query.getunicode("exam_key"), "exam_key")
+        if exam_key:
+            with web.ctx.engine.connect() as conn:
+                if get_exam(conn, exam_key) is None:
+                    raise NotFound(f"exam {exam_key} is not in RAI_V_EXAM")
+        area = StorageArea(web.ctx.config.storage.root, web.ctx.config.storage.min_free)
+        area.prepare(clean_older_than=None)
+        temp = area.copy_in(_Bounded(request.environ["wsgi.input"], length))
+        if temp.size != length:
+            temp.discard()
+            raise HttpError(400, f"body ended after {temp.size} of {length} bytes", "Content-Length")
+        try:
+            sop_class = str(read_header(temp).get("SOPClassUID", ""))
+        except Exception:
+            temp.discard()
+            raise HttpError(415, "the body is not a DICOM file", "body") from None
+        if not is_sr(sop_class):
+            temp.discard()
+            raise HttpError(415, f"not an SR document (SOP class {sop_class or 'missing'})", "body")
+        outcome = ingest(web.ctx, area, Received(temp=temp, source="IMPORT", sender_ae=f"HTTP:{user.name}"[:16],
+                                                 sender_address=request.remote_addr, exam_key=exam_key))
+        web.audit(user.name, "sr_upload", outcome.sop_instance_uid, outcome.comment or outcome.link_method,
+                  ok=outcome.ok)
+        if not outcome.ok:
+            raise HttpError(422, f"not stored (0x{outcome.status:04X}): {outcome.comment}", "body")
+        web.ctx.wake.set()
+        bottle.response.status = 200 if outcome.duplicate else 201
+        return {"sop_instance_uid": outcome.sop_instance_uid, "duplicate": outcome.duplicate,
+                "exam_key": outcome.exam_key, "link_method": outcome.link_method, "task_id": outcome.task_id}

@@ -1,0 +1,50 @@
+"""Serves the API with cheroot (pure Python, Linux and Windows, built-in TLS), as a component of ``run``."""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import threading
+
+from cheroot import wsgi
+from cheroot.ssl.builtin import BuiltinSSLAdapter
+
+from ris_ai_module.context import AppContext
+from ris_ai_module.web.app import make_app
+
+log = logging.getLogger(__name__)
+
+
+class WebServer:
+    name = "http-api"
+
+    def __init__(self, ctx: AppContext) -> None:
+        cfg = ctx.config.http
+        self.server = wsgi.Server((cfg.host, cfg.port), make_app(ctx), numthreads=cfg.threads,
+                                  server_name="ris-ai-module", timeout=30, shutdown_timeout=5)
+        if cfg.tls_certificate:
+            adapter = BuiltinSSLAdapter(cfg.tls_certificate, cfg.tls_private_key)
+            adapter.context.minimum_version = ssl.TLSVersion.TLSv1_2
+            self.server.ssl_adapter = adapter
+        self.thread = threading.Thread(target=self._serve, name="rai-http", daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self.server.bind_addr[1])
+
+    def start(self) -> None:
+        self.server.prepare()  # binds now: a port in use fails start-up, not a thread later
+        self.thread.start()
+        scheme = "https" if self.server.ssl_adapter else "http"
+        log.info("HTTP API on %s://%s:%d/", scheme, self.server.bind_addr[0], self.port)
+
+    def _serve(self) -> None:
+        self.server.serve()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.server.stop()
+        self.thread.join(timeout)
+
+
+def make_component(ctx: AppContext) -> WebServer | None:
+    return WebServer(ctx) if ctx.config.http.enabled else None
