@@ -69,8 +69,12 @@ def get_object(conn: Connection, sop_instance_uid: str) -> ObjectRow | None:
     return ObjectRow.from_row(row) if row else None
 
 
+#: Built once: the values go in as parameters, so SQLAlchemy neither rebuilds nor recompiles the statement.
+_INSERT_OBJECT = insert(dicom_object)
+
+
 def insert_object(conn: Connection, row: ObjectRow) -> None:
-    conn.execute(insert(dicom_object).values(**_clip(asdict(row))))
+    conn.execute(_INSERT_OBJECT, _clip(asdict(row)))
 
 
 def replace_object(conn: Connection, row: ObjectRow) -> None:

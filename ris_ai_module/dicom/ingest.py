@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from io import BytesIO
 from pathlib import Path
+from typing import BinaryIO
 
-from pydicom import dcmread
+from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset
+from pydicom.filereader import read_partial
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ris_ai_module.context import AppContext
@@ -32,6 +35,8 @@ HEADER_TAGS = (
     "SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID", "PatientID", "AccessionNumber",
     "StudyDate",
 )
+#: The last of HEADER_TAGS in file order (SeriesInstanceUID): reading stops at the first element after it.
+HEADER_END = 0x0020000E
 
 
 @dataclass(frozen=True)
@@ -90,7 +95,7 @@ def _ingest(ctx: AppContext, area: StorageArea, rc: Received) -> Outcome:
             return _fail(statuses.OUT_OF_RESOURCES, "out of disk space")
         return _fail(statuses.STORE_FAILED, f"write error: {temp.error.strerror or temp.error}")
     try:
-        ds = dcmread(temp.name, stop_before_pixels=True, specific_tags=list(HEADER_TAGS))
+        ds = read_header(temp)
     except Exception as exc:
         return _fail(statuses.CANNOT_UNDERSTAND, f"unreadable data set: {exc.__class__.__name__}")
     sop_class = str(ds.get("SOPClassUID", "") or "")
@@ -107,18 +112,6 @@ def _ingest(ctx: AppContext, area: StorageArea, rc: Received) -> Outcome:
     size = Path(temp.name).stat().st_size
 
     policy = ctx.config.dicom.overwrite
-    try:
-        with ctx.engine.connect() as conn:
-            existing = index.get_object(conn, sop)
-    except SQLAlchemyError as exc:
-        return _db_failure(exc, sop)
-    if existing is not None and not _replaces(policy, existing, rc.sender_ae, sha):
-        log.info("duplicate %s ignored (overwrite=%s)", sop, policy, extra={"action": "store_duplicate"})
-        return Outcome(statuses.SUCCESS, "", sop, duplicate=True, exam_key=existing.exam_key,
-                       link_method=existing.link_method, file_path=existing.file_path)
-    if not area.has_room():
-        return _fail(statuses.OUT_OF_RESOURCES, "storage below min_free", sop)
-
     row = ObjectRow(
         sop_instance_uid=sop, sop_class_uid=sop_class, study_uid=study, series_uid=series,
         transfer_syntax=str(ds.file_meta.get("TransferSyntaxUID", "") or "") or None,
@@ -129,8 +122,17 @@ def _ingest(ctx: AppContext, area: StorageArea, rc: Received) -> Outcome:
     )
     placed = False
     task_id: int | None = None
+    existing: ObjectRow | None = None
+    # One transaction from the duplicate check to the commit (one write-lock round on SQLite, not two).
     try:
         with ctx.engine.begin() as conn:
+            existing = index.get_object(conn, sop)
+            if existing is not None and not _replaces(policy, existing, rc.sender_ae, sha):
+                log.info("duplicate %s ignored (overwrite=%s)", sop, policy, extra={"action": "store_duplicate"})
+                return Outcome(statuses.SUCCESS, "", sop, duplicate=True, exam_key=existing.exam_key,
+                               link_method=existing.link_method, file_path=existing.file_path)
+            if not area.has_room():
+                return _fail(statuses.OUT_OF_RESOURCES, "storage below min_free", sop)
             link = _link(conn, rc, row, ds)
             row = _with_link(row, link)
             if existing is None:
@@ -162,6 +164,35 @@ def _ingest(ctx: AppContext, area: StorageArea, rc: Received) -> Outcome:
              extra={"action": "stored"})
     return Outcome(statuses.SUCCESS, "", sop, duplicate=False, exam_key=row.exam_key, link_method=row.link_method,
                    task_id=task_id, file_path=relative)
+
+
+def read_header(temp: TempObject) -> Dataset:
+    """HEADER_TAGS, from the bytes kept in memory while the object arrived when they hold them all, else from
+    the file. Stops at the first element after HEADER_END: nothing after the header is decoded."""
+    head = bytes(temp.head)
+    if head:
+        try:
+            ds, complete = _read_until_end(BytesIO(head))
+            if complete or len(head) >= temp.size:
+                return ds
+        except Exception:
+            if len(head) >= temp.size:
+                raise  # the whole object was in memory: the file would fail the same way
+    with open(temp.name, "rb") as fh:
+        return _read_until_end(fh)[0]
+
+
+def _read_until_end(fh: BinaryIO) -> tuple[Dataset, bool]:
+    """(the header data set, whether an element after HEADER_END was reached)."""
+    reached = False
+
+    def stop(tag: int, _vr: object, _length: int) -> bool:
+        nonlocal reached
+        reached = reached or tag > HEADER_END
+        return reached
+
+    ds = read_partial(fh, stop_when=stop, specific_tags=[tag_for_keyword(k) for k in HEADER_TAGS])
+    return ds, reached
 
 
 def _stored_meanwhile(ctx: AppContext, sop: str) -> bool:

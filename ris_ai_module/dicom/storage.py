@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 
 TEMP_FOLDER = ".tmp"
 COPY_CHUNK = 1024 * 1024
+#: The first bytes of each object are kept in memory, so that its header can be read without reading the file.
+HEAD_BYTES = 64 * 1024
 _counter = itertools.count()
 
 
@@ -54,6 +56,8 @@ class TempObject:
         self._fd: int | None = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o640)
         self._hash = hashlib.sha256()
         self.size = 0
+        #: The first HEAD_BYTES bytes written (the same bytes as the file's start).
+        self.head = bytearray()
         self.error: OSError | None = None
         self.owner = threading.current_thread()  # pynetdicom's DUL thread of the association
         self._registry = registry
@@ -68,6 +72,8 @@ class TempObject:
                     written = os.write(self._fd, view)
                     view = view[written:]
                 self._hash.update(data)
+                if self.size < HEAD_BYTES:
+                    self.head += memoryview(data)[: HEAD_BYTES - self.size]
                 self.size += len(data)
             except OSError as exc:
                 self.error = exc
