@@ -7,6 +7,7 @@ their own section in the demo config offer ``demo_config_section(dicom_port, htt
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import column, create_engine, insert, table
@@ -95,11 +96,12 @@ def write_demo(folder: Path, dicom_port: int, http_port: int, ai_url: str, force
                 "exam_id", "patient_id", "patient_name", "sex", "birth_date", "accession_no", "exam_items",
                 "exam_desc", "exam_status", "modality", "exam_date")),
         )
+        today = datetime.now().replace(microsecond=0)
         with engine.begin() as conn:
             for row in DEMO_EXAMS:
                 values = dict(zip(("exam_id", "patient_id", "patient_name", "sex", "birth_date", "accession_no",
                                    "exam_items", "exam_desc", "exam_status"), row, strict=True))
-                conn.execute(insert(exams).values(modality="US", exam_date=None, **values))
+                conn.execute(insert(exams).values(modality="US", exam_date=today, **values))
     finally:
         engine.dispose()
     return config_path

@@ -7,7 +7,10 @@ changing requests need the ``operator`` role and are written to RAI_AUDIT, as is
 from __future__ import annotations
 
 import ipaddress
+import json
 from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
 from importlib import resources
 from typing import Any
 
@@ -52,6 +55,19 @@ class WebContext:
             write_audit(conn, actor, f"http:{bottle.request.remote_addr or '-'}", action, target, detail, ok, utcnow())
 
 
+def to_json(value: Any) -> str:
+    """UTF-8 JSON (Chinese as is); dates and times in ISO 8601."""
+    return json.dumps(value, ensure_ascii=False, default=_iso)
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
 def _allowed(remote: str, allow: tuple[str, ...]) -> bool:
     if not allow:
         return True
@@ -66,6 +82,8 @@ def make_app(ctx: AppContext) -> bottle.Bottle:
     from ris_ai_module.web import routes_exams, routes_tasks
 
     app = bottle.Bottle(catchall=True)
+    app.uninstall(bottle.JSONPlugin)
+    app.install(bottle.JSONPlugin(json_dumps=to_json))
     app.install(json_boundary)
     install_error_pages(app)
     web = WebContext(ctx, Authenticator(ctx.config.http))
