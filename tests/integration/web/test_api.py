@@ -1,0 +1,170 @@
+"""The HTTP API as hospital IT and RIS staff use it: look-up, trace, resend, upload; errors that name the
+field; authentication, roles, lockout and audit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import Engine
+
+from ris_ai_module.db.tables import audit, dicom_object, task
+from ris_ai_module.tasks.worker import Worker
+from tests.integration.tasks.conftest import add_exam
+from tests.integration.web.conftest import OPERATOR, VIEWER, Api, start_api
+from tests.sr_fixtures import cases
+
+
+def _exams(engine: Engine) -> None:
+    rows = [("W1", "张三丰", "P100", "ACC-1", datetime(2026, 11, 20, 9)),
+            ("W2", "欧阳娜娜", "P200", "ACC-2", datetime(2026, 11, 25, 10)),
+            ("W3", "张小凡", "P300", "ACC-3", datetime(2026, 11, 26, 11)),
+            ("W4", "李四", "P400", "ACC-4", datetime(2025, 1, 2, 8))]
+    for key, name, pid, acc, when in rows:
+        add_exam(engine, key, name=name, patient_id=pid, accession=acc)
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE ris_exam SET EXAM_DATE = :d WHERE EXAM_ID = :k"), {"d": when, "k": key})
+
+
+def _keys(resp) -> list[str]:  # noqa: ANN001
+    assert resp.status_code == 200, resp.text
+    return [e["exam_key"] for e in resp.json()["exams"]]
+
+
+def test_exam_search_by_chinese_pinyin_id_accession_and_dates(api: Api, any_db: Engine) -> None:
+    _exams(any_db)
+    assert _keys(api.get("/api/exams", params={"name": "张"})) == ["W3", "W1"]  # newest first
+    assert _keys(api.get("/api/exams", params={"name": "ouyang", "from": "2026-01-01"})) == ["W2"]
+    assert _keys(api.get("/api/exams", params={"name": "zsf", "from": "2026-01-01"})) == ["W1"]
+    assert _keys(api.get("/api/exams", params={"name": "ZhangXiao", "from": "2026-01-01"})) == ["W3"]
+    assert _keys(api.get("/api/exams", params={"patient_id": "P200"})) == ["W2"]
+    assert _keys(api.get("/api/exams", params={"accession": "ACC-4"})) == ["W4"]
+    assert _keys(api.get("/api/exams", params={"from": "2026-11-25", "to": "2026-11-25"})) == ["W2"]
+    page = api.get("/api/exams", params={"limit": 2, "offset": 2}).json()
+    assert page["total"] == 4 and [e["exam_key"] for e in page["exams"]] == ["W1", "W4"]
+    windowed = api.get("/api/exams", params={"name": "lisi"}).json()
+    assert windowed["exams"] == [] and "searched_from" in windowed, "pinyin without dates looks back a window"
+
+
+@pytest.mark.parametrize("any_db", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(("query", "field"), [
+    ({"from": "2026-02-30"}, "from"), ({"to": "yesterday"}, "to"), ({"limit": "0"}, "limit"),
+    ({"limit": "many"}, "limit"), ({"from": "2026-11-02", "to": "2026-11-01"}, "to"), ({"name": "x" * 65}, "name"),
+])
+def test_bad_query_is_a_400_naming_the_field(api: Api, query: dict, field: str) -> None:
+    resp = api.get("/api/exams", params=query)
+    assert resp.status_code == 400 and resp.json()["field"] == field and resp.json()["error"]
+
+
+@pytest.mark.parametrize("any_db", ["sqlite"], indirect=True)
+def test_unknown_paths_and_methods_answer_json(api: Api) -> None:
+    assert api.get("/healthz", auth=None).json() == {"status": "up"}
+    missing = api.get("/api/nothing")
+    assert missing.status_code == 404 and missing.json()["error"]
+    wrong = api.post("/api/exams")
+    assert wrong.status_code == 405 and "error" in wrong.json()
+    assert api.get("/api/exams/NOPE").status_code == 404
+
+
+def test_authentication_roles_lockout_and_audit(api: Api, any_db: Engine) -> None:
+    add_exam(any_db, "A1")
+    anonymous = api.get("/api/status", auth=None)
+    assert anonymous.status_code == 401 and "Basic" in anonymous.headers["WWW-Authenticate"]
+    assert api.get("/api/status", auth=(VIEWER[0], "wrong")).status_code == 401
+    forbidden = api.post("/api/exams/A1/push", auth=VIEWER)
+    assert forbidden.status_code == 403 and "operator" in forbidden.json()["error"]
+    for _ in range(4):
+        assert api.get("/api/status", auth=(OPERATOR[0], "guess")).status_code == 401
+    assert api.get("/api/status", auth=(OPERATOR[0], "guess")).status_code == 429  # 5th failure locks
+    locked = api.get("/api/status", auth=OPERATOR)
+    assert locked.status_code == 429 and "locked" in locked.json()["error"], "even the right password waits"
+    assert api.get("/api/status", auth=VIEWER).status_code == 200, "other accounts are not locked"
+    with any_db.connect() as conn:
+        rows = conn.execute(select(audit.c.actor, audit.c.action, audit.c.ok, audit.c.source, audit.c.detail)).all()
+    failed = [r for r in rows if r.action == "login_failed"]
+    # 1 viewer typo + 5 operator failures + 1 attempt while locked: every one is audited
+    assert len(failed) == 7 and all(r.ok == 0 and r.source == "http:127.0.0.1" for r in failed)
+    assert [r.detail for r in failed if r.actor == OPERATOR[0]].count("locked") == 2
+    assert any(r.action == "forbidden" and r.actor == VIEWER[0] for r in rows)
+
+
+def test_resend_creates_a_new_task_with_a_new_key_and_is_audited(api: Api, any_db: Engine) -> None:
+    add_exam(any_db, "R1", status="STARTED")  # the trigger's task
+    resp = api.post("/api/exams/R1/push")
+    assert resp.status_code == 202
+    with any_db.connect() as conn:
+        keys = conn.execute(select(task.c.task_uuid).where(task.c.exam_key == "R1")).scalars().all()
+        audited = conn.execute(select(audit.c.action, audit.c.target).where(audit.c.actor == OPERATOR[0])).all()
+    assert len(keys) == 2 and len(set(keys)) == 2
+    assert ("exam_resend", "R1") in [tuple(a) for a in audited]
+    trace = api.get("/api/exams/R1").json()
+    assert [t["status"] for t in trace["tasks"]] == ["SCHEDULED", "SCHEDULED"]
+    assert trace["exam"]["patient_name"] == "张三"
+
+
+def _sr_for(engine: Engine, exam_key: str, path: Path) -> bytes:
+    ds = cases.adult_echo_full()
+    with engine.connect() as conn:
+        accession = conn.execute(text("SELECT ACCESSION_NO FROM ris_exam WHERE EXAM_ID = :k"), {"k": exam_key}).scalar()
+    ds.AccessionNumber = accession
+    ds.save_as(path, enforce_file_format=True)
+    return path.read_bytes()
+
+
+def test_manual_sr_upload_is_stored_linked_and_applied(api: Api, any_db: Engine, tmp_path: Path) -> None:
+    add_exam(any_db, "U1", status="REGISTERED")
+    with any_db.begin() as conn:
+        conn.execute(text("INSERT INTO ris_report (EXAM_ID, FINDINGS, REPORT_STATUS) VALUES ('U1', '', 'DRAFT')"))
+    data = _sr_for(any_db, "U1", tmp_path / "sr.dcm")
+    resp = api.post("/api/sr", data=data, headers={"Content-Type": "application/dicom"})
+    assert resp.status_code == 201, resp.text
+    body = resp.json()
+    assert body["exam_key"] == "U1" and body["link_method"] == "ACCESSION" and body["task_id"]
+    Worker(api.ctx).run_once()
+    trace = api.get("/api/exams/U1").json()
+    selected = {m["item_key"]: m["num_value"] for m in trace["measurements"] if m["selected"]}
+    assert selected["LVIDd"] == 47.0 and selected["LVEF"] == 60.0
+    assert trace["report"]["state"] == "APPLIED" and len(trace["objects"]) == 1
+    again = api.post("/api/sr", data=data, headers={"Content-Type": "application/dicom"})
+    assert again.status_code == 200 and again.json()["duplicate"] is True
+
+
+@pytest.mark.parametrize("any_db", ["sqlite"], indirect=True)
+def test_bad_uploads_are_refused_and_nothing_is_stored(any_db: Engine, tmp_path: Path) -> None:
+    api = start_api(any_db, tmp_path, max_upload=20_000)
+    try:
+        add_exam(any_db, "B1")
+        big = _sr_for(any_db, "B1", tmp_path / "sr.dcm")
+        assert len(big) > 20_000
+        too_big = api.post("/api/sr", data=big, headers={"Content-Type": "application/dicom"})
+        assert too_big.status_code == 413 and too_big.json()["field"] == "Content-Length"
+        not_dicom = api.post("/api/sr", data=b"hello" * 100, headers={"Content-Type": "application/dicom"})
+        assert not_dicom.status_code == 415
+        wrong_type = api.post("/api/sr", data=b"x", headers={"Content-Type": "text/plain"})
+        assert wrong_type.status_code == 415 and wrong_type.json()["field"] == "Content-Type"
+        no_exam = api.post("/api/sr?exam_key=NOPE", data=b"x", headers={"Content-Type": "application/dicom"})
+        assert no_exam.status_code == 404
+        viewer = api.post("/api/sr", auth=VIEWER, data=b"x", headers={"Content-Type": "application/dicom"})
+        assert viewer.status_code == 403
+    finally:
+        api.server.stop()
+        api.ctx.engine.dispose()
+    with any_db.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(dicom_object)).scalar() == 0
+    assert not list((tmp_path / "storage").rglob("*.dcm")), "no file left behind"
+
+
+@pytest.mark.parametrize("any_db", ["sqlite"], indirect=True)
+def test_https_with_a_private_ca(any_db: Engine, tmp_path: Path) -> None:
+    from tests.integration.tasks.test_exam_push import _make_ca
+
+    ca, crt, key = _make_ca(tmp_path)
+    api = start_api(any_db, tmp_path, tls_certificate=str(crt), tls_private_key=str(key))
+    try:
+        assert api.base.startswith("https://")
+        assert api.get("/api/status", verify=str(ca)).status_code == 200
+    finally:
+        api.server.stop()
+        api.ctx.engine.dispose()

@@ -1,0 +1,47 @@
+"""The status page in real headless Chromium: queue counts, a failure, and a search result in Chinese."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
+from sqlalchemy.engine import Engine
+
+from ris_ai_module.db.tables import task
+from tests.integration.tasks.conftest import add_exam
+from tests.integration.web.conftest import VIEWER, start_api
+from tests.support import require_tool
+
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+
+
+def chromium(tmp_path: Path, url: str, *extra: str) -> str:
+    browser = require_tool("chromium")
+    done = subprocess.run([browser, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=8000",
+                           *extra, url], capture_output=True, text=True, timeout=120)
+    return done.stdout
+
+
+@pytest.mark.parametrize("any_db", ["sqlite"], indirect=True)
+def test_status_page_shows_queue_failures_and_search_results(any_db: Engine, tmp_path: Path) -> None:
+    add_exam(any_db, "P1", name="张三丰", status="STARTED")
+    add_exam(any_db, "P2", name="李四", status="STARTED")
+    with any_db.begin() as conn:
+        conn.execute(update(task).where(task.c.exam_key == "P2").values(status="FAILED", last_error="HTTP 422 字段错误"))
+    api = start_api(any_db, tmp_path)
+    try:
+        url = f"http://{VIEWER[0]}:{VIEWER[1]}@127.0.0.1:{api.server.port}/?name=%E5%BC%A0"
+        dom = chromium(tmp_path, url, "--dump-dom")
+        chromium(tmp_path, url, f"--screenshot={tmp_path / 'status.png'}", "--window-size=1280,1000")
+    finally:
+        api.server.stop()
+        api.ctx.engine.dispose()
+    assert 'id="count-SCHEDULED"><b>1</b>' in dom
+    assert 'id="count-FAILED"><b>1</b>' in dom and 'class="count bad" id="count-FAILED"' in dom
+    assert "HTTP 422 字段错误" in dom
+    assert "<td>P1</td><td>张三丰</td>" in dom and "<td>李四</td>" not in dom.split('id="exams"')[1].split("</tbody>")[0]
+    assert '<div id="error"></div>' in dom, "no error shown"
+    assert (tmp_path / "status.png").stat().st_size > 10_000
