@@ -34,7 +34,7 @@ class Component(Protocol):
 
 #: Factories of the components `run` hosts, in start order.
 COMPONENT_FACTORIES = (
-    "ris_ai_module.report.parse_process:make_component",  # before the worker: it stops after it
+    "ris_ai_module.report.apply_process:make_component",  # before the worker: it stops after it
     "ris_ai_module.tasks.components:make_worker",
     "ris_ai_module.tasks.components:make_poller",
     "ris_ai_module.db.notify:make_component",

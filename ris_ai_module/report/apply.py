@@ -23,9 +23,10 @@ from ris_ai_module.context import AppContext
 from ris_ai_module.db.clock import utcnow
 from ris_ai_module.db.tables import dicom_object, measurement
 from ris_ai_module.errors import ConfigError, InvalidInput, NotFound
-from ris_ai_module.report import parse_process, writer
+from ris_ai_module.report import apply_process, writer
 from ris_ai_module.report.display import report_items
 from ris_ai_module.sr.model import Measurement
+from ris_ai_module.sr.parse import parse_sr_file
 from ris_ai_module.tasks.model import Outcome, Task
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,13 @@ SR_CLASS_PREFIX = "1.2.840.10008.5.1.4.1.1.88."
 
 
 def run_sr_apply(task: Task, ctx: AppContext) -> Outcome:
-    """The task handler: DONE when applied, pending or unlinked; FAILED when the SR cannot be read."""
+    """The task handler: in the helper process under ``run`` (:mod:`apply_process`), else here."""
+    outcome = apply_process.run(task)
+    return outcome if outcome is not None else apply_task(task, ctx)
+
+
+def apply_task(task: Task, ctx: AppContext) -> Outcome:
+    """DONE when applied, pending or unlinked; FAILED when the SR cannot be read."""
     sop_uid = str(task.payload.get("sop_instance_uid") or "")
     if not sop_uid:
         return Outcome.failed("payload has no sop_instance_uid")
@@ -59,7 +66,7 @@ def apply_sr(ctx: AppContext, sop_uid: str) -> tuple[str, str]:
     path = storage_root(ctx) / obj.file_path
     if not path.is_file():
         raise InvalidInput("file_path", f"the file of {sop_uid} is missing: {path}")
-    parsed = parse_process.parse(path, overlay_file=ctx.config.sr.catalog_overlay or None)
+    parsed = parse_sr_file(path, overlay_file=ctx.config.sr.catalog_overlay or None)
     exam_key = obj.exam_key
     cfg = ctx.config.report
     items = report_items(cfg, parsed.measurements, sop_uid)
