@@ -12,7 +12,8 @@ association each: SR of ~50 KB, Secondary Capture of ~1.4 MB, Ultrasound multi-f
 * ``pynetdicom``: ``python -m pynetdicom storescp -od``;
 * ``orthanc``: Debian's Orthanc with ``TCP_NODELAY=1`` (skipped when not installed).
 
-Per set: wall time of the storescu run, instances/s, MB/s, and the receiver's peak RSS (VmHWM) after the set
+Per set: wall time of the storescu run (for ``module``: until every SR_APPLY of the set has also run),
+instances/s, MB/s, and the receiver's peak RSS (VmHWM, plus its child processes') after the set
 (cumulative: sets run SR, SC, US in that order). For the module also: C-STORE of an SR (pynetdicom SCU, one
 association, one SR at a time) -> its row visible in RIS_REPORT_MEASURE, p50/p99.
 Objects are generated at run time (the US frames are sparse files: zeros that read back fast).
@@ -143,11 +144,10 @@ class Receiver:
     extra: dict[str, object] = field(default_factory=dict)
 
     def peak_rss_mb(self) -> float:
+        """VmHWM of the receiver plus that of every process it started (the module's SR parser helper):
+        an upper bound of the peak, as the peaks need not coincide."""
         assert self.proc is not None
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
+        return sum(_hwm_kb(pid) for pid in [self.proc.pid, *_descendants(self.proc.pid)]) / 1024
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -157,6 +157,48 @@ class Receiver:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+def _hwm_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _descendants(pid: int) -> list[int]:
+    found: list[int] = []
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            children = [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+        for child in children:
+            found += [child, *_descendants(child)]
+    return found
+
+
+def wait_applied(receiver: Receiver, timeout: float = 120) -> None:
+    """Until no SR_APPLY task is waiting or running: the module's SR set counts store + index + apply."""
+    assert receiver.db is not None
+    db = sqlite3.connect(f"file:{receiver.db}?mode=ro", uri=True, timeout=30)
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            left = db.execute("SELECT COUNT(*) FROM rai_task WHERE kind = 'SR_APPLY' "
+                              "AND status IN ('SCHEDULED', 'IN_PROCESS')").fetchone()[0]
+            if not left:
+                return
+            time.sleep(0.005)
+    finally:
+        db.close()
 
 
 def wait_echo(receiver: Receiver, timeout: float = 60) -> None:
@@ -218,9 +260,12 @@ def start(name: str, work: Path) -> Receiver | None:
 
 
 def send(receiver: Receiver, files: list[Path]) -> tuple[float, str]:
+    """Seconds until storescu is done and, for the module with its worker on, every SR_APPLY has run."""
     started = time.perf_counter()
     done = subprocess.run([dcmtk("storescu"), "-aet", "DEMO_AI", "-aec", receiver.aet, "127.0.0.1",
                            str(receiver.port), *map(str, files)], capture_output=True, text=True, env=ENV)
+    if receiver.name == "module":
+        wait_applied(receiver)
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
         print(f"  {receiver.name}: storescu exit {done.returncode}: {done.stderr[-500:]}")
