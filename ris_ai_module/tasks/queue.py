@@ -223,14 +223,23 @@ def cancel(conn: Connection, task_id: int) -> None:
         raise InvalidInput("task_id", f"task {task_id} is not SCHEDULED")
 
 
-def purge(conn: Connection, done_before: datetime, failed_before: datetime) -> int:
-    """Delete DONE/CANCELED tasks finished before ``done_before`` and FAILED ones before ``failed_before``."""
+def purge(conn: Connection, done_before: datetime, failed_before: datetime, batch: int = 500) -> int:
+    """Delete DONE/CANCELED tasks finished before ``done_before`` and FAILED ones before ``failed_before``.
+
+    Ids are read first and deleted in small batches by primary key, so the purge never holds range locks
+    that would make a claiming worker wait or deadlock (MySQL/MariaDB gap locks).
+    """
     old = or_(
         and_(task.c.status.in_([TaskStatus.DONE.value, TaskStatus.CANCELED.value]), task.c.finished_at < done_before),
         and_(task.c.status == TaskStatus.FAILED.value, task.c.finished_at < failed_before),
     )
-    conn.execute(delete(task_attempt).where(task_attempt.c.task_id.in_(select(task.c.task_id).where(old))))
-    return int(conn.execute(delete(task).where(old)).rowcount or 0)
+    ids = [r[0] for r in conn.execute(select(task.c.task_id).where(old).order_by(task.c.task_id))]
+    removed = 0
+    for start in range(0, len(ids), batch):
+        chunk = ids[start:start + batch]
+        conn.execute(delete(task_attempt).where(task_attempt.c.task_id.in_(chunk)))
+        removed += int(conn.execute(delete(task).where(task.c.task_id.in_(chunk), old)).rowcount or 0)
+    return removed
 
 
 def get_task(conn: Connection, task_id: int) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import traceback
 from datetime import timedelta
 
 from sqlalchemy import update
+from sqlalchemy.exc import DBAPIError
 
 from ris_ai_module.context import AppContext
 from ris_ai_module.db.clock import utcnow
@@ -57,7 +58,13 @@ class Worker:
                 worked = self.run_once()
                 if threading.current_thread() is self.threads[0]:
                     self._maybe_purge()
-            except Exception:  # the loop must survive a database outage
+            except DBAPIError as exc:  # an outage or a deadlock: one line for the on-call engineer, then retry
+                log.error("database error in the worker loop (%s); retrying in 5 s",
+                          str(exc.orig).splitlines()[0] if exc.orig else exc.__class__.__name__,
+                          extra={"action": "worker_db_error"})
+                self.ctx.stop.wait(5)
+                continue
+            except Exception:  # the loop must survive anything; the traceback is for the developers
                 log.exception("worker loop error; retrying in 5 s", extra={"action": "worker_error"})
                 self.ctx.stop.wait(5)
                 continue
