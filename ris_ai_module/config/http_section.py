@@ -10,6 +10,7 @@ from ris_ai_module.config.types import ByteSize, Duration, FilePath
 from ris_ai_module.errors import ConfigError
 
 HASH_PREFIX = "pbkdf2_sha256$"
+TOKEN_PREFIX = "sha256$"
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,16 @@ class HttpUserConfig:
 
 
 @dataclass(frozen=True)
+class HttpTokenConfig:
+    """An API token for a script or monitoring tool (``Authorization: Bearer``), stored only as its SHA-256
+    (`ris-ai-module new-token`); the token itself is 256 random bits, so a fast hash is enough."""
+
+    name: str
+    token_hash: str
+    role: Literal["viewer", "operator"] = "viewer"
+
+
+@dataclass(frozen=True)
 class HttpConfig:
     enabled: bool = False
     host: str = "127.0.0.1"
@@ -30,6 +41,7 @@ class HttpConfig:
     tls_certificate: FilePath = FilePath("")
     tls_private_key: FilePath = FilePath("")
     users: tuple[HttpUserConfig, ...] = ()
+    tokens: tuple[HttpTokenConfig, ...] = ()
     #: Client addresses allowed to connect (IPs or CIDR ranges); empty = any.
     ip_allow: tuple[str, ...] = ()
     lockout_failures: int = 5
@@ -44,15 +56,22 @@ class HttpConfig:
             raise ConfigError("http.port", f"expected a TCP port, got {self.port}")
         if bool(self.tls_certificate) != bool(self.tls_private_key):
             raise ConfigError("http.tls_private_key", "http.tls_certificate and http.tls_private_key go together")
-        if self.enabled and not self.users:
+        if self.enabled and not (self.users or self.tokens):
             raise ConfigError("http.users", "at least one [[http.users]] entry is required while http.enabled is true")
-        names = [u.name for u in self.users]
+        names = [u.name for u in self.users] + [t.name for t in self.tokens]
         for i, user in enumerate(self.users):
             if not user.name.strip() or names.count(user.name) > 1:
                 raise ConfigError(f"http.users[{i}].name", f"expected a unique, non-empty name, got {user.name!r}")
             if not user.password_hash.startswith(HASH_PREFIX) or user.password_hash.count("$") != 3:
                 raise ConfigError(f"http.users[{i}].password_hash",
                                   "expected a hash from `ris-ai-module hash-password` (plain passwords are not accepted)")
+        for i, token in enumerate(self.tokens):
+            if not token.name.strip() or names.count(token.name) > 1:
+                raise ConfigError(f"http.tokens[{i}].name", f"expected a unique, non-empty name, got {token.name!r}")
+            digest = token.token_hash.removeprefix(TOKEN_PREFIX)
+            if not token.token_hash.startswith(TOKEN_PREFIX) or len(digest) != 64 or digest.strip("0123456789abcdef"):
+                raise ConfigError(f"http.tokens[{i}].token_hash",
+                                  "expected a hash from `ris-ai-module new-token` (plain tokens are not accepted)")
         for i, address in enumerate(self.ip_allow):
             try:
                 ipaddress.ip_network(address, strict=False)
