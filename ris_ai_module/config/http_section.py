@@ -60,7 +60,7 @@ class HttpConfig:
             raise ConfigError("http.users", "at least one [[http.users]] entry is required while http.enabled is true")
         names = [u.name for u in self.users] + [t.name for t in self.tokens]
         for i, user in enumerate(self.users):
-            if not user.name.strip() or names.count(user.name) > 1:
+            if not user.name.strip() or names[:len(self.users)].count(user.name) > 1:
                 raise ConfigError(f"http.users[{i}].name", f"expected a unique, non-empty name, got {user.name!r}")
             if not user.password_hash.startswith(HASH_PREFIX) or user.password_hash.count("$") != 3:
                 raise ConfigError(f"http.users[{i}].password_hash",

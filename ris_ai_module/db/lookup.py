@@ -5,9 +5,12 @@ trace. Every statement is SQLAlchemy Core over RAI_V_EXAM and the RAI_* tables.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from itertools import product
+from math import prod
 from typing import Any
 
 from sqlalchemy import and_, func, select
@@ -34,20 +37,62 @@ def is_pinyin(text: str) -> bool:
     return bool(_PINYIN_QUERY.match(text))
 
 
-@lru_cache(maxsize=200_000)
-def pinyin_keys(name: str) -> tuple[str, str]:
-    """张三丰 -> ("zhangsanfeng", "zsf"): what a sonographer types for a Chinese name."""
-    from pypinyin import Style, lazy_pinyin
+#: Readings tried per name: every reading of every character while their product stays under this;
+#: beyond it, every reading of the surname (first character) and the usual reading of the others.
+_MAX_SPELLINGS = 32
 
-    syllables = lazy_pinyin(name, errors="ignore")
-    initials = lazy_pinyin(name, style=Style.FIRST_LETTER, errors="ignore")
-    return "".join(syllables).lower(), "".join(initials).lower()
+
+@lru_cache(maxsize=50_000)  # names use a few thousand distinct characters
+def _readings(char: str) -> tuple[str, ...]:
+    """Every toneless reading of one character: 曾 -> ("ceng", "zeng"), 吕 -> ("lv", "lu"); a letter or
+    digit stands for itself; punctuation and spaces for nothing."""
+    from pypinyin import Style, pinyin
+
+    found = pinyin(char, style=Style.NORMAL, heteronym=True, errors="ignore")
+    readings = [r.lower() for r in found[0]] if found else []
+    readings += [r.replace("v", "u") for r in readings if "v" in r]  # 吕: typed "lv" or "lu"
+    if not readings:
+        readings = [char.lower()] if char.isalnum() else [""]
+    return tuple(dict.fromkeys(readings))
+
+
+@lru_cache(maxsize=200_000)
+def pinyin_keys(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """张三丰 -> (("zhangsanfeng",), ("zsf",)): the spellings a sonographer may type for a Chinese name.
+
+    Every reading of a polyphonic character counts (曾 is "zeng" as a surname though "ceng" is the usual
+    reading), computed per character and cached, so 100,000 names cost well under a second the first time.
+    """
+    per_char = [r for r in (_readings(c) for c in name) if r != ("",)]
+    if not per_char:
+        return (), ()
+    if prod(len(r) for r in per_char) > _MAX_SPELLINGS:
+        per_char = [per_char[0], *((r[0],) for r in per_char[1:])]
+    spellings = list(product(*per_char))
+    full = tuple(dict.fromkeys("".join(s) for s in spellings))
+    initials = tuple(dict.fromkeys("".join(syllable[:1] for syllable in s) for s in spellings))
+    return full, initials
+
+
+def pinyin_matcher(query: str) -> Callable[[str], bool]:
+    """A test "does this name match the pinyin query" (full spelling or initials, any case, spaces
+    ignored), remembering each name's answer: in a year of exams most names come back many times."""
+    wanted = query.replace(" ", "").lower()
+    seen: dict[str, bool] = {}
+
+    def matches(name: str) -> bool:
+        hit = seen.get(name)
+        if hit is None:
+            full, initials = pinyin_keys(name)
+            hit = seen[name] = (any(wanted in f for f in full) or any(wanted in i for i in initials)
+                                or wanted in name.lower())
+        return hit
+
+    return matches
 
 
 def matches_pinyin(name: str, query: str) -> bool:
-    wanted = query.replace(" ", "").lower()
-    full, initials = pinyin_keys(name)
-    return wanted in full or wanted in initials or wanted in name.lower()
+    return pinyin_matcher(query)(name)
 
 
 def search_exams(conn: Connection, q: ExamQuery) -> tuple[list[dict[str, Any]], int]:
@@ -65,16 +110,20 @@ def search_exams(conn: Connection, q: ExamQuery) -> tuple[list[dict[str, Any]], 
     pinyin = bool(q.name) and is_pinyin(q.name or "")
     if q.name and not pinyin:
         conditions.append(v.patient_name.like(f"%{_escape_like(q.name)}%", escape="\\"))
-    base = select(exam_view).where(and_(*conditions)) if conditions else select(exam_view)
-    ordered = base.order_by(v.exam_date.desc(), v.exam_key.desc())
+    order = (v.exam_date.desc(), v.exam_key.desc())
     if pinyin:
-        # Pinyin cannot be matched in SQL portably: read the candidates' names (narrowed by the other
-        # filters and the date window) and compare in Python, with the pinyin of each name cached.
-        rows = [r for r in conn.execute(ordered) if r.patient_name and matches_pinyin(r.patient_name, q.name or "")]
-        total, page = len(rows), rows[q.offset:q.offset + q.limit]
+        # Pinyin cannot be matched in SQL portably: read only key and name of the candidates (narrowed by
+        # the other filters and the date window), compare in Python, then read the page's rows by key.
+        matches = pinyin_matcher(q.name or "")
+        names = select(v.exam_key, v.patient_name).where(and_(*conditions)).order_by(*order)
+        keys = [r.exam_key for r in conn.execute(names) if r.patient_name and matches(r.patient_name)]
+        total, wanted = len(keys), keys[q.offset:q.offset + q.limit]
+        found = {r.exam_key: r for r in conn.execute(select(exam_view).where(v.exam_key.in_(wanted)))} if wanted else {}
+        page = [found[k] for k in wanted if k in found]
     else:
+        base = select(exam_view).where(and_(*conditions)) if conditions else select(exam_view)
         total = int(conn.execute(select(func.count()).select_from(base.subquery())).scalar() or 0)
-        page = list(conn.execute(ordered.limit(q.limit).offset(q.offset)))
+        page = list(conn.execute(base.order_by(*order).limit(q.limit).offset(q.offset)))
     exams = [_exam_dict(r) for r in page]
     _add_status(conn, exams)
     return exams, total

@@ -2,7 +2,7 @@
 
 HTTP Basic on every request (rather than sessions) keeps the server stateless and lets monitoring tools
 and scripts call it with one header; it must travel over HTTPS outside the server itself (等保: encryption
-in transit). A verified password is remembered for a few minutes by its SHA-256, so the deliberately slow
+in transit). Scripts and monitoring tools may use an API token instead (``Authorization: Bearer``). A verified password is remembered for a few minutes by its SHA-256, so the deliberately slow
 PBKDF2 runs once per user and window, not once per request.
 """
 
@@ -16,10 +16,18 @@ import threading
 import time
 from dataclasses import dataclass
 
-from ris_ai_module.config.http_section import HASH_PREFIX, HttpConfig, HttpUserConfig
+from ris_ai_module.config.http_section import (
+    HASH_PREFIX,
+    TOKEN_PREFIX,
+    HttpConfig,
+    HttpTokenConfig,
+    HttpUserConfig,
+)
 
 ITERATIONS = 600_000  # OWASP 2023 figure for PBKDF2-HMAC-SHA256
 VERIFIED_FOR = 300.0
+#: Failure counters kept at most (one per account name tried); beyond it, unlocked ones are forgotten.
+MAX_TRACKED = 10_000
 
 
 def hash_password(password: str, iterations: int = ITERATIONS) -> str:
@@ -38,6 +46,16 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(actual, expected)
 
 
+def new_token() -> tuple[str, str]:
+    """(token, its hash for [[http.tokens]]): the token is shown once, only the hash is kept."""
+    token = secrets.token_urlsafe(32)
+    return token, token_hash(token)
+
+
+def token_hash(token: str) -> str:
+    return TOKEN_PREFIX + hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
@@ -54,6 +72,10 @@ class Authenticator:
     def __init__(self, cfg: HttpConfig) -> None:
         self.cfg = cfg
         self.users = {u.name: u for u in cfg.users}
+        self.tokens = {t.token_hash: t for t in cfg.tokens}
+        # An unknown name costs the same PBKDF2 as a known one: the time of a reply does not tell which
+        # account names exist.
+        self._dummy = hash_password(secrets.token_hex(8), ITERATIONS if not cfg.users else _iterations(cfg.users[0]))
         self._failures: dict[str, _Failures] = {}
         self._verified: dict[tuple[str, bytes], float] = {}
         self._lock = threading.Lock()
@@ -69,12 +91,16 @@ class Authenticator:
         token = (name, hashlib.sha256(password.encode("utf-8")).digest())
         with self._lock:
             cached = self._verified.get(token, 0.0) > now
+        if user is None:
+            verify_password(password, self._dummy)
         ok = user is not None and (cached or verify_password(password, user.password_hash))
         with self._lock:
             if ok:
                 self._failures.pop(name, None)
                 self._verified[token] = now + VERIFIED_FOR
                 return user, ""
+            if len(self._failures) >= MAX_TRACKED:
+                self._failures = {k: v for k, v in self._failures.items() if v.locked_until > now}
             state = self._failures.setdefault(name, _Failures())
             state.count += 1
             if state.count >= self.cfg.lockout_failures:
@@ -82,3 +108,15 @@ class Authenticator:
                 state.count = 0
                 return None, "locked"
         return None, "bad credentials"
+
+    def check_token(self, token: str) -> HttpTokenConfig | None:
+        """The API token's account, or None (256 random bits: no lockout needed against guessing)."""
+        wanted = token_hash(token)
+        return next((t for h, t in self.tokens.items() if hmac.compare_digest(h, wanted)), None)
+
+
+def _iterations(user: HttpUserConfig) -> int:
+    try:
+        return int(user.password_hash.split("$")[1])
+    except (IndexError, ValueError):
+        return ITERATIONS

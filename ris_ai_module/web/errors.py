@@ -56,10 +56,12 @@ def json_boundary(callback: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def install_error_pages(app: bottle.Bottle) -> None:
-    """No route, wrong method, or bottle's own errors: JSON too, never bottle's HTML page."""
+def install_error_pages(app: bottle.Bottle, headers: Callable[[], None]) -> None:
+    """No route, wrong method, or bottle's own errors: JSON too, never bottle's HTML page (with the
+    same ``headers`` as any other answer)."""
 
     def handler(err: bottle.HTTPError) -> str:
+        headers()
         bottle.response.content_type = "application/json; charset=utf-8"
         messages = {404: "no such resource", 405: "method not allowed", 413: "request body too large"}
         return json.dumps(body(messages.get(err.status_code, err.status_line)), ensure_ascii=False)

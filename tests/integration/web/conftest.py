@@ -12,7 +12,7 @@ import requests
 from sqlalchemy.engine import Engine
 
 from ris_ai_module.context import AppContext
-from ris_ai_module.web.auth import hash_password
+from ris_ai_module.web.auth import hash_password, token_hash
 from ris_ai_module.web.server import WebServer
 from tests.integration.tasks.conftest import make_ctx
 from tests.support import free_port
@@ -20,6 +20,7 @@ from tests.support import free_port
 #: Fewer PBKDF2 rounds than production, to keep the tests quick; the format is the same.
 OPERATOR = ("op", "op-pass-1")
 VIEWER = ("viewer", "view-pass-1")
+MONITOR_TOKEN = "monitoring-tool-token-0123456789abcdef"
 
 
 @dataclass
@@ -39,8 +40,9 @@ def start_api(engine: Engine, tmp_path: Path, **http: Any) -> Api:
     port = free_port()
     users = [{"name": OPERATOR[0], "password_hash": hash_password(OPERATOR[1], 1000), "role": "operator"},
              {"name": VIEWER[0], "password_hash": hash_password(VIEWER[1], 1000), "role": "viewer"}]
+    tokens = [{"name": "monitor", "token_hash": token_hash(MONITOR_TOKEN), "role": "viewer"}]
     ctx = make_ctx(engine, "http://127.0.0.1:9/", storage={"root": str(tmp_path / "storage")},
-                   http={"enabled": True, "host": "127.0.0.1", "port": port, "users": users, **http})
+                   http={"enabled": True, "host": "127.0.0.1", "port": port, "users": users, "tokens": tokens, **http})
     server = WebServer(ctx)
     server.start()
     scheme = "https" if http.get("tls_certificate") else "http"

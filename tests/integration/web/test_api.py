@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from ris_ai_module.db.tables import audit, dicom_object, task
 from ris_ai_module.tasks.worker import Worker
 from tests.integration.tasks.conftest import add_exam
-from tests.integration.web.conftest import OPERATOR, VIEWER, Api, start_api
+from tests.integration.web.conftest import MONITOR_TOKEN, OPERATOR, VIEWER, Api, start_api
 from tests.sr_fixtures import cases
 
 
@@ -21,7 +21,8 @@ def _exams(engine: Engine) -> None:
     rows = [("W1", "张三丰", "P100", "ACC-1", datetime(2026, 11, 20, 9)),
             ("W2", "欧阳娜娜", "P200", "ACC-2", datetime(2026, 11, 25, 10)),
             ("W3", "张小凡", "P300", "ACC-3", datetime(2026, 11, 26, 11)),
-            ("W4", "李四", "P400", "ACC-4", datetime(2025, 1, 2, 8))]
+            ("W4", "李四", "P400", "ACC-4", datetime(2025, 1, 2, 8)),
+            ("W5", "曾小贤", "P500", "ACC-5", datetime(2026, 11, 24, 8))]
     for key, name, pid, acc, when in rows:
         add_exam(engine, key, name=name, patient_id=pid, accession=acc)
         with engine.begin() as conn:
@@ -36,14 +37,17 @@ def _keys(resp) -> list[str]:  # noqa: ANN001
 def test_exam_search_by_chinese_pinyin_id_accession_and_dates(api: Api, any_db: Engine) -> None:
     _exams(any_db)
     assert _keys(api.get("/api/exams", params={"name": "张"})) == ["W3", "W1"]  # newest first
+    assert _keys(api.get("/api/exams", params={"name": "小"})) == ["W3", "W5"]
     assert _keys(api.get("/api/exams", params={"name": "ouyang", "from": "2026-01-01"})) == ["W2"]
     assert _keys(api.get("/api/exams", params={"name": "zsf", "from": "2026-01-01"})) == ["W1"]
     assert _keys(api.get("/api/exams", params={"name": "ZhangXiao", "from": "2026-01-01"})) == ["W3"]
+    assert _keys(api.get("/api/exams", params={"name": "zeng", "from": "2026-01-01"})) == ["W5"], "曾 as a surname"
+    assert _keys(api.get("/api/exams", params={"name": "x", "from": "2026-01-01", "limit": 1, "offset": 1})) == ["W5"]
     assert _keys(api.get("/api/exams", params={"patient_id": "P200"})) == ["W2"]
     assert _keys(api.get("/api/exams", params={"accession": "ACC-4"})) == ["W4"]
     assert _keys(api.get("/api/exams", params={"from": "2026-11-25", "to": "2026-11-25"})) == ["W2"]
-    page = api.get("/api/exams", params={"limit": 2, "offset": 2}).json()
-    assert page["total"] == 4 and [e["exam_key"] for e in page["exams"]] == ["W1", "W4"]
+    page = api.get("/api/exams", params={"limit": 2, "offset": 3}).json()
+    assert page["total"] == 5 and [e["exam_key"] for e in page["exams"]] == ["W1", "W4"]
     windowed = api.get("/api/exams", params={"name": "lisi"}).json()
     assert windowed["exams"] == [] and "searched_from" in windowed, "pinyin without dates looks back a window"
 
@@ -88,6 +92,31 @@ def test_authentication_roles_lockout_and_audit(api: Api, any_db: Engine) -> Non
     assert len(failed) == 7 and all(r.ok == 0 and r.source == "http:127.0.0.1" for r in failed)
     assert [r.detail for r in failed if r.actor == OPERATOR[0]].count("locked") == 2
     assert any(r.action == "forbidden" and r.actor == VIEWER[0] for r in rows)
+
+
+@pytest.mark.parametrize("any_db", ["sqlite"], indirect=True)
+def test_api_token_for_monitoring_tools(api: Api, any_db: Engine) -> None:
+    add_exam(any_db, "T1")
+    bearer = {"Authorization": f"Bearer {MONITOR_TOKEN}"}
+    assert api.get("/api/status", auth=None, headers=bearer).status_code == 200
+    assert api.post("/api/exams/T1/push", auth=None, headers=bearer).status_code == 403, "a viewer token"
+    wrong = api.get("/api/status", auth=None, headers={"Authorization": "Bearer guessed"})
+    assert wrong.status_code == 401 and wrong.json()["error"] == "bad credentials"
+    with any_db.connect() as conn:
+        actions = conn.execute(select(audit.c.actor, audit.c.action)).all()
+    assert ("monitor", "forbidden") in [tuple(a) for a in actions] and ("-", "login_failed") in [tuple(a) for a in actions]
+
+
+@pytest.mark.parametrize("any_db", ["sqlite"], indirect=True)
+def test_every_answer_carries_security_headers(api: Api) -> None:
+    for resp in (api.get("/api/status"), api.get("/api/status", auth=None), api.get("/api/nothing"),
+                 api.get("/healthz", auth=None)):
+        assert resp.headers["X-Content-Type-Options"] == "nosniff", resp.url
+        assert resp.headers["Cache-Control"] == "no-store" and resp.headers["X-Frame-Options"] == "DENY"
+        assert resp.headers["Content-Type"].startswith("application/json")
+    page = api.get("/")
+    assert "script-src 'sha256-" in page.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
 
 
 def test_resend_creates_a_new_task_with_a_new_key_and_is_audited(api: Api, any_db: Engine) -> None:
@@ -164,7 +193,8 @@ def test_https_with_a_private_ca(any_db: Engine, tmp_path: Path) -> None:
     api = start_api(any_db, tmp_path, tls_certificate=str(crt), tls_private_key=str(key))
     try:
         assert api.base.startswith("https://")
-        assert api.get("/api/status", verify=str(ca)).status_code == 200
+        resp = api.get("/api/status", verify=str(ca))
+        assert resp.status_code == 200 and resp.headers["Strict-Transport-Security"].startswith("max-age=")
     finally:
         api.server.stop()
         api.ctx.engine.dispose()

@@ -43,5 +43,6 @@ def test_status_page_shows_queue_failures_and_search_results(any_db: Engine, tmp
     assert 'id="count-FAILED"><b>1</b>' in dom and 'class="count bad" id="count-FAILED"' in dom
     assert "HTTP 422 字段错误" in dom
     assert "<td>P1</td><td>张三丰</td>" in dom and "<td>李四</td>" not in dom.split('id="exams"')[1].split("</tbody>")[0]
-    assert '<div id="error"></div>' in dom, "no error shown"
+    assert "<td>2026-11-27 08:30</td>" in dom, "exam time readable"
+    assert '<div id="error"></div>' in dom, "no error shown (the page's script ran under its CSP)"
     assert (tmp_path / "status.png").stat().st_size > 10_000
