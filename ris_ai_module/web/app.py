@@ -12,6 +12,8 @@ import hashlib
 import ipaddress
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -26,6 +28,13 @@ from ris_ai_module.db.clock import utcnow
 from ris_ai_module.db.lookup import write_audit
 from ris_ai_module.web.auth import Authenticator
 from ris_ai_module.web.errors import HttpError, install_error_pages, json_boundary
+
+
+@dataclass
+class AuditEntry:
+    target: str | None
+    detail: str | None = None
+    ok: bool = True
 
 
 @dataclass
@@ -64,6 +73,18 @@ class WebContext:
             self.audit(user.name, "forbidden", request.path, f"{request.method} needs the operator role", ok=False)
             raise HttpError(403, "this action needs the operator role")
         return user
+
+    @contextmanager
+    def audited(self, actor: str, action: str, target: str | None) -> Iterator[AuditEntry]:
+        """Writes one RAI_AUDIT row for a state change, whether it succeeds or is refused (等保 安全审计)."""
+        entry = AuditEntry(target)
+        try:
+            yield entry
+        except Exception as exc:
+            reason = exc.message if isinstance(exc, HttpError) else getattr(exc, "reason", None) or str(exc)
+            self.audit(actor, action, entry.target, f"refused: {reason}", ok=False)
+            raise
+        self.audit(actor, action, entry.target, entry.detail, ok=entry.ok)
 
     def audit(self, actor: str, action: str, target: str | None, detail: str | None, ok: bool = True) -> None:
         with self.ctx.engine.begin() as conn:

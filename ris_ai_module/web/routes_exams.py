@@ -59,12 +59,12 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
     def push_exam(exam_key: str) -> dict[str, Any]:
         """A deliberate re-delivery: a new task with a new idempotency key."""
         user = web.user("operator")
-        with web.ctx.engine.begin() as conn:
+        with web.audited(user.name, "exam_resend", exam_key) as entry, web.ctx.engine.begin() as conn:
             if get_exam(conn, exam_key) is None:
                 raise NotFound(f"exam {exam_key} is not in RAI_V_EXAM")
             task_id = queue.enqueue(conn, TaskKind.EXAM_PUSH, exam_key=exam_key, payload={"manual": True,
                                                                                              "by": user.name})
+            entry.detail = f"task {task_id}"
         web.ctx.wake.set()
-        web.audit(user.name, "exam_resend", exam_key, f"task {task_id}")
         bottle.response.status = 202
         return {"task_id": task_id, "status": "SCHEDULED"}

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import bottle
+from sqlalchemy.exc import SQLAlchemyError
 
 from ris_ai_module.db.lookup import recent_checks, recent_failures
 from ris_ai_module.db.ris import get_exam
@@ -15,7 +17,10 @@ from ris_ai_module.web import params
 from ris_ai_module.web.errors import HttpError
 
 if TYPE_CHECKING:
+    from ris_ai_module.dicom.ingest import Outcome
     from ris_ai_module.web.app import WebContext
+
+log = logging.getLogger(__name__)
 
 DICOM_TYPES = ("application/dicom", "application/octet-stream")
 
@@ -51,72 +56,81 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
     @app.post("/api/tasks/<task_id:int>/retry")
     def retry(task_id: int) -> dict[str, Any]:
         user = web.user("operator")
-        with web.ctx.engine.begin() as conn:
+        with web.audited(user.name, "task_retry", str(task_id)), web.ctx.engine.begin() as conn:
             queue.requeue(conn, task_id)
         web.ctx.wake.set()
-        web.audit(user.name, "task_retry", str(task_id), None)
         return {"task_id": task_id, "status": "SCHEDULED"}
 
     @app.get("/api/status")
     def status() -> dict[str, Any]:
+        """For monitoring tools: 200 when the database answers, 503 (still JSON, with free space) when not."""
         web.user()
-        storage = web.ctx.config.storage.root
-        with web.ctx.engine.connect() as conn:
-            stats = queue.queue_stats(conn)
-            checks = recent_checks(conn)
-            failures = recent_failures(conn)
         try:
-            free = shutil.disk_usage(storage).free
+            free = shutil.disk_usage(web.ctx.config.storage.root).free
         except OSError:
             free = None
-        return {"instance": web.ctx.owner, "database": "reachable", "queue": stats, "checks": checks,
-                "recent_failures": failures, "storage_free_bytes": free}
+        answer: dict[str, Any] = {"instance": web.ctx.owner, "storage_free_bytes": free}
+        try:
+            with web.ctx.engine.connect() as conn:
+                answer.update(queue=queue.queue_stats(conn), checks=recent_checks(conn),
+                              recent_failures=recent_failures(conn))
+        except SQLAlchemyError as exc:
+            log.warning("status: database unreachable: %s", str(exc).splitlines()[0])
+            bottle.response.status = 503
+            return {**answer, "database": "unreachable", "error": str(exc).splitlines()[0][:300]}
+        return {**answer, "database": "reachable"}
 
     @app.post("/api/sr")
     def upload_sr() -> dict[str, Any]:
         """The manual SR upload: the same ingest path as a C-STORE (source IMPORT)."""
-        from ris_ai_module.dicom.index import is_sr
-        from ris_ai_module.dicom.ingest import Received, ingest, read_header
-        from ris_ai_module.dicom.storage import StorageArea
-
         user = web.user("operator")
-        request = bottle.request
-        content_type = (request.content_type or "").split(";")[0].strip().lower()
-        if content_type not in DICOM_TYPES:
-            raise HttpError(415, f"send the SR file as the body with Content-Type application/dicom, got {content_type!r}",
-                            "Content-Type")
-        length = request.content_length
-        limit = int(web.ctx.config.http.max_upload)
-        if length <= 0:
-            raise HttpError(411 if length < 0 else 400, "Content-Length is required and must not be 0", "Content-Length")
-        if length > limit:
-            raise HttpError(413, f"{length} bytes is more than http.max_upload ({limit} bytes)", "Content-Length")
-        exam_key = params.text(request.query.getunicode("exam_key"), "exam_key")
-        if exam_key:
-            with web.ctx.engine.connect() as conn:
-                if get_exam(conn, exam_key) is None:
-                    raise NotFound(f"exam {exam_key} is not in RAI_V_EXAM")
-        area = StorageArea(web.ctx.config.storage.root, web.ctx.config.storage.min_free)
-        area.prepare(clean_older_than=None)
-        temp = area.copy_in(_Bounded(request.environ["wsgi.input"], length))
-        if temp.size != length:
-            temp.discard()
-            raise HttpError(400, f"body ended after {temp.size} of {length} bytes", "Content-Length")
-        try:
-            sop_class = str(read_header(temp).get("SOPClassUID", ""))
-        except Exception:
-            temp.discard()
-            raise HttpError(415, "the body is not a DICOM file", "body") from None
-        if not is_sr(sop_class):
-            temp.discard()
-            raise HttpError(415, f"not an SR document (SOP class {sop_class or 'missing'})", "body")
-        outcome = ingest(web.ctx, area, Received(temp=temp, source="IMPORT", sender_ae=f"HTTP:{user.name}"[:16],
-                                                 sender_address=request.remote_addr, exam_key=exam_key))
-        web.audit(user.name, "sr_upload", outcome.sop_instance_uid, outcome.comment or outcome.link_method,
-                  ok=outcome.ok)
-        if not outcome.ok:
-            raise HttpError(422, f"not stored (0x{outcome.status:04X}): {outcome.comment}", "body")
+        with web.audited(user.name, "sr_upload", None) as entry:
+            outcome = _receive(web, user.name)
+            entry.target, entry.detail = outcome.sop_instance_uid, outcome.comment or outcome.link_method
+            if not outcome.ok:
+                raise HttpError(422, f"not stored (0x{outcome.status:04X}): {outcome.comment}", "body")
         web.ctx.wake.set()
         bottle.response.status = 200 if outcome.duplicate else 201
         return {"sop_instance_uid": outcome.sop_instance_uid, "duplicate": outcome.duplicate,
                 "exam_key": outcome.exam_key, "link_method": outcome.link_method, "task_id": outcome.task_id}
+
+
+def _receive(web: WebContext, actor: str) -> Outcome:
+    """Checks type and size, streams the body to a temp file in the storage area (never past
+    Content-Length, never more than http.max_upload), then hands it to the DICOM ingest."""
+    from ris_ai_module.dicom.index import is_sr
+    from ris_ai_module.dicom.ingest import Received, ingest, read_header
+    from ris_ai_module.dicom.storage import StorageArea
+
+    request = bottle.request
+    content_type = (request.content_type or "").split(";")[0].strip().lower()
+    if content_type not in DICOM_TYPES:
+        raise HttpError(415, f"send the SR file as the body with Content-Type application/dicom, got {content_type!r}",
+                        "Content-Type")
+    length = request.content_length
+    limit = int(web.ctx.config.http.max_upload)
+    if length <= 0:
+        raise HttpError(411 if length < 0 else 400, "Content-Length is required and must not be 0", "Content-Length")
+    if length > limit:
+        raise HttpError(413, f"{length} bytes is more than http.max_upload ({limit} bytes)", "Content-Length")
+    exam_key = params.text(request.query.getunicode("exam_key"), "exam_key")
+    if exam_key:
+        with web.ctx.engine.connect() as conn:
+            if get_exam(conn, exam_key) is None:
+                raise NotFound(f"exam {exam_key} is not in RAI_V_EXAM")
+    area = StorageArea(web.ctx.config.storage.root, web.ctx.config.storage.min_free)
+    area.prepare(clean_older_than=None)
+    temp = area.copy_in(_Bounded(request.environ["wsgi.input"], length))
+    if temp.size != length:
+        temp.discard()
+        raise HttpError(400, f"body ended after {temp.size} of {length} bytes", "Content-Length")
+    try:
+        sop_class = str(read_header(temp).get("SOPClassUID", ""))
+    except Exception:
+        temp.discard()
+        raise HttpError(415, "the body is not a DICOM file", "body") from None
+    if not is_sr(sop_class):
+        temp.discard()
+        raise HttpError(415, f"not an SR document (SOP class {sop_class or 'missing'})", "body")
+    return ingest(web.ctx, area, Received(temp=temp, source="IMPORT", sender_ae=f"HTTP:{actor}"[:16],
+                                         sender_address=request.remote_addr, exam_key=exam_key))

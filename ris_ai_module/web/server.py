@@ -14,6 +14,9 @@ from ris_ai_module.web.app import make_app
 
 log = logging.getLogger(__name__)
 
+#: Request line plus headers; a body is capped by the route that reads it (http.max_upload for SRs).
+MAX_HEADER_BYTES = 64 * 1024
+
 
 class WebServer:
     name = "http-api"
@@ -21,7 +24,8 @@ class WebServer:
     def __init__(self, ctx: AppContext) -> None:
         cfg = ctx.config.http
         self.server = wsgi.Server((cfg.host, cfg.port), make_app(ctx), numthreads=cfg.threads,
-                                  server_name="ris-ai-module", timeout=30, shutdown_timeout=5)
+                                  server_name="ris-ai-module", timeout=30, shutdown_timeout=5, request_queue_size=64)
+        self.server.max_request_header_size = MAX_HEADER_BYTES  # cheroot's default is no limit
         if cfg.tls_certificate:
             adapter = BuiltinSSLAdapter(cfg.tls_certificate, cfg.tls_private_key)
             adapter.context.minimum_version = ssl.TLSVersion.TLSv1_2

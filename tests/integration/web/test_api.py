@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import create_engine, func, select, text, update
 from sqlalchemy.engine import Engine
 
 from ris_ai_module.db.tables import audit, dicom_object, task
@@ -114,6 +114,8 @@ def test_every_answer_carries_security_headers(api: Api) -> None:
         assert resp.headers["X-Content-Type-Options"] == "nosniff", resp.url
         assert resp.headers["Cache-Control"] == "no-store" and resp.headers["X-Frame-Options"] == "DENY"
         assert resp.headers["Content-Type"].startswith("application/json")
+    huge = api.get("/api/status", headers={"X-Padding": "x" * 100_000})
+    assert 400 <= huge.status_code < 500, "oversized headers are refused"
     page = api.get("/")
     assert "script-src 'sha256-" in page.headers["Content-Security-Policy"]
     assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
@@ -182,6 +184,9 @@ def test_bad_uploads_are_refused_and_nothing_is_stored(any_db: Engine, tmp_path:
         api.ctx.engine.dispose()
     with any_db.connect() as conn:
         assert conn.execute(select(func.count()).select_from(dicom_object)).scalar() == 0
+        refused = conn.execute(select(audit.c.ok, audit.c.detail).where(audit.c.action == "sr_upload")).all()
+    assert len(refused) == 4 and not any(r.ok for r in refused), "every refused upload is audited"
+    assert any("http.max_upload" in r.detail for r in refused)
     assert not list((tmp_path / "storage").rglob("*.dcm")), "no file left behind"
 
 
@@ -195,6 +200,41 @@ def test_https_with_a_private_ca(any_db: Engine, tmp_path: Path) -> None:
         assert api.base.startswith("https://")
         resp = api.get("/api/status", verify=str(ca))
         assert resp.status_code == 200 and resp.headers["Strict-Transport-Security"].startswith("max-age=")
+    finally:
+        api.server.stop()
+        api.ctx.engine.dispose()
+
+
+def test_retry_a_failed_task_and_refusals_are_audited(api: Api, any_db: Engine) -> None:
+    add_exam(any_db, "F1", status="STARTED")
+    with any_db.begin() as conn:
+        task_id = conn.execute(select(task.c.task_id).where(task.c.exam_key == "F1")).scalar_one()
+        conn.execute(update(task).where(task.c.task_id == task_id).values(status="FAILED", attempts=5))
+    failed = api.get("/api/tasks", params={"status": "FAILED"}).json()["tasks"]
+    assert [t["task_id"] for t in failed] == [task_id]
+    ok = api.post(f"/api/tasks/{task_id}/retry")
+    assert ok.status_code == 200 and ok.json()["status"] == "SCHEDULED"
+    again = api.post(f"/api/tasks/{task_id}/retry")
+    assert again.status_code == 400 and again.json()["field"] == "task_id" and "SCHEDULED" in again.json()["error"]
+    assert api.post("/api/tasks/999999/retry").status_code == 404
+    assert api.post("/api/exams/NOPE/push").status_code == 404
+    with any_db.connect() as conn:
+        rows = conn.execute(select(audit.c.action, audit.c.target, audit.c.ok, audit.c.detail)
+                            .where(audit.c.actor == OPERATOR[0]).order_by(audit.c.audit_id)).all()
+    assert [(r.action, r.target, bool(r.ok)) for r in rows] == [
+        ("task_retry", str(task_id), True), ("task_retry", str(task_id), False), ("task_retry", "999999", False),
+        ("exam_resend", "NOPE", False)]
+    assert rows[1].detail.startswith("refused:")
+
+
+@pytest.mark.parametrize("any_db", ["sqlite"], indirect=True)
+def test_status_says_503_when_the_database_is_unreachable(any_db: Engine, tmp_path: Path) -> None:
+    gone = create_engine(f"sqlite:///{tmp_path / 'no-such-folder' / 'rai.db'}")
+    api = start_api(gone, tmp_path)
+    try:
+        resp = api.get("/api/status")
+        assert resp.status_code == 503 and resp.json()["database"] == "unreachable" and resp.json()["error"]
+        assert resp.json()["storage_free_bytes"] is None or resp.json()["storage_free_bytes"] > 0
     finally:
         api.server.stop()
         api.ctx.engine.dispose()
