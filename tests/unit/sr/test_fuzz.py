@@ -98,3 +98,13 @@ def _valid() -> bytes:
 
 
 _VALID = _valid()
+
+
+def test_file_meta_cut_inside_a_long_vr_header_is_not_a_crash():
+    """Found by the fuzzer: a file that ends 8 bytes into an OB element of the file meta."""
+    data = bytes(128) + b"DICM" + b"\x02\x00\x00\x00UL\x04\x00\xd2\x00\x00\x00" + b"\x02\x00\x01\x00OB\x00\x00"
+    try:
+        result = parse_sr_bytes(data)
+    except InvalidInput:
+        return
+    assert result.measurements == []
