@@ -46,3 +46,25 @@ def test_status_page_shows_queue_failures_and_search_results(any_db: Engine, tmp
     assert "<td>2026-11-27 08:30</td>" in dom, "exam time readable"
     assert '<div id="error"></div>' in dom, "no error shown (the page's script ran under its CSP)"
     assert (tmp_path / "status.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("any_db", ["sqlite"], indirect=True)
+def test_a_link_to_one_exam_shows_its_trace_and_measurements(any_db: Engine, tmp_path: Path) -> None:
+    from ris_ai_module.tasks.worker import Worker
+    from tests.integration.web.test_api import _sr_for
+
+    add_exam(any_db, "T1", name="曾小贤", status="STARTED")
+    api = start_api(any_db, tmp_path)
+    try:
+        sr = _sr_for(any_db, "T1", tmp_path / "sr.dcm")
+        assert api.post("/api/sr", data=sr, headers={"Content-Type": "application/dicom"}).status_code == 201
+        Worker(api.ctx).run_once()
+        url = f"http://{VIEWER[0]}:{VIEWER[1]}@127.0.0.1:{api.server.port}/?exam=T1"
+        dom = chromium(tmp_path, url, "--dump-dom")
+    finally:
+        api.server.stop()
+        api.ctx.engine.dispose()
+    detail = dom.split('id="detail"')[1]
+    assert 'id="detail-key">T1<' in detail and "曾小贤" in detail
+    assert "<td>EXAM_PUSH</td>" in detail and "<td>SR_APPLY</td>" in detail
+    assert "<td>LVEF</td>" in detail and "<td>是 Yes</td>" in detail, "the measurements the report received"
