@@ -3,10 +3,13 @@ field; authentication, roles, lockout and audit."""
 
 from __future__ import annotations
 
+import socket
+import ssl
 from datetime import datetime
 from pathlib import Path
 
 import pytest
+import requests
 from sqlalchemy import create_engine, func, select, text, update
 from sqlalchemy.engine import Engine
 
@@ -200,6 +203,15 @@ def test_https_with_a_private_ca(any_db: Engine, tmp_path: Path) -> None:
         assert api.base.startswith("https://")
         resp = api.get("/api/status", verify=str(ca))
         assert resp.status_code == 200 and resp.headers["Strict-Transport-Security"].startswith("max-age=")
+        with pytest.raises(requests.exceptions.SSLError):
+            api.get("/api/status")  # the system trust store does not know the hospital's CA
+        old = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        old.load_verify_locations(str(ca))
+        old.maximum_version = ssl.TLSVersion.TLSv1_2
+        with socket.create_connection(("127.0.0.1", api.server.port), timeout=10) as raw, \
+                old.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+            assert tls.version() == "TLSv1.2", "TLS 1.2 clients (older Windows) still connect"
+        assert api.server.server.ssl_adapter.context.minimum_version == ssl.TLSVersion.TLSv1_2
     finally:
         api.server.stop()
         api.ctx.engine.dispose()
