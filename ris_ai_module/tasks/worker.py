@@ -80,9 +80,13 @@ class Worker:
         if not claimed:
             return 0
         self._prepare(claimed)
+        claimed_at = time.monotonic()
         finished: list[queue.Finished] = []
         for i, task in enumerate(claimed):
-            if self.ctx.stop.is_set():
+            # Hand the rest back on stop, or when half the lease is gone (a slow AI host): the outcomes so
+            # far are then recorded well within the lease, and no task waits behind slow ones while
+            # another worker could take it.
+            if self.ctx.stop.is_set() or time.monotonic() - claimed_at > float(self.cfg.lease) / 2:
                 release(self.ctx, claimed[i:])
                 break
             started = utcnow()

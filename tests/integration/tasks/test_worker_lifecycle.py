@@ -135,3 +135,20 @@ def test_logs_mask_patient_name_and_id(any_db: Engine, stub: StubServer, tmp_pat
         ctx.engine.dispose()
     with any_db.connect() as conn:
         assert conn.execute(select(func.count()).select_from(task).where(task.c.status == "DONE")).scalar() == 1
+
+
+@pytest.mark.parametrize("any_db", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
+def test_a_slow_ai_host_makes_the_worker_hand_back_the_rest_of_its_batch(any_db: Engine, stub: StubServer) -> None:
+    """With the AI host taking 1 s per exam and a 6 s lease, a batch of 8 is not held past half the lease."""
+    stub.state.delay = 1.0
+    ctx = make_ctx(any_db, f"http://127.0.0.1:{stub.port}/", worker={"lease": "6s", "batch_size": 8})
+    for i in range(8):
+        add_exam(any_db, f"SLOW{i}", status="STARTED")
+    assert Worker(ctx).run_once() == 8
+    with any_db.connect() as conn:
+        rows = conn.execute(select(task.c.status, task.c.attempts, task.c.lease_owner)).all()
+    done = [r for r in rows if r.status == "DONE"]
+    waiting = [r for r in rows if r.status == "SCHEDULED"]
+    assert 3 <= len(done) <= 5 and len(done) + len(waiting) == 8, rows
+    assert all(r.attempts == 0 and r.lease_owner is None for r in waiting), "handed back, attempt not counted"
+    ctx.engine.dispose()
