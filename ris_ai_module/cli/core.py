@@ -15,8 +15,8 @@ Sub = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 def need_config(args: argparse.Namespace) -> Config:
-    """The --config file, loaded strictly (the top-level option, or the subcommand's positional FILE)."""
-    path = getattr(args, "file", None) or args.config
+    """The --config file, loaded strictly (the top-level option, or `config check FILE`)."""
+    path = getattr(args, "config_file", None) or args.config
     if not path:
         raise ConfigError("--config", "no configuration file given (ris-ai-module --config FILE COMMAND)")
     return load_config(path)
@@ -24,7 +24,7 @@ def need_config(args: argparse.Namespace) -> Config:
 
 def cmd_config_check(args: argparse.Namespace) -> int:
     cfg = need_config(args)
-    print(f"OK: {getattr(args, 'file', None) or args.config}")
+    print(f"OK: {getattr(args, 'config_file', None) or args.config}")
     print(f"  database: {cfg.database.url.split('://')[0]}   exam detection: {cfg.ris.detect}   push: {cfg.push.url or '-'}")
     return 0
 
@@ -174,7 +174,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("config", help="check or print the configuration / 检查配置")
     csub = p.add_subparsers(dest="config_command", metavar="check|example")
     c = csub.add_parser("check", help="validate a configuration file; non-zero exit on error")
-    c.add_argument("file", nargs="?", help="the file (default: --config)")
+    c.add_argument("config_file", nargs="?", metavar="FILE", help="the file (default: --config)")
     c.set_defaults(func=cmd_config_check)
     c = csub.add_parser("example", help="print the documented example configuration")
     c.set_defaults(func=cmd_config_example)

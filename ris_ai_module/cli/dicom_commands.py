@@ -6,15 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from ris_ai_module.config.load import load_config
-from ris_ai_module.config.schema import Config
-from ris_ai_module.errors import ConfigError, InvalidInput, NotFound
-
-
-def _config(args: argparse.Namespace) -> Config:
-    if not args.config:
-        raise ConfigError("--config", "no configuration file given (ris-ai-module --config FILE COMMAND)")
-    return load_config(args.config)
+from ris_ai_module.cli.core import need_config
+from ris_ai_module.errors import InvalidInput, NotFound
 
 
 def cmd_objects(args: argparse.Namespace) -> int:
@@ -22,7 +15,7 @@ def cmd_objects(args: argparse.Namespace) -> int:
     from ris_ai_module.context import make_context
     from ris_ai_module.dicom import index
 
-    ctx = make_context(_config(args))
+    ctx = make_context(need_config(args))
     try:
         with ctx.engine.connect() as conn:
             rows = index.list_objects(conn, unlinked=args.unlinked, study_uid=args.study, limit=args.limit)
@@ -48,7 +41,7 @@ def cmd_link(args: argparse.Namespace) -> int:
     from ris_ai_module.db.ris import get_exam
     from ris_ai_module.dicom import index
 
-    ctx = make_context(_config(args))
+    ctx = make_context(need_config(args))
     try:
         with ctx.engine.begin() as conn:
             obj = index.get_object(conn, args.sop_uid)
@@ -71,7 +64,7 @@ def cmd_import_sr(args: argparse.Namespace) -> int:
     from ris_ai_module.dicom.ingest import Received, ingest
     from ris_ai_module.dicom.storage import StorageArea
 
-    cfg = _config(args)
+    cfg = need_config(args)
     path = Path(args.file)
     if not path.is_file():
         raise InvalidInput("FILE", f"not a file: {path}")
@@ -105,7 +98,7 @@ def cmd_echo(args: argparse.Namespace) -> int:
     from ris_ai_module.dicom.echo import echo
 
     if args.peer:
-        cfg = _config(args)
+        cfg = need_config(args)
         peer = next((p for p in cfg.dicom.peers if p.name == args.peer), None)
         if peer is None:
             names = ", ".join(p.name for p in cfg.dicom.peers) or "none configured"
