@@ -8,12 +8,12 @@ one SR_APPLY task is enqueued for each whose report became writable (never a sec
 from __future__ import annotations
 
 import logging
-import threading
 
 from sqlalchemy import select
 
 from ris_ai_module.context import AppContext
 from ris_ai_module.db.tables import report_state, task
+from ris_ai_module.periodic import PeriodicComponent
 from ris_ai_module.report.writer import PENDING, blocked_reason, report_status
 from ris_ai_module.tasks import queue
 from ris_ai_module.tasks.model import TaskKind, TaskStatus
@@ -55,34 +55,9 @@ def retry_pending(ctx: AppContext, limit: int = 500) -> int:
     return enqueued
 
 
-class PendingChecker:
-    """A component of ``run``: ``retry_pending`` on a timer, surviving database outages."""
-
-    name = "report-pending"
-
-    def __init__(self, ctx: AppContext) -> None:
-        self.ctx = ctx
-        self.interval = float(ctx.config.report.pending_check_interval)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="rai-report-pending", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 30.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval) and not self.ctx.stop.is_set():
-            try:
-                retry_pending(self.ctx)
-            except Exception:  # the next round tries again; a database outage must not end the thread
-                log.exception("pending report check failed", extra={"action": "pending_check_error"})
-
-
-def make_component(ctx: AppContext) -> PendingChecker | None:
-    """On where the worker runs (it applies what this enqueues)."""
-    return PendingChecker(ctx) if ctx.config.worker.enabled else None
+def make_component(ctx: AppContext) -> PeriodicComponent | None:
+    """``retry_pending`` on a timer, where the worker runs (it applies what this enqueues)."""
+    if not ctx.config.worker.enabled:
+        return None
+    return PeriodicComponent("report-pending", ctx, retry_pending, float(ctx.config.report.pending_check_interval),
+                             first_round_now=False)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ris_ai_module.context import AppContext
-from ris_ai_module.tasks.poller import Poller
+from ris_ai_module.periodic import PeriodicComponent
+from ris_ai_module.tasks.poller import make_poller as _poller
 from ris_ai_module.tasks.worker import Worker
 
 
@@ -11,5 +12,5 @@ def make_worker(ctx: AppContext) -> Worker | None:
     return Worker(ctx) if ctx.config.worker.enabled else None
 
 
-def make_poller(ctx: AppContext) -> Poller | None:
-    return Poller(ctx) if ctx.config.ris.detect == "poll" else None
+def make_poller(ctx: AppContext) -> PeriodicComponent | None:
+    return _poller(ctx) if ctx.config.ris.detect == "poll" else None

@@ -9,7 +9,6 @@ exam that is re-started after being finished; that exam is not pushed again.
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import timedelta
 
 from sqlalchemy import exists, insert, select
@@ -19,6 +18,7 @@ from ris_ai_module.context import AppContext
 from ris_ai_module.db.clock import utcnow
 from ris_ai_module.db.ris import exam_view
 from ris_ai_module.db.tables import exam_started, task
+from ris_ai_module.periodic import PeriodicComponent
 from ris_ai_module.tasks import queue
 from ris_ai_module.tasks.model import TaskKind
 
@@ -57,24 +57,5 @@ def poll_started_exams(ctx: AppContext, limit: int = 500) -> int:
     return created
 
 
-class Poller:
-    name = "poller"
-
-    def __init__(self, ctx: AppContext) -> None:
-        self.ctx = ctx
-        self.thread = threading.Thread(target=self._loop, name="rai-poller", daemon=True)
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self.ctx.stop.set()
-        self.thread.join(timeout)
-
-    def _loop(self) -> None:
-        while not self.ctx.stop.is_set():
-            try:
-                poll_started_exams(self.ctx)
-            except Exception:
-                log.exception("polling RAI_V_EXAM failed", extra={"action": "poll_error"})
-            self.ctx.stop.wait(float(self.ctx.config.ris.poll_interval))
+def make_poller(ctx: AppContext) -> PeriodicComponent:
+    return PeriodicComponent("poller", ctx, poll_started_exams, float(ctx.config.ris.poll_interval))

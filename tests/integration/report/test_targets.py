@@ -142,7 +142,9 @@ def test_cli_reports_pending_and_apply(rig, tmp_path, capsys):
 
 
 def test_pending_checker_component_reapplies_within_its_interval(rig):
-    from ris_ai_module.report.pending import PendingChecker, make_component
+    from dataclasses import replace
+
+    from ris_ai_module.report.pending import make_component
     from tests.support import wait_until
 
     rig.report = {"pending_check_interval": "1s"}
@@ -151,7 +153,8 @@ def test_pending_checker_component_reapplies_within_its_interval(rig):
     ctx = rig.ctx
     checker = make_component(ctx)
     assert checker is None  # worker.enabled = false in the rig: the instance that applies also re-checks
-    checker = PendingChecker(ctx)
+    checker = make_component(replace(ctx, config=replace(ctx.config, worker=replace(ctx.config.worker, enabled=True))))
+    assert checker is not None
     checker.start()
     try:
         rig.set_status("R3", "DRAFT")

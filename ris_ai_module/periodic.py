@@ -1,0 +1,49 @@
+"""A component of ``run`` that calls one function on a timer, in its own thread, until stopped.
+
+Used by the poller and the pending-report checker. An exception in a round is logged and the next round
+tries again: a database outage must not end the thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from ris_ai_module.context import AppContext
+
+log = logging.getLogger(__name__)
+
+
+class PeriodicComponent:
+    def __init__(self, name: str, ctx: AppContext, round_: Callable[[AppContext], object], interval: float,
+                 first_round_now: bool = True) -> None:
+        self.name = name
+        self.ctx = ctx
+        self.round = round_
+        self.interval = interval
+        self.first_round_now = first_round_now
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=f"rai-{name}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+
+    def _stopping(self) -> bool:
+        return self._stop.is_set() or self.ctx.stop.is_set()
+
+    def _loop(self) -> None:
+        if not self.first_round_now and self._stop.wait(self.interval):
+            return
+        while not self._stopping():
+            try:
+                self.round(self.ctx)
+            except Exception:
+                log.exception("%s round failed; trying again in %gs", self.name, self.interval,
+                              extra={"action": f"{self.name}_error"})
+            if self._stop.wait(self.interval):
+                return
