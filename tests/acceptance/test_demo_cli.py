@@ -39,6 +39,23 @@ def demo(tmp_path: Path) -> Iterator[tuple[Path, StubServer]]:
         stub.stop()
 
 
+def _http_port(config: Path) -> int:
+    import tomllib
+
+    return int(tomllib.loads(config.read_text(encoding="utf-8"))["http"]["port"])
+
+
+def _ready(config: Path) -> bool:
+    """`run` has started every component once its HTTP API answers."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{_http_port(config)}/healthz", timeout=1) as resp:
+            return resp.status == 200
+    except OSError:
+        return False
+
+
 def _start_exam(db: Path, exam_id: str) -> float:
     with sqlite3.connect(db) as conn:
         conn.execute("UPDATE RIS_EXAM SET EXAM_STATUS = 'STARTED' WHERE EXAM_ID = ?", (exam_id,))
@@ -50,6 +67,7 @@ def test_demo_runs_and_pushes_a_started_exam(demo: tuple[Path, StubServer]) -> N
     assert cli(config, "config", "check").returncode == 0
     proc = start_run(config)
     try:
+        assert wait_until(lambda: _ready(config), timeout=60), "run did not come up"
         committed = _start_exam(config.parent / "ris.db", "E0001")
         assert wait_until(lambda: len(stub.state.received) == 1, timeout=20), stop(proc)
         latency = stub.state.received[0].at - committed
