@@ -68,8 +68,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_push(args: argparse.Namespace) -> int:
     """Push one exam now: a new task (new idempotency key: a deliberate re-delivery), run in this process."""
+    import getpass
+
     from ris_ai_module.context import make_context
-    from ris_ai_module.db.ris import get_exam
+    from ris_ai_module.push.handler import request_push
     from ris_ai_module.tasks import queue
     from ris_ai_module.tasks.model import TaskKind
     from ris_ai_module.tasks.registry import retry_policy
@@ -77,10 +79,7 @@ def cmd_push(args: argparse.Namespace) -> int:
 
     ctx = make_context(need_config(args))
     with ctx.engine.begin() as conn:
-        if get_exam(conn, args.exam_key) is None:
-            print(f"error: exam {args.exam_key} is not in RAI_V_EXAM", file=sys.stderr)
-            return 2
-        task_id = queue.enqueue(conn, TaskKind.EXAM_PUSH, exam_key=args.exam_key, payload={"manual": True})
+        task_id = request_push(conn, args.exam_key, by=f"cli:{getpass.getuser()}")
     if args.queue_only:
         print(f"task {task_id} queued")
         return 0

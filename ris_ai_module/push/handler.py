@@ -5,12 +5,16 @@ from __future__ import annotations
 import logging
 import threading
 
+from sqlalchemy.engine import Connection
+
 from ris_ai_module.context import AppContext
 from ris_ai_module.db.ris import exams_with_study_uids, get_exam, study_uid_for
+from ris_ai_module.errors import NotFound
 from ris_ai_module.log import phi_id
 from ris_ai_module.push.client import PushClient
 from ris_ai_module.push.payload import build_payload
-from ris_ai_module.tasks.model import Outcome, Task
+from ris_ai_module.tasks import queue
+from ris_ai_module.tasks.model import Outcome, Task, TaskKind
 
 log = logging.getLogger(__name__)
 _local = threading.local()
@@ -21,6 +25,13 @@ def _client(ctx: AppContext) -> PushClient:
     if client is None or client.cfg is not ctx.config.push:
         client = _local.client = PushClient(ctx.config.push)
     return client
+
+
+def request_push(conn: Connection, exam_key: str, by: str) -> int:
+    """A deliberate re-delivery (CLI ``push``, API resend): a new task, so a new idempotency key."""
+    if get_exam(conn, exam_key) is None:
+        raise NotFound(f"exam {exam_key} is not in RAI_V_EXAM")
+    return queue.enqueue(conn, TaskKind.EXAM_PUSH, exam_key=exam_key, payload={"manual": True, "by": by})
 
 
 def prepare_exam_pushes(tasks: list[Task], ctx: AppContext) -> None:

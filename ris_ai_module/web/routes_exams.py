@@ -9,10 +9,8 @@ import bottle
 
 from ris_ai_module.db.clock import utcnow
 from ris_ai_module.db.lookup import ExamQuery, exam_trace, is_pinyin, search_exams
-from ris_ai_module.db.ris import get_exam
 from ris_ai_module.errors import InvalidInput, NotFound
-from ris_ai_module.tasks import queue
-from ris_ai_module.tasks.model import TaskKind
+from ris_ai_module.push.handler import request_push
 from ris_ai_module.web import params
 
 if TYPE_CHECKING:
@@ -60,10 +58,7 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
         """A deliberate re-delivery: a new task with a new idempotency key."""
         user = web.user("operator")
         with web.audited(user.name, "exam_resend", exam_key) as entry, web.ctx.engine.begin() as conn:
-            if get_exam(conn, exam_key) is None:
-                raise NotFound(f"exam {exam_key} is not in RAI_V_EXAM")
-            task_id = queue.enqueue(conn, TaskKind.EXAM_PUSH, exam_key=exam_key, payload={"manual": True,
-                                                                                             "by": user.name})
+            task_id = request_push(conn, exam_key, by=user.name)
             entry.detail = f"task {task_id}"
         web.ctx.wake.set()
         bottle.response.status = 202
