@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Integer, Select, TextClause, text
-from sqlalchemy.dialects import mysql, oracle, sqlite
+from sqlalchemy.dialects import mysql, oracle
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.schema import CreateTable
@@ -58,8 +58,6 @@ def lock_for_claim(stmt: Select, engine: Engine, limit: int) -> Select:
         return stmt.with_for_update(skip_locked=True)
     return stmt.limit(limit).with_for_update(skip_locked=supports_skip_locked(engine))
 
-
-SQLITE_DIALECT = sqlite.dialect
 
 
 _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$#]*")
