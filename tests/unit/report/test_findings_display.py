@@ -6,7 +6,7 @@ import pytest
 
 from ris_ai_module.config.load import config_from_dict
 from ris_ai_module.config.schema import ReportConfig
-from ris_ai_module.db.dialects import SQLITE_DIALECT, identifier, procedure_call, qualified_name
+from ris_ai_module.db.dialects import identifier, procedure_call, qualified_name
 from ris_ai_module.errors import ConfigError
 from ris_ai_module.report.display import format_number, report_item
 from ris_ai_module.report.findings import load_template, render_findings, render_line, replace_block
@@ -104,7 +104,7 @@ def test_procedure_call_per_dialect_compiles():
     with pytest.raises(ValueError):
         procedure_call("postgresql", "x; DROP TABLE ris_report", ("a",))
     with pytest.raises(ValueError):
-        procedure_call(SQLITE_DIALECT.name, "rai_put", ("a",))
+        procedure_call("sqlite", "rai_put", ("a",))
 
 
 @pytest.mark.parametrize(
