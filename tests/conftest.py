@@ -17,6 +17,11 @@ from sqlalchemy.engine import Engine
 
 from tests.dbs import engine_for, fresh_database
 
+# Subprocesses (`python -m ris_ai_module …` from a temporary folder) import the tree under test, also when
+# the module is not installed (a source checkout or a git worktree): put its root first on PYTHONPATH.
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, os.environ.get("PYTHONPATH", "")) if p)
+
 # CI runs the property tests on a fixed seed so that a landing does not depend on luck; developers get fresh
 # random examples on every run (and the long runs done by hand: 4,000 corrupted files, 800 generated trees).
 settings.register_profile("ci", derandomize=True, print_blob=True)
