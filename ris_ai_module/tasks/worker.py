@@ -40,10 +40,11 @@ class Worker:
         self._last_purge = 0.0
 
     def start(self) -> None:
-        for i in range(self.cfg.threads):
-            t = threading.Thread(target=self._loop, name=f"rai-worker-{i}", daemon=True)
+        # All threads exist before any runs: the loop asks whether it is the first (the purger).
+        self.threads = [threading.Thread(target=self._loop, name=f"rai-worker-{i}", daemon=True)
+                        for i in range(self.cfg.threads)]
+        for t in self.threads:
             t.start()
-            self.threads.append(t)
 
     def stop(self, timeout: float = 30.0) -> None:
         self.ctx.stop.set()

@@ -8,10 +8,14 @@ import sys
 import venv
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_wheel_installs_and_runs_the_demo_outside_the_source_tree(tmp_path: Path) -> None:
+def test_wheel_installs_and_runs_the_demo_outside_the_source_tree(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PYTHONPATH", raising=False)  # the installed copy, not the tree conftest points at
     wheels = tmp_path / "wheels"
     build = subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps",
                             "-q", "-w", str(wheels)], capture_output=True, text=True, timeout=300)
