@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ris_ai_module.db import migrate, scripts  # noqa: E402
-from ris_ai_module.db.lookup import pinyin_keys  # noqa: E402
 from ris_ai_module.web.auth import hash_password  # noqa: E402
+from ris_ai_module.web.lookup import pinyin_keys  # noqa: E402
 from ris_ai_module.web.server import WebServer  # noqa: E402
 from tests.dbs import engine_for, fresh_database  # noqa: E402
 from tests.integration.tasks.conftest import make_ctx  # noqa: E402

@@ -37,7 +37,7 @@ COMPONENT_FACTORIES = (
     "ris_ai_module.report.apply_process:make_component",  # before the worker: it stops after it
     "ris_ai_module.tasks.components:make_worker",
     "ris_ai_module.tasks.components:make_poller",
-    "ris_ai_module.db.notify:make_component",
+    "ris_ai_module.tasks.notify:make_component",
     "ris_ai_module.report.pending:make_component",
     "ris_ai_module.dicom.scp:make_component",
     "ris_ai_module.health.scheduler:make_component",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ris_ai_module.context import AppContext
 from ris_ai_module.periodic import PeriodicComponent
-from ris_ai_module.tasks.poller import make_poller as _poller
+from ris_ai_module.push.poller import make_poller as _poller
 from ris_ai_module.tasks.worker import Worker
 
 

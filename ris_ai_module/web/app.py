@@ -25,9 +25,9 @@ import bottle
 from ris_ai_module.config.http_section import HttpTokenConfig, HttpUserConfig
 from ris_ai_module.context import AppContext
 from ris_ai_module.db.clock import utcnow
-from ris_ai_module.db.lookup import write_audit
 from ris_ai_module.web.auth import Authenticator
 from ris_ai_module.web.errors import HttpError, install_error_pages, json_boundary
+from ris_ai_module.web.lookup import write_audit
 
 
 @dataclass

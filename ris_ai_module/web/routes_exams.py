@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 import bottle
 
 from ris_ai_module.db.clock import utcnow
-from ris_ai_module.db.lookup import ExamQuery, exam_trace, is_pinyin, search_exams
 from ris_ai_module.errors import InvalidInput, NotFound
 from ris_ai_module.push.handler import request_push
 from ris_ai_module.web import params
+from ris_ai_module.web.lookup import ExamQuery, exam_trace, is_pinyin, search_exams
 
 if TYPE_CHECKING:
     from ris_ai_module.web.app import WebContext

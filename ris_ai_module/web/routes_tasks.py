@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import bottle
 from sqlalchemy.exc import SQLAlchemyError
 
-from ris_ai_module.db.lookup import recent_checks, recent_failures
 from ris_ai_module.db.ris import get_exam
 from ris_ai_module.errors import NotFound
 from ris_ai_module.tasks import queue
 from ris_ai_module.web import params
 from ris_ai_module.web.errors import HttpError
+from ris_ai_module.web.lookup import recent_checks, recent_failures
 
 if TYPE_CHECKING:
     from ris_ai_module.dicom.ingest import Outcome

@@ -8,7 +8,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Engine
 
 from ris_ai_module.db.tables import task
-from ris_ai_module.tasks.poller import poll_started_exams
+from ris_ai_module.push.poller import poll_started_exams
 from tests.integration.tasks.conftest import add_exam, make_ctx, set_status
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ris_ai_module.db.lookup import is_pinyin, matches_pinyin, pinyin_keys
+from ris_ai_module.web.lookup import is_pinyin, matches_pinyin, pinyin_keys
 
 
 @pytest.mark.parametrize(("name", "query"), [
