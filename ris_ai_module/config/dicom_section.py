@@ -36,6 +36,11 @@ DEFAULT_TRANSFER_SYNTAXES = (
 )
 
 
+#: Bounds of dicom.max_pdu and dicom.max_request_pdu (PS3.8 allows any 32-bit length; memory does not).
+MIN_PDU = 4096
+MAX_PDU = 64 * 1024 * 1024
+
+
 @dataclass(frozen=True)
 class DicomTlsConfig:
     """DICOM TLS on the SCP port (the whole port speaks TLS when enabled)."""
@@ -69,18 +74,32 @@ class DicomConfig:
     ae_title: str = "RIS_AI"
     host: str = "0.0.0.0"
     port: int = 11112
+    #: Admitted associations at the same time (connections still in the handshake do not count).
     max_associations: int = 10
-    acse_timeout: Duration = Duration(30)
+    #: ARTIM (PS3.8 §9.1.5): a connection must deliver its whole A-ASSOCIATE-RQ within this time of opening,
+    #: else it is closed; each PDU of an association gets this much plus its length at min_transfer_rate.
+    acse_timeout: Duration = Duration(5)
     dimse_timeout: Duration = Duration(60)
     network_timeout: Duration = Duration(60)
-    #: Largest PDU we accept (0 = unlimited: fewest PDUs, the fastest on a LAN).
-    max_pdu: ByteSize = ByteSize(0)
+    #: Largest PDU we accept once associated (announced in the A-ASSOCIATE-AC; PDUs are held in memory while
+    #: they arrive, so this bounds memory per association). bench/ingest.py: 1 MB is as fast as unlimited.
+    max_pdu: ByteSize = ByteSize(1024 * 1024)
     require_called_aet: bool = True
     sop_classes: tuple[str, ...] = DEFAULT_SOP_CLASSES
     transfer_syntaxes: tuple[str, ...] = DEFAULT_TRANSFER_SYNTAXES
     overwrite: Literal["NEVER", "ALWAYS", "SAME_SOURCE"] = "NEVER"
     tls: DicomTlsConfig = field(default_factory=DicomTlsConfig)
     peers: tuple[DicomPeerConfig, ...] = ()
+    #: Largest PDU before the association is admitted: an A-ASSOCIATE-RQ is a few KB; User Identity
+    #: (SAML, JWT) can make it larger. Larger ones are answered A-ASSOCIATE-RJ and the connection closed.
+    max_request_pdu: ByteSize = ByteSize(256 * 1024)
+    #: Connections accepted but not yet admitted (handshake), in total and per source address; more are
+    #: closed at accept time without reading.
+    max_handshakes: int = 64
+    max_handshakes_per_source: int = 4
+    #: Bytes per second every PDU must at least arrive at once associated (a stalled peer is aborted).
+    #: 32KB/s (256 kbit/s) still lets a 151 MB multi-frame arrive over a very slow link (~80 minutes).
+    min_transfer_rate: ByteSize = ByteSize(32 * 1024)
 
     def validate(self) -> None:
         """Cross-key checks of [dicom]; each names the key at fault."""
@@ -97,8 +116,18 @@ class DicomConfig:
         for key in ("acse_timeout", "dimse_timeout", "network_timeout"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"dicom.{key}", "expected at least 1s")
-        if self.max_pdu and self.max_pdu < 4096:
-            raise ConfigError("dicom.max_pdu", f"expected 0 (unlimited) or at least 4KB, got {int(self.max_pdu)}")
+        if not MIN_PDU <= self.max_pdu <= MAX_PDU:
+            raise ConfigError("dicom.max_pdu", f"expected 4KB to 64MB, got {int(self.max_pdu)} (0, unlimited, is no "
+                                               "longer accepted: every PDU is held in memory while it arrives)")
+        if not MIN_PDU <= self.max_request_pdu <= MAX_PDU:
+            raise ConfigError("dicom.max_request_pdu", f"expected 4KB to 64MB, got {int(self.max_request_pdu)}")
+        for key in ("max_handshakes", "max_handshakes_per_source"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"dicom.{key}", "expected at least 1")
+        if self.max_handshakes_per_source > self.max_handshakes:
+            raise ConfigError("dicom.max_handshakes_per_source", "expected at most dicom.max_handshakes")
+        if self.min_transfer_rate < 1024:
+            raise ConfigError("dicom.min_transfer_rate", f"expected at least 1KB (per second), got {int(self.min_transfer_rate)}")
         for key in ("sop_classes", "transfer_syntaxes"):
             values = getattr(self, key)
             if not values:

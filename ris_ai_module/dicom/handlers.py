@@ -5,18 +5,21 @@ Each docstring lists what the handler answers and when (pynetdicom's ``doc_handl
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import socket
 import time
-from dataclasses import dataclass
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydicom.dataset import Dataset
 
 from ris_ai_module.context import AppContext
-from ris_ai_module.dicom import index, socket_reader, statuses
+from ris_ai_module.dicom import index, pynetdicom_adapter, statuses
+from ris_ai_module.dicom.admission import AdmissionGate, Ticket
 from ris_ai_module.dicom.ingest import Received, ingest
+from ris_ai_module.dicom.socket_reader import GuardedReader, ReadLimits
 from ris_ai_module.dicom.storage import StorageArea, TempObject
 from ris_ai_module.dicom.whitelist import Whitelist
 
@@ -27,6 +30,8 @@ RJ_PERMANENT = 0x01
 RJ_SERVICE_USER = 0x01
 RJ_CALLING_AE_NOT_RECOGNISED = 0x03
 RJ_CALLED_AE_NOT_RECOGNISED = 0x07
+#: Over ``dicom.max_associations``: rejected-transient, service-provider (presentation), local-limit-exceeded.
+RJ_BUSY = (0x02, 0x03, 0x02)
 
 #: Seconds pynetdicom's DUL thread sleeps between socket polls when idle (its default is 0.001).
 DUL_POLL_DELAY = 0.0002
@@ -34,29 +39,52 @@ DUL_POLL_DELAY = 0.0002
 
 @dataclass
 class ScpState:
-    """What the handlers need: the application context, the store and the compiled whitelist."""
+    """What the handlers need: the application context, the store, the compiled whitelist, the admission
+    gate and the read limits; ``connections`` maps each association to its ticket and reader."""
 
     ctx: AppContext
     area: StorageArea
     whitelist: Whitelist
+    gate: AdmissionGate | None = None
+    limits: ReadLimits | None = None
+    current_ticket: Callable[[], Ticket | None] = lambda: None
+    connections: weakref.WeakKeyDictionary[Any, tuple[Ticket | None, GuardedReader | None]] = field(
+        default_factory=weakref.WeakKeyDictionary)
 
 
 def handle_conn_open(event: Any, state: ScpState) -> None:
-    """EVT_CONN_OPEN: answer every PDU at once (no Nagle delay on the responses), poll the socket more
-    often than pynetdicom's 1 ms (``DUL_POLL_DELAY``: ~15 % more small objects per second in bench/ingest.py),
-    and read PDUs in large chunks instead of 4096 bytes per call (:mod:`socket_reader`).
+    """EVT_CONN_OPEN: bind the connection's admission ticket; read its PDUs with :class:`GuardedReader` (size
+    caps, deadlines, large reads); answer every PDU at once (no Nagle delay); poll the socket more often than
+    pynetdicom's 1 ms (``DUL_POLL_DELAY``: ~15 % more small objects per second in bench/ingest.py).
     """
+    assoc = event.assoc
+    ticket = state.current_ticket()
+    if ticket is not None and state.gate is not None:
+        state.gate.bind(ticket, assoc)
+    reader = None
+    if state.limits is not None and pynetdicom_adapter.association_socket(assoc) is not None:
+        reader = GuardedReader(pynetdicom_adapter.association_socket(assoc), state.limits,
+                               str(assoc.requestor.address))
+        pynetdicom_adapter.install_recv(assoc, reader)
+    state.connections[assoc] = (ticket, reader)
     try:
-        event.assoc.dul.socket.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        event.assoc.dul._run_loop_delay = DUL_POLL_DELAY
+        raw = pynetdicom_adapter.raw_socket(assoc)
+        if raw is not None:
+            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        pynetdicom_adapter.set_poll_delay(assoc, DUL_POLL_DELAY)
     except (AttributeError, OSError):
         pass
-    if getattr(event.assoc.dul, "socket", None) is not None:
-        socket_reader.install(event.assoc.dul.socket)
 
 
 def handle_conn_close(event: Any, state: ScpState) -> None:
-    """EVT_CONN_CLOSE: a connection that died in the middle of an object leaves no temp file behind."""
+    """EVT_CONN_CLOSE: free the connection's admission slot; a connection that closed before its
+    A-ASSOCIATE-RQ arrived ends its acceptor thread now (not after the ARTIM time); a connection that died in
+    the middle of an object leaves no temp file behind."""
+    ticket, _reader = state.connections.get(event.assoc, (None, None))
+    if ticket is not None and state.gate is not None:
+        state.gate.close(ticket)
+    if getattr(event.assoc.requestor, "primitive", None) is None:
+        pynetdicom_adapter.end_acceptor_wait(event.assoc)
     removed = state.area.discard_unfinished(event.assoc.dul)
     if removed:
         log.warning("connection from %s closed during a transfer: %d partial object(s) removed",
@@ -77,14 +105,15 @@ def handle_requested(event: Any, state: ScpState) -> None:
     called = str(assoc.requestor.primitive.called_ae_title or "").strip()
     address = str(assoc.requestor.address)
     cfg = state.ctx.config.dicom
-    if calling == cfg.ae_title.strip() and _is_loopback(address):
-        return  # our own health check (C-ECHO of this SCP); it may not store anything, see handle_store
+    if calling == cfg.ae_title.strip() and state.whitelist.is_own(address):
+        # our own health check (C-ECHO of this SCP); it may not store anything, see handle_store
+        return _admit(assoc, state, address, calling, called)
     if cfg.require_called_aet and called != cfg.ae_title.strip():
         diagnostic, reason = RJ_CALLED_AE_NOT_RECOGNISED, f"called AE title {called!r} is not {cfg.ae_title!r}"
     else:
         admission = state.whitelist.admit(calling, address)
         if admission.accepted:
-            return
+            return _admit(assoc, state, address, calling, called)
         diagnostic, reason = RJ_CALLING_AE_NOT_RECOGNISED, admission.reason
     assoc.acse.send_reject(RJ_PERMANENT, RJ_SERVICE_USER, diagnostic)
     _wait_until_sent(assoc)
@@ -93,11 +122,20 @@ def handle_requested(event: Any, state: ScpState) -> None:
     index.record_rejection(state.ctx.engine, address, calling, called, reason)
 
 
-def _is_loopback(address: str) -> bool:
-    try:
-        return ipaddress.ip_address(address.split("%", 1)[0]).is_loopback
-    except ValueError:
-        return False
+def _admit(assoc: Any, state: ScpState, address: str, calling: str, called: str) -> None:
+    """A whitelisted request: an association slot (``dicom.max_associations``), or A-ASSOCIATE-RJ transient
+    "local limit exceeded"; once admitted, PDUs are read under the negotiated maximum."""
+    ticket, reader = state.connections.get(assoc, (None, None))
+    if ticket is not None and state.gate is not None and not state.gate.admit(ticket):
+        assoc.acse.send_reject(*RJ_BUSY)
+        _wait_until_sent(assoc)
+        reason = f"{state.gate.max_associations} associations in progress (dicom.max_associations)"
+        log.warning("association from %s (%s -> %s) rejected: %s", address, calling, called, reason,
+                    extra={"action": "assoc_rejected"})
+        index.record_rejection(state.ctx.engine, address, calling, called, reason)
+        return
+    if reader is not None:
+        reader.admitted()
 
 
 def _wait_until_sent(assoc: Any, timeout: float = 2.0) -> None:
@@ -134,7 +172,7 @@ def handle_store(event: Any, state: ScpState) -> Dataset | int:
     request = event.request
     if str(event.assoc.requestor.ae_title or "").strip() == state.ctx.config.dicom.ae_title.strip():
         return _answer(statuses.SOP_CLASS_NOT_SUPPORTED, "own AE title: self-check associations only C-ECHO")
-    temp = getattr(request, "_dataset_file", None)
+    temp = pynetdicom_adapter.received_file(request)
     if not isinstance(temp, TempObject):
         return _answer(statuses.STORE_FAILED, "receiver not installed")
     received = Received(

@@ -15,14 +15,16 @@ import threading
 from datetime import datetime
 from typing import Any
 
-from pynetdicom import AE, _config, dimse_messages, evt
+from pynetdicom import AE, evt
 from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 from pynetdicom.transport import ThreadedAssociationServer
 
 from ris_ai_module.config.schema import DicomConfig
 from ris_ai_module.context import AppContext
-from ris_ai_module.dicom import handlers
+from ris_ai_module.dicom import handlers, pynetdicom_adapter
+from ris_ai_module.dicom.admission import AdmissionGate, Throttle, Ticket
 from ris_ai_module.dicom.handlers import ScpState
+from ris_ai_module.dicom.socket_reader import ReadLimits
 from ris_ai_module.dicom.storage import StorageArea
 from ris_ai_module.dicom.whitelist import Whitelist
 
@@ -49,13 +51,17 @@ def install_receiver(area: StorageArea) -> None:
     puts them on the storage file system (rename, no copy) and hashes them while they are written.
     """
     with _install_lock:
-        _config.STORE_RECV_CHUNKED_DATASET = True
-        dimse_messages.NamedTemporaryFile = area.new_temp  # type: ignore[attr-defined,assignment]
+        pynetdicom_adapter.enable_chunked_receive(area.new_temp)
+
+
+#: pynetdicom's own association limit counts every connection thread, silent ones included; ours
+#: (:class:`AdmissionGate`) counts only admitted associations, so pynetdicom's is set out of the way.
+PYNETDICOM_ASSOCIATION_LIMIT = 100_000
 
 
 def make_ae(cfg: DicomConfig) -> AE:
     ae = AE(ae_title=cfg.ae_title)
-    ae.maximum_associations = cfg.max_associations
+    ae.maximum_associations = PYNETDICOM_ASSOCIATION_LIMIT
     ae.acse_timeout = float(cfg.acse_timeout)
     ae.dimse_timeout = float(cfg.dimse_timeout)
     ae.network_timeout = float(cfg.network_timeout)
@@ -82,28 +88,84 @@ def make_ssl_context(cfg: DicomConfig) -> ssl.SSLContext | None:
 
 
 class DeferredHandshakeServer(ThreadedAssociationServer):
-    """pynetdicom runs the TLS handshake in the accept loop, so one silent client stalls every new connection.
-    Here the accept loop only accepts; each connection's own thread does the handshake, bounded by
-    ``handshake_timeout``, and a failed handshake closes just that connection.
+    """The accept loop only accepts, and refuses before reading anything:
+
+    * an address that no peer's whitelist admits (and that is not this host, for the self-check C-ECHO);
+    * a connection beyond ``dicom.max_handshakes`` / ``dicom.max_handshakes_per_source``.
+
+    pynetdicom runs the TLS handshake in the accept loop, so one silent client would stall every new
+    connection; here each connection's own thread does it, bounded by ``handshake_timeout``, and a failed
+    handshake closes just that connection.
     """
 
     handshake_timeout: float = 30.0
+    admits_address: Any = staticmethod(lambda address: True)
+    gate: AdmissionGate | None = None
+    _local = threading.local()
+    _throttle = Throttle()
 
     def get_request(self) -> tuple[socket.socket, tuple[str, int]]:
         return self.socket.accept()  # type: ignore[union-attr]
 
+    def verify_request(self, request: Any, client_address: Any) -> bool:
+        address = str(client_address[0])
+        if not self.admits_address(address):
+            self._refused(address, "no peer's whitelist admits this address")
+            return False
+        if self.gate is not None:
+            ticket, why = self.gate.enter(address)
+            if ticket is None:
+                self._refused(address, why)
+                return False
+            self._tickets[id(request)] = ticket
+        return True
+
+    def _refused(self, address: str, why: str) -> None:
+        ok, suppressed = self._throttle.allow((address, why[:20]))
+        if ok:
+            more = f" ({suppressed} more suppressed)" if suppressed else ""
+            log.warning("DICOM connection from %s refused at accept: %s%s", address, why, more,
+                        extra={"action": "connection_refused"})
+
+    @property
+    def _tickets(self) -> dict[int, Ticket]:
+        if not hasattr(self, "_ticket_map"):
+            self._ticket_map: dict[int, Ticket] = {}
+        return self._ticket_map
+
     def finish_request(self, request: Any, client_address: Any) -> None:
-        if self.ssl_context is not None:
-            try:
-                request.settimeout(self.handshake_timeout)
-                request = self.ssl_context.wrap_socket(request, server_side=True)
-                request.settimeout(None)
-            except (OSError, ssl.SSLError) as exc:
-                log.warning("TLS handshake with %s failed: %s", client_address[0], exc,
-                            extra={"action": "tls_handshake_failed"})
-                request.close()
-                return
-        super().finish_request(request, client_address)
+        ticket = self._tickets.pop(id(request), None)
+        try:
+            if self.ssl_context is not None:
+                try:
+                    request.settimeout(self.handshake_timeout)
+                    request = self.ssl_context.wrap_socket(request, server_side=True)
+                    request.settimeout(None)
+                except (OSError, ssl.SSLError) as exc:
+                    log.warning("TLS handshake with %s failed: %s", client_address[0], exc,
+                                extra={"action": "tls_handshake_failed"})
+                    request.close()
+                    if ticket is not None and self.gate is not None:
+                        self.gate.close(ticket)
+                    return
+            DeferredHandshakeServer._local.ticket = ticket  # picked up by handlers.handle_conn_open
+            super().finish_request(request, client_address)
+        except BaseException:
+            if ticket is not None and self.gate is not None:
+                self.gate.close(ticket)
+            raise
+        finally:
+            DeferredHandshakeServer._local.ticket = None
+
+    @classmethod
+    def current_ticket(cls) -> Ticket | None:
+        """The ticket of the connection being set up on this thread (during EVT_CONN_OPEN)."""
+        return getattr(cls._local, "ticket", None)
+
+
+def read_limits(cfg: DicomConfig) -> ReadLimits:
+    return ReadLimits(request_max=int(cfg.max_request_pdu), association_max=int(cfg.max_pdu),
+                      artim=float(cfg.acse_timeout), min_rate=int(cfg.min_transfer_rate))
 
 
 class StorageScp:
@@ -115,7 +177,10 @@ class StorageScp:
         cfg = ctx.config.dicom
         self.ctx = ctx
         self.area = StorageArea(ctx.config.storage.root, ctx.config.storage.min_free)
-        self.state = ScpState(ctx=ctx, area=self.area, whitelist=Whitelist(cfg.peers))
+        whitelist = Whitelist(cfg.peers, own_addresses(cfg.host))
+        self.gate = AdmissionGate(cfg.max_handshakes, cfg.max_handshakes_per_source, cfg.max_associations)
+        self.state = ScpState(ctx=ctx, area=self.area, whitelist=whitelist, gate=self.gate,
+                              limits=read_limits(cfg), current_ticket=DeferredHandshakeServer.current_ticket)
         self.ae = make_ae(cfg)
         self._server: Any = None
 
@@ -126,6 +191,7 @@ class StorageScp:
 
     def start(self) -> None:
         cfg = self.ctx.config.dicom
+        pynetdicom_adapter.check()
         self.area.prepare(clean_older_than=0.0)
         install_receiver(self.area)
         server = self.ae.make_server(
@@ -133,10 +199,12 @@ class StorageScp:
             server_class=DeferredHandshakeServer,
         )
         server.handshake_timeout = float(cfg.acse_timeout)
+        server.admits_address = self.state.whitelist.admits_address
+        server.gate = self.gate
         thread = threading.Thread(target=server.serve_forever, daemon=True,
                                   name=f"AcceptorServer@{datetime.now():%Y%m%d%H%M%S}")
         thread.start()
-        self.ae._servers.append(server)  # so that ae.shutdown() stops it, as start_server would
+        pynetdicom_adapter.register_server(self.ae, server)
         self._server = server
         log.info("DICOM SCP %s listening on %s:%d%s", cfg.ae_title, cfg.host, self.port,
                  " (TLS)" if cfg.tls.enabled else "", extra={"action": "scp_listening"})
@@ -147,6 +215,14 @@ class StorageScp:
             self._server.shutdown()
             self._server = None
         self.ae.shutdown()
+
+
+def own_addresses(host: str) -> tuple[str, ...]:
+    """Where this module's own self-check C-ECHO comes from: loopback, or the bind address when specific."""
+    own = ["127.0.0.1", "::1"]
+    if host not in ("", "0.0.0.0", "::"):
+        own.append(host)
+    return tuple(own)
 
 
 def make_component(ctx: AppContext) -> StorageScp | None:

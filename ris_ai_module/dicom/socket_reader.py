@@ -1,46 +1,182 @@
-"""A faster PDU read for our SCP associations.
+"""Our PDU reads for SCP associations: size caps, deadlines, and memory proportional to what arrived.
 
-pynetdicom's ``AssociationSocket.recv`` asks the socket for 4096 bytes at a time: a 1.4 MB image is ~350
-``recv`` calls, each giving up and taking back the GIL (bench/ingest.py, strace: 3,300 reads of 4096 bytes for
-ten images). This reader asks for up to ``CHUNK`` bytes per call into one reusable buffer. The contract is
-pynetdicom's: return exactly ``nr_bytes``, or fewer when the peer closed the connection; exceptions propagate.
-Memory stays bounded by what actually arrives (a peer announcing a 4 GB PDU costs nothing until it sends it).
+pynetdicom's DUL reads a PDU as ``recv(6)`` (type and length) then ``recv(length)``, and holds the whole PDU in
+memory. Its own ``recv`` asks for 4096 bytes per call and has no deadline: a header announcing 4 GB, or an
+A-ASSOCIATE-RQ trickling in at one byte a second, would hold memory or the connection as long as the peer likes.
+This reader (installed per association through :mod:`pynetdicom_adapter`) keeps pynetdicom's contract — return
+exactly ``nr_bytes``, or fewer when the connection ended — and adds:
+
+* a cap on the announced PDU length: ``dicom.max_request_pdu`` before the association is admitted, the
+  negotiated maximum (our ``dicom.max_pdu``, PS3.8 §D.1) after; a PDU announcing more is answered with an
+  A-ASSOCIATE-RJ (an A-ASSOCIATE-RQ before admission) or an A-ABORT, and the connection is closed unread;
+* deadlines: the A-ASSOCIATE-RQ must be complete within the ARTIM time (``dicom.acse_timeout``) of the
+  connection opening; once associated, each PDU within ARTIM plus its length at ``dicom.min_transfer_rate``;
+* buffers that grow with the bytes that arrived (a 10-byte start of a 1 MB PDU costs a few KB, not 1 MB);
+* reads of up to ``CHUNK`` bytes per call (a 1.4 MB image is a handful of calls, not 350).
 """
 
 from __future__ import annotations
 
+import logging
 import socket
+import struct
+import time
+from dataclasses import dataclass
 from typing import Any
+
+from ris_ai_module.dicom.admission import Throttle
+
+log = logging.getLogger(__name__)
 
 #: Largest single read; the loopback and LAN socket buffers rarely hold more.
 CHUNK = 1024 * 1024
+#: First allocation for a PDU body; it doubles as bytes arrive.
+INITIAL = 4096
+
+A_ASSOCIATE_RQ = 0x01
+A_ASSOCIATE_RJ = 0x03
+A_ABORT = 0x07
+#: A-ASSOCIATE-RJ for a request too large to read (PS3.8 §9.3.4): rejected-permanent, DICOM UL
+#: service-provider (presentation related function), local-limit-exceeded.
+RJ_TOO_LARGE = (0x01, 0x03, 0x02)
+#: A-ABORT source: DICOM UL service-provider (PS3.8 §9.3.8); reasons: not specified, invalid PDU parameter value.
+ABORT_PROVIDER = 0x02
+ABORT_NOT_SPECIFIED = 0x00
+ABORT_INVALID_PARAMETER = 0x06
+
+_throttle = Throttle()
 
 
-class ChunkedReader:
-    """``recv(nr_bytes)`` for one pynetdicom ``AssociationSocket`` (installed per association)."""
+@dataclass(frozen=True)
+class ReadLimits:
+    """From [dicom]: the caps and deadlines every SCP connection is read under."""
 
-    def __init__(self, assoc_socket: Any) -> None:
+    #: Largest PDU before the association is admitted (an A-ASSOCIATE-RQ is a few KB; User Identity more).
+    request_max: int
+    #: Largest PDU once associated: the maximum length we announced in the A-ASSOCIATE-AC.
+    association_max: int
+    #: ARTIM: seconds from the connection opening to a complete A-ASSOCIATE-RQ; also each PDU's base time.
+    artim: float
+    #: Bytes per second a PDU must at least arrive at once associated.
+    min_rate: int
+
+
+def rj_pdu(result: int, source: int, reason: int) -> bytes:
+    """An A-ASSOCIATE-RJ PDU (PS3.8 §9.3.4): type 3, reserved, length 4, reserved, result, source, reason."""
+    return struct.pack(">BBLBBBB", A_ASSOCIATE_RJ, 0, 4, 0, result, source, reason)
+
+
+def abort_pdu(source: int, reason: int) -> bytes:
+    """An A-ABORT PDU (PS3.8 §9.3.8): type 7, reserved, length 4, two reserved bytes, source, reason."""
+    return struct.pack(">BBLBBBB", A_ABORT, 0, 4, 0, 0, source, reason)
+
+
+class GuardedReader:
+    """``recv(nr_bytes)`` for one association's :class:`AssociationSocket`."""
+
+    def __init__(self, assoc_socket: Any, limits: ReadLimits, address: str = "?") -> None:
         self._owner = assoc_socket
-        self._buffer = bytearray(64 * 1024)
+        self.limits = limits
+        self.address = address
+        self.opened = time.monotonic()
+        #: Set once the A-ASSOCIATE-RQ is admitted: the negotiated maximum and per-PDU deadlines apply.
+        self.associated = False
+        self._body: tuple[int, float] | None = None  # (expected length, deadline) after a header
+        self.cut: str | None = None  # why the reader closed the connection
+
+    def admitted(self) -> None:
+        self.associated = True
 
     def __call__(self, nr_bytes: int) -> bytearray:
         sock: socket.socket = self._owner.socket
-        out = bytearray()
-        while len(out) < nr_bytes:
-            want = min(nr_bytes - len(out), CHUNK)
-            if want > len(self._buffer):
-                self._buffer = bytearray(min(CHUNK, max(want, 2 * len(self._buffer))))
-            view = memoryview(self._buffer)
-            try:
-                got = sock.recv_into(view, want)
+        if self.cut is not None:
+            return bytearray()
+        now = time.monotonic()
+        if self._body is not None and self._body[0] == nr_bytes:
+            deadline = self._body[1]
+            self._body = None
+            data = self._read(sock, nr_bytes, deadline)
+            if data is None:
+                self._close(sock, "PDU not complete within its deadline", abort=self.associated)
+                return bytearray()
+            return data
+        self._body = None
+        deadline = self.opened + self.limits.artim if not self.associated else now + self.limits.artim
+        data = self._read(sock, nr_bytes, deadline)
+        if data is None:
+            self._close(sock, "A-ASSOCIATE-RQ not complete within the ARTIM time" if not self.associated
+                        else "PDU header not complete within its deadline", abort=self.associated)
+            return bytearray()
+        if nr_bytes == 6 and len(data) == 6:
+            pdu_type, _, length = struct.unpack(">BBL", data)
+            limit = self.limits.association_max if self.associated else self.limits.request_max
+            if length > limit:
+                self._refuse(sock, pdu_type, length, limit)
+                return bytearray()
+            if self.associated:
+                body_deadline = time.monotonic() + self.limits.artim + length / max(1, self.limits.min_rate)
+            else:
+                body_deadline = self.opened + self.limits.artim
+            self._body = (length, body_deadline)
+        return data
+
+    def _read(self, sock: socket.socket, nr_bytes: int, deadline: float) -> bytearray | None:
+        """Exactly ``nr_bytes`` (fewer if the peer closed), or None when the deadline passed first."""
+        out = bytearray(min(nr_bytes, INITIAL))
+        filled = 0
+        previous = sock.gettimeout()
+        try:
+            while filled < nr_bytes:
+                if filled == len(out):
+                    out.extend(bytes(min(nr_bytes - filled, max(len(out), INITIAL), CHUNK)))
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                sock.settimeout(remaining)
+                with memoryview(out) as view:
+                    try:
+                        got = sock.recv_into(view[filled:], min(len(out) - filled, CHUNK))
+                    except TimeoutError:
+                        return None
                 if not got:
                     break  # connection closed: return what arrived, as pynetdicom does
-                out += view[:got]
-            finally:
-                view.release()
+                filled += got
+        finally:
+            try:
+                sock.settimeout(previous)
+            except OSError:
+                pass
+        del out[filled:]
         return out
 
+    def _refuse(self, sock: socket.socket, pdu_type: int, length: int, limit: int) -> None:
+        phase = "negotiated maximum (dicom.max_pdu)" if self.associated else "limit before association (dicom.max_request_pdu)"
+        if not self.associated and pdu_type == A_ASSOCIATE_RQ:
+            answer, what = rj_pdu(*RJ_TOO_LARGE), "A-ASSOCIATE-RJ"
+        else:
+            answer, what = abort_pdu(ABORT_PROVIDER, ABORT_INVALID_PARAMETER), "A-ABORT"
+        self._send_and_close(sock, answer, f"a PDU (type 0x{pdu_type:02X}) of {length} bytes exceeds the {phase} "
+                                           f"of {limit} bytes: {what}, connection closed")
 
-def install(assoc_socket: Any) -> None:
-    """Replace this association's ``recv`` (an instance attribute: pynetdicom's class is untouched)."""
-    assoc_socket.recv = ChunkedReader(assoc_socket)
+    def _close(self, sock: socket.socket, reason: str, abort: bool) -> None:
+        if abort:
+            self._send_and_close(sock, abort_pdu(ABORT_PROVIDER, ABORT_NOT_SPECIFIED), reason + ": A-ABORT")
+        else:
+            self._send_and_close(sock, b"", reason + ": connection closed")  # ARTIM expiry: AA-2, close only
+
+    def _send_and_close(self, sock: socket.socket, pdu: bytes, reason: str) -> None:
+        self.cut = reason
+        try:
+            if pdu:
+                sock.settimeout(1.0)
+                sock.sendall(pdu)
+        except OSError:
+            pass
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        ok, suppressed = _throttle.allow((self.address, reason.split(":")[0][:40]))
+        if ok:
+            more = f" ({suppressed} more like it suppressed)" if suppressed else ""
+            log.warning("DICOM connection from %s: %s%s", self.address, reason, more, extra={"action": "pdu_refused"})

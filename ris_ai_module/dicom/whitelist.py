@@ -25,11 +25,25 @@ class Admission:
 class Whitelist:
     """Peers compiled once (networks parsed at start-up, not per association)."""
 
-    def __init__(self, peers: Sequence[DicomPeerConfig]) -> None:
+    def __init__(self, peers: Sequence[DicomPeerConfig], own: Sequence[str] = ()) -> None:
         self._peers: list[tuple[str, str, list[Network]]] = [
             (p.name, p.ae_title.strip(), [ipaddress.ip_network(a, strict=False) for a in p.addresses])
             for p in peers
         ]
+        self._networks = [n for _name, _ae, networks in self._peers for n in networks]
+        #: This host's addresses, where the self-check C-ECHO (our own AE title) comes from.
+        self._own = {ip for ip in (_parse_ip(a) for a in own) if ip is not None}
+
+    def admits_address(self, address: str) -> bool:
+        """Checked at accept time, before anything is read: does any peer (or this host) connect from here?"""
+        ip = _parse_ip(address)
+        if ip is None:
+            return False
+        return ip in self._own or any(ip.version == n.version and ip in n for n in self._networks)
+
+    def is_own(self, address: str) -> bool:
+        ip = _parse_ip(address)
+        return ip is not None and ip in self._own
 
     def admit(self, calling_ae: str, address: str) -> Admission:
         """Accept when some peer has this AE title and a network containing ``address``."""

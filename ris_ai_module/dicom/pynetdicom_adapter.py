@@ -1,0 +1,151 @@
+"""Every pynetdicom internal the module touches, in one place, each checked at start-up.
+
+pynetdicom's public API has no hook for streaming a C-STORE into our own file, for reading PDUs ourselves
+(size caps, deadlines), or for running a server we built. The module needs those, so it reaches into a few
+private names; they live only here. :func:`check` runs when the SCP starts: an installed pynetdicom that
+lacks one of them stops start-up with a message naming the hook, instead of failing later on a peer's
+association. ``setup.cfg`` pins pynetdicom to the range these hooks were tested with (``TESTED``).
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from typing import Any
+
+from pynetdicom import AE, _config, dimse_messages, dimse_primitives
+from pynetdicom.association import Association
+from pynetdicom.dul import DULServiceProvider
+from pynetdicom.transport import AssociationSocket, ThreadedAssociationServer
+
+from ris_ai_module.errors import RaiError
+
+#: The pynetdicom versions these hooks were tested with (keep in step with setup.cfg).
+TESTED = "pynetdicom >=3.0.4,<3.1"
+
+
+class PynetdicomMismatch(RaiError):
+    """The installed pynetdicom lacks an internal the SCP relies on."""
+
+
+def _uses(function: Any, *names: str) -> bool:
+    """True when ``function``'s code refers to every one of ``names`` (attribute or global names)."""
+    code = getattr(function, "__code__", None)
+    return code is not None and all(n in code.co_names for n in names)
+
+
+#: hook name -> (what it is for, a check that is True when the installed pynetdicom still has it).
+HOOKS: dict[str, tuple[str, Callable[[], bool]]] = {
+    "_config.STORE_RECV_CHUNKED_DATASET": (
+        "stream each C-STORE data set to a file instead of memory",
+        lambda: isinstance(getattr(_config, "STORE_RECV_CHUNKED_DATASET", None), bool),
+    ),
+    "dimse_messages.NamedTemporaryFile": (
+        "create the chunked C-STORE file in the storage area (rename, no copy)",
+        lambda: callable(getattr(dimse_messages, "NamedTemporaryFile", None))
+        and _uses(dimse_messages.DIMSEMessage.decode_msg, "NamedTemporaryFile"),
+    ),
+    "C_STORE._dataset_file": (
+        "the C-STORE handler finds the received file on the request",
+        lambda: hasattr(dimse_primitives.C_STORE, "_dataset_file")
+        and _uses(dimse_messages.DIMSEMessage.message_to_primitive, "_dataset_file"),
+    ),
+    "ae._servers": (
+        "a server built with our own class is stopped by ae.shutdown()",
+        lambda: isinstance(getattr(AE(), "_servers", None), list),
+    ),
+    "dul._run_loop_delay": (
+        "poll the socket more often than every 1 ms",
+        lambda: _uses(DULServiceProvider.__init__, "_run_loop_delay")
+        and _uses(DULServiceProvider.run_reactor, "_run_loop_delay"),
+    ),
+    "AssociationSocket.recv (per connection)": (
+        "read PDUs ourselves: size caps before negotiation, the negotiated maximum, deadlines",
+        lambda: _uses(DULServiceProvider._read_pdu_data, "recv")
+        and callable(getattr(AssociationSocket, "recv", None))
+        and not hasattr(AssociationSocket, "__slots__"),
+    ),
+    "dul.to_user_queue": (
+        "end the acceptor's wait for an A-ASSOCIATE-RQ when the connection closed first",
+        lambda: _uses(DULServiceProvider.__init__, "to_user_queue")
+        and _uses(Association.run_reactor, "receive_pdu"),
+    ),
+    "ThreadedAssociationServer.get_request/finish_request/verify_request": (
+        "refuse addresses at accept time, TLS handshakes off the accept loop",
+        lambda: all(callable(getattr(ThreadedAssociationServer, n, None))
+                    for n in ("get_request", "finish_request", "verify_request", "process_request")),
+    ),
+}
+
+
+def missing_hooks() -> list[str]:
+    """The hooks the installed pynetdicom lacks (empty when all are there)."""
+    missing = []
+    for name, (_why, present) in HOOKS.items():
+        try:
+            ok = bool(present())
+        except Exception:
+            ok = False
+        if not ok:
+            missing.append(name)
+    return missing
+
+
+def check() -> None:
+    """Raise :class:`PynetdicomMismatch` naming every missing hook and what it is for."""
+    missing = missing_hooks()
+    if missing:
+        import pynetdicom
+
+        detail = "; ".join(f"{name} ({HOOKS[name][0]})" for name in missing)
+        raise PynetdicomMismatch(
+            f"the installed pynetdicom {pynetdicom.__version__} lacks what the DICOM SCP relies on: {detail}. "
+            f"Install a tested version ({TESTED}).")
+
+
+# -- the hooks -------------------------------------------------------------------------------------------
+
+
+def enable_chunked_receive(new_temp: Callable[..., Any]) -> None:
+    """Stream C-STORE data sets into files made by ``new_temp`` (process-wide: one SCP per process)."""
+    _config.STORE_RECV_CHUNKED_DATASET = True
+    dimse_messages.NamedTemporaryFile = new_temp  # type: ignore[attr-defined,assignment]
+
+
+def received_file(request: Any) -> Any:
+    """The file the chunked receive wrote for this C-STORE request (None when not in chunked mode)."""
+    return getattr(request, "_dataset_file", None)
+
+
+def register_server(ae: AE, server: Any) -> None:
+    """So that ``ae.shutdown()`` stops ``server``, as it would one made by ``ae.start_server``."""
+    ae._servers.append(server)
+
+
+def set_poll_delay(assoc: Any, seconds: float) -> None:
+    """How long this association's DUL thread sleeps between socket polls when idle."""
+    assoc.dul._run_loop_delay = seconds
+
+
+def association_socket(assoc: Any) -> Any:
+    """The association's :class:`AssociationSocket` (None before it has one)."""
+    return getattr(assoc.dul, "socket", None)
+
+
+def raw_socket(assoc: Any) -> socket.socket | None:
+    sock = association_socket(assoc)
+    return getattr(sock, "socket", None) if sock is not None else None
+
+
+def install_recv(assoc: Any, reader: Callable[[int], bytearray]) -> None:
+    """Replace this association's PDU reads (an instance attribute: pynetdicom's class is untouched).
+    The DUL calls ``recv(6)`` for a PDU header, then ``recv(length)`` for the rest."""
+    sock = association_socket(assoc)
+    if sock is not None:
+        sock.recv = reader
+
+
+def end_acceptor_wait(assoc: Any) -> None:
+    """The acceptor waits ``acse_timeout`` for an A-ASSOCIATE-RQ even when the connection already closed;
+    an empty item ends that wait at once (pynetdicom treats it as "timed out": kill and close)."""
+    assoc.dul.to_user_queue.put(None)
