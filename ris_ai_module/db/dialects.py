@@ -1,6 +1,8 @@
 """Every difference between databases lives here: column types, the claim statement, now() in UTC.
 
-The module runs on SQLite (demo, single writer), PostgreSQL, MySQL/MariaDB and Oracle 12c+.
+The module runs on SQLite (demo, single writer), PostgreSQL, MySQL/MariaDB and Oracle 12c+, and on the
+databases Chinese hospitals run beside them: SQL Server 2016+ (``mssql``), 达梦 DM8 (``dm``, Oracle-like)
+and 人大金仓 KingbaseES (PostgreSQL's dialect with the ksycopg2 driver, so it is ``postgresql`` here).
 Timestamps in RAI_* tables are UTC without a zone, written by the module or by the trigger with
 the database's own UTC function, so the module's and the database's clocks need not share a zone.
 """
@@ -11,8 +13,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Integer, Select, TextClause, text
-from sqlalchemy.dialects import mysql, oracle
+from sqlalchemy import BigInteger, DateTime, Integer, Select, String, Text, TextClause, text
+from sqlalchemy.dialects import mssql, mysql, oracle
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.schema import CreateTable
@@ -21,14 +23,22 @@ from sqlalchemy.schema import CreateTable
 Timestamp = (
     DateTime()
     .with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
-    .with_variant(oracle.TIMESTAMP(), "oracle")
+    .with_variant(oracle.TIMESTAMP(), "oracle", "dm")
+    .with_variant(mssql.DATETIME2(precision=6), "mssql")
 )
 
 #: Surrogate key type: BIGINT where it autoincrements, INTEGER on SQLite (only INTEGER PRIMARY KEY is the rowid).
 BigKey = BigInteger().with_variant(Integer(), "sqlite")
 
-#: Dialects that support SELECT ... FOR UPDATE SKIP LOCKED.
-SKIP_LOCKED_DIALECTS = frozenset({"postgresql", "oracle", "mysql", "mariadb"})
+#: Dialects that support SELECT ... FOR UPDATE SKIP LOCKED (SQL Server's READPAST hint is its twin).
+SKIP_LOCKED_DIALECTS = frozenset({"postgresql", "oracle", "mysql", "mariadb", "dm"})
+
+#: Dialects where a row limit cannot be combined with FOR UPDATE (ORA-02014; DM follows Oracle here): the
+#: claim reads at most ``limit`` rows with fetchmany() instead.
+NO_LIMIT_WITH_LOCK = frozenset({"oracle", "dm"})
+
+#: SQL Server's row locking for a claim: update locks on the rows read, skipping rows other workers hold.
+MSSQL_CLAIM_HINT = "WITH (UPDLOCK, ROWLOCK, READPAST)"
 
 
 def name_of(engine: Engine) -> str:
@@ -54,9 +64,24 @@ def lock_for_claim(stmt: Select, engine: Engine, limit: int) -> Select:
     dialect = name_of(engine)
     if dialect == "sqlite":
         return stmt.limit(limit)
-    if dialect == "oracle":
+    if dialect in NO_LIMIT_WITH_LOCK:
         return stmt.with_for_update(skip_locked=True)
+    if dialect == "mssql":  # SQL Server has no FOR UPDATE (SQLAlchemy drops it silently): table hints
+        (table,) = stmt.get_final_froms()
+        return stmt.limit(limit).with_hint(table, MSSQL_CLAIM_HINT, "mssql")
     return stmt.limit(limit).with_for_update(skip_locked=supports_skip_locked(engine))
+
+
+def lock_rows(stmt: Select, engine: Engine) -> Select:
+    """``SELECT … FOR UPDATE`` (waiting, not skipping) on every dialect that locks rows; SQLite's BEGIN
+    IMMEDIATE already excludes other writers."""
+    dialect = name_of(engine)
+    if dialect == "sqlite":
+        return stmt
+    if dialect == "mssql":
+        (table,) = stmt.get_final_froms()
+        return stmt.with_hint(table, "WITH (UPDLOCK, ROWLOCK)", "mssql")
+    return stmt.with_for_update()
 
 
 
@@ -89,8 +114,10 @@ def procedure_call(dialect: str, name: str, arg_names: Sequence[str]) -> TextCla
     if not all(_PLAIN_NAME.fullmatch(part) for part in name.split(".")) or name.count(".") > 1:
         raise ValueError(f"not a plain procedure name: {name!r}")
     params = ", ".join(f":{a}" for a in arg_names)
-    if dialect == "oracle":
+    if dialect in ("oracle", "dm"):
         return text(f"BEGIN {name}({params}); END;")
+    if dialect == "mssql":
+        return text(f"EXEC {name} {params}")
     if dialect in ("postgresql", "mysql", "mariadb"):
         return text(f"CALL {name}({params})")
     raise ValueError(f"stored procedures are not supported on {dialect}")
@@ -104,3 +131,11 @@ def _rai_tables_in_utf8mb4(element: CreateTable, compiler: Any, **kw: Any) -> st
     if element.element.name.lower().startswith("rai_") and "CHARSET" not in sql.upper():
         sql = sql.rstrip() + " DEFAULT CHARSET=utf8mb4"
     return sql
+
+
+@compiles(String, "mssql")
+@compiles(Text, "mssql")
+def _unicode_text_on_sql_server(element: String, compiler: Any, **kw: Any) -> str:
+    """SQL Server's VARCHAR holds only the collation's code page: Chinese needs NVARCHAR (n ≤ 4000, else MAX)."""
+    length = getattr(element, "length", None)
+    return f"NVARCHAR({length})" if length and length <= 4000 else "NVARCHAR(max)"

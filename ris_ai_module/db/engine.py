@@ -13,6 +13,14 @@ from ris_ai_module.config.schema import DatabaseConfig
 def make_engine(cfg: DatabaseConfig) -> Engine:
     """Create the engine: pre-ping (hospital firewalls kill idle sessions), UTF-8, WAL on SQLite."""
     url = make_url(cfg.url)
+    if url.get_backend_name() == "kingbase":
+        from ris_ai_module.db import kingbase
+
+        kingbase.register()
+    elif url.get_backend_name() == "dm":
+        from ris_ai_module.db import dm
+
+        dm.register()
     if cfg.password:
         url = url.set(password=cfg.password)
     kwargs: dict[str, Any] = {"pool_pre_ping": True, "echo": cfg.echo_sql}
@@ -28,7 +36,7 @@ def make_engine(cfg: DatabaseConfig) -> Engine:
         kwargs["pool_size"] = cfg.pool_size
         kwargs["max_overflow"] = cfg.pool_size
         kwargs["pool_recycle"] = 1800
-        if backend == "postgresql":
+        if backend in ("postgresql", "kingbase"):
             connect_args["connect_timeout"] = int(cfg.connect_timeout)
         elif backend in ("mysql", "mariadb"):
             connect_args["connect_timeout"] = int(cfg.connect_timeout)
@@ -36,6 +44,9 @@ def make_engine(cfg: DatabaseConfig) -> Engine:
                 url = url.update_query_dict({"charset": "utf8mb4"})
         elif backend == "oracle":
             connect_args["tcp_connect_timeout"] = float(cfg.connect_timeout)
+        elif backend == "mssql":
+            # pymssql and python-tds both take login_timeout; NVARCHAR keeps Chinese whatever the collation
+            connect_args["login_timeout"] = int(cfg.connect_timeout)
     engine = create_engine(url, connect_args=connect_args, **kwargs)
     if backend == "sqlite":
         _tune_sqlite(engine)

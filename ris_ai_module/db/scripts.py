@@ -12,7 +12,10 @@ understand:
 * Oracle PL/SQL units (``CREATE [OR REPLACE] TRIGGER|FUNCTION|PROCEDURE|PACKAGE|TYPE``, anonymous
   ``DECLARE``/``BEGIN`` blocks) which end at a line holding only ``/``; plain SQL statements end at
   ``;``, which is dropped (the Oracle drivers reject it), while a PL/SQL unit keeps its ``END;``;
-* SQLite ``CREATE TRIGGER ... BEGIN ...; ...; END;`` bodies (``CASE ... END`` inside is counted).
+* SQLite ``CREATE TRIGGER ... BEGIN ...; ...; END;`` bodies (``CASE ... END`` inside is counted);
+* SQL Server batches, which end at a line holding only ``GO`` (sqlcmd/SSMS); a batch may hold several
+  statements and is sent whole; 达梦 DM8 scripts follow the Oracle rules (disql ends a PL/SQL unit at
+  ``/``) and KingbaseES scripts the PostgreSQL rules (ksql is psql).
 
 Scripts are numbered: ``10_demo_ris``, ``20_view_exam``, ``30_trigger_exam_start``, ``40_grants``
 (not on SQLite), ``90_uninstall`` (trigger and view), ``91_uninstall_demo_ris``.
@@ -29,7 +32,10 @@ from sqlalchemy.engine import Engine
 from ris_ai_module.db.dialects import name_of
 
 #: Dialect folder names under sql/.
-DIALECTS = ("sqlite", "postgresql", "mysql", "oracle")
+DIALECTS = ("sqlite", "postgresql", "mysql", "oracle", "mssql", "dm", "kingbase")
+
+#: How each folder's scripts are split: by its own rules, or by those of the database it is compatible with.
+_SPLIT_RULES = {"dm": "oracle", "kingbase": "postgresql"}
 
 #: Scripts that install the RIS side of the interface, in order (the demo RIS first when wanted).
 DEMO_RIS = "10_demo_ris.sql"
@@ -51,6 +57,12 @@ def sql_root() -> Path:
         if path.is_dir() and any(path.glob("*/*.sql")):
             return path
     return Path(__file__).resolve().parents[2] / "sql"
+
+
+def folder_of(engine: Engine) -> str:
+    """The script folder for a connected database: KingbaseES (PostgreSQL's dialect through ksycopg2) has
+    its own folder; MariaDB shares MySQL's."""
+    return "kingbase" if engine.dialect.driver == "ksycopg2" else name_of(engine)
 
 
 def _folder(dialect: str) -> str:
@@ -78,6 +90,7 @@ _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$#]*")
 _DOLLAR_TAG = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)?\$")
 _MYSQL_DELIMITER = re.compile(r"[ \t]*DELIMITER[ \t]+(\S+)[ \t]*(?:\r?\n|$)", re.IGNORECASE)
 _SLASH_LINE = re.compile(r"[ \t]*/[ \t]*(?:\r?\n|$)")
+_GO_LINE = re.compile(r"[ \t]*GO[ \t]*(?:\r?\n|$)", re.IGNORECASE)
 _SLASH_LINE_ANYWHERE = re.compile(r"^[ \t]*/[ \t]*$", re.MULTILINE)
 _ORACLE_PLSQL_HEAD = re.compile(
     r"(?:CREATE\s+(?:OR\s+REPLACE\s+)?(?:(?:NON)?EDITIONABLE\s+)?"
@@ -107,6 +120,7 @@ def split_statements(text: str, dialect: str) -> list[str]:
     leading comments, and blank or comment-only pieces are dropped.
     """
     d = _folder(dialect)
+    d = _SPLIT_RULES.get(d, d)
     out: list[str] = []
     n = len(text)
     i = 0
@@ -132,6 +146,13 @@ def split_statements(text: str, dialect: str) -> list[str]:
                     delimiter = m.group(1)
                     i = start = m.end()
                     head_seen, mode, depth, body_seen = False, "plain", 0, False
+                    continue
+            if d == "mssql":
+                m = _GO_LINE.match(text, i)
+                if m:  # a batch ends only here: ';' inside it never splits it
+                    flush(i)
+                    i = start = m.end()
+                    head_seen = False
                     continue
             if d == "oracle":
                 m = _SLASH_LINE.match(text, i)
@@ -176,7 +197,7 @@ def split_statements(text: str, dialect: str) -> list[str]:
                 close = text.find(m.group(0), m.end())
                 i = n if close < 0 else close + len(m.group(0))
                 continue
-        if text.startswith(delimiter, i):
+        if d != "mssql" and text.startswith(delimiter, i):
             if mode == "trigger" and not (body_seen and depth <= 0):
                 i += len(delimiter)
                 continue
@@ -230,7 +251,7 @@ def apply_script(engine: Engine, path: Path | str) -> int:
     re-runnable (``CREATE OR REPLACE`` / ``DROP ... IF EXISTS`` first) so running them again fixes it.
     """
     path = Path(path)
-    statements = split_statements(path.read_text(encoding="utf-8"), name_of(engine))
+    statements = split_statements(path.read_text(encoding="utf-8"), folder_of(engine))
     # no_parameters: the driver must not treat '%' (strftime, DATE_FORMAT) as a placeholder.
     with engine.begin() as conn:
         conn = conn.execution_options(no_parameters=True)
@@ -246,7 +267,7 @@ def apply_script(engine: Engine, path: Path | str) -> int:
 
 def install(engine: Engine, *, demo_ris: bool = False, grants: bool = False) -> list[Path]:
     """Install the RIS side: (demo RIS,) view RAI_V_EXAM, exam-start trigger (, grants). Returns the scripts run."""
-    dialect = name_of(engine)
+    dialect = folder_of(engine)
     names = ([DEMO_RIS] if demo_ris else []) + [VIEW, TRIGGER] + ([GRANTS] if grants else [])
     paths = [script_path(dialect, name) for name in names]
     for path in paths:
@@ -256,7 +277,7 @@ def install(engine: Engine, *, demo_ris: bool = False, grants: bool = False) -> 
 
 def uninstall(engine: Engine, *, demo_ris: bool = False) -> list[Path]:
     """Remove trigger and view (and the demo RIS tables). RAI_* tables belong to the migrations."""
-    dialect = name_of(engine)
+    dialect = folder_of(engine)
     names = [UNINSTALL] + ([UNINSTALL_DEMO_RIS] if demo_ris else [])
     paths = [script_path(dialect, name) for name in names]
     for path in paths:

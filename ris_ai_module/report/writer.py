@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 
 from ris_ai_module.config.schema import ReportConfig
 from ris_ai_module.db.clock import utcnow
-from ris_ai_module.db.dialects import identifier, name_of
+from ris_ai_module.db.dialects import identifier, lock_rows
 from ris_ai_module.db.tables import report_state
 from ris_ai_module.report.display import ReportItem
 from ris_ai_module.report.targets import TARGETS, WriteJob, ris_table
@@ -51,8 +51,8 @@ def report_status(conn: Connection, cfg: ReportConfig, exam_key: str, lock: bool
     """(row exists, status) of the exam's report row."""
     t = report_table(cfg)
     stmt = select(t.c[identifier(cfg.status_column)]).where(t.c[identifier(cfg.exam_id_column)] == exam_key)
-    if lock and name_of(conn.engine) != "sqlite":  # SQLite's BEGIN IMMEDIATE already excludes other writers
-        stmt = stmt.with_for_update()
+    if lock:
+        stmt = lock_rows(stmt, conn.engine)
     row = conn.execute(stmt).first()
     return (row is not None, None if row is None else row[0])
 

@@ -1,0 +1,67 @@
+-- =====================================================================================================
+-- 10_demo_ris.sql  (达梦 DM8; disql)
+--
+-- 演示用 RIS 表：检查表 RIS_EXAM、报告表 RIS_REPORT、测量值键值表 RIS_REPORT_MEASURE。
+-- 只用于演示和测试。医院已有自己的 RIS 表时不要运行本脚本；DBA 要改的是 20_view_exam.sql（视图）
+-- 和 30_trigger_exam_start.sql（触发器），让它们指向医院自己的表。
+-- 检查状态：REGISTERED 登记、STARTED 开始检查、FINISHED 完成、CANCELLED 取消；
+-- 报告状态：DRAFT 草稿、SIGNED 已签发（已签发的报告模块绝不改写）。
+-- 初始化实例时宜用 UTF-8 字符集（dminit CHARSET=1）并让长度按字符计（LENGTH_IN_CHAR=1），中文姓名才能完整保存。
+-- DATE 含时分秒（达梦兼容 Oracle），视图里转换为 TIMESTAMP。自增列用达梦的 IDENTITY(1, 1)。
+-- 不可重复执行（表已存在会报错）：先运行 91_uninstall_demo_ris.sql。
+--
+-- Demo RIS tables: exams RIS_EXAM, reports RIS_REPORT, key/value measurements RIS_REPORT_MEASURE.
+-- For the demo and the tests only. With a real RIS do NOT run this script: adapt 20_view_exam.sql
+-- (the view) and 30_trigger_exam_start.sql (the trigger) to the hospital's own tables instead.
+-- Exam statuses: REGISTERED, STARTED, FINISHED, CANCELLED; report statuses: DRAFT, SIGNED (a signed
+-- report is never overwritten). Initialise the instance with UTF-8 (dminit CHARSET=1) and lengths in
+-- characters (LENGTH_IN_CHAR=1) so Chinese names are kept whole. DATE holds the time of day (DM is
+-- Oracle-compatible); the view casts it to TIMESTAMP. The surrogate key uses DM's IDENTITY(1, 1).
+-- Not re-runnable (an error when the tables exist): run 91_uninstall_demo_ris.sql first.
+-- =====================================================================================================
+
+CREATE TABLE RIS_EXAM (
+    EXAM_ID       VARCHAR(64)         NOT NULL,         -- 检查号 exam key (string)
+    PATIENT_ID    VARCHAR(64)         NOT NULL,         -- 患者 ID
+    PATIENT_NAME  VARCHAR(200)      ,                   -- 患者姓名 (Chinese)
+    SEX           VARCHAR(8)      ,                     -- 性别: 男 / 女 / 未知 (or M / F / O)
+    BIRTH_DATE    DATE,                                 -- 出生日期
+    ACCESSION_NO  VARCHAR(64)      ,                    -- 检查流水号 / accession number
+    EXAM_DATE     DATE,                                 -- 检查时间 (RIS local time)
+    EXAM_ITEMS    VARCHAR(400)      ,                   -- 检查项目, e.g. 心脏彩超;颈部血管
+    EXAM_DESC     VARCHAR(400)      ,                   -- 检查描述
+    STUDY_UID     VARCHAR(64)      ,                    -- StudyInstanceUID (may be empty)
+    MODALITY      VARCHAR(16)         DEFAULT 'US',
+    EXAM_STATUS   VARCHAR(16)         DEFAULT 'REGISTERED' NOT NULL,
+    CONSTRAINT RIS_PK_EXAM PRIMARY KEY (EXAM_ID),
+    CONSTRAINT RIS_CK_EXAM_STATUS CHECK (EXAM_STATUS IN ('REGISTERED', 'STARTED', 'FINISHED', 'CANCELLED'))
+);
+
+CREATE INDEX RIS_IX_EXAM_PATIENT ON RIS_EXAM (PATIENT_ID);
+
+CREATE INDEX RIS_IX_EXAM_ACCESSION ON RIS_EXAM (ACCESSION_NO);
+
+CREATE INDEX RIS_IX_EXAM_DATE ON RIS_EXAM (EXAM_DATE);
+
+CREATE TABLE RIS_REPORT (
+    REPORT_ID      BIGINT              IDENTITY(1, 1),
+    EXAM_ID        VARCHAR(64)         NOT NULL,        -- one report per exam
+    FINDINGS       CLOB,                                -- 检查所见
+    IMPRESSION     CLOB,                                -- 诊断意见 / 超声提示
+    REPORT_STATUS  VARCHAR(16)         DEFAULT 'DRAFT' NOT NULL,
+    UPDATED_AT     TIMESTAMP(6),
+    CONSTRAINT RIS_PK_REPORT PRIMARY KEY (REPORT_ID),
+    CONSTRAINT RIS_UQ_REPORT_EXAM UNIQUE (EXAM_ID),
+    CONSTRAINT RIS_CK_REPORT_STATUS CHECK (REPORT_STATUS IN ('DRAFT', 'SIGNED'))
+);
+
+CREATE TABLE RIS_REPORT_MEASURE (
+    EXAM_ID     VARCHAR(64)          NOT NULL,
+    ITEM_KEY    VARCHAR(64)          NOT NULL,          -- stable key, e.g. LVEF
+    ITEM_NAME   VARCHAR(200)      ,                     -- 测量项名称, e.g. 左室射血分数
+    ITEM_VALUE  VARCHAR(64)      ,                      -- value as text, e.g. 62
+    ITEM_UNIT   VARCHAR(32)      ,                      -- e.g. %
+    SOURCE_UID  VARCHAR(64)      ,                      -- SOP Instance UID of the SR it came from
+    UPDATED_AT  TIMESTAMP(6),
+    CONSTRAINT RIS_UQ_REPORT_MEASURE UNIQUE (EXAM_ID, ITEM_KEY)
+);

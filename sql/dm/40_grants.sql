@@ -1,0 +1,51 @@
+-- =====================================================================================================
+-- 40_grants.sql  (达梦 DM8; disql)
+--
+-- 为模块创建最小权限账号：视图 RAI_V_EXAM 只读；RAI_* 表读写删；报告表读、插入、更新（不能删除）。
+-- 模块账号读不到任何 RIS 原始表。以拥有这些对象的账号（运行 10/20/30 脚本和迁移的账号）执行。
+-- 模块账号访问的对象在别的模式中：要么在模块连接后 SET SCHEMA 对象所有者，
+-- 要么为模块账号建同义词（见文末注释）。
+-- DBA 需要修改的地方：
+--   1. 账号名 RAI_MODULE（全文替换）；取消 CREATE USER 的注释并设置强密码（或用已有账号）；
+--   2. 报告表名 RIS_REPORT、RIS_REPORT_MEASURE 换成配置文件里声明的报告目标表；
+--   3. 升级后若迁移新增了 RAI_* 表，为它加一行 GRANT 后重新执行。
+--
+-- A least-privilege account for the module: SELECT on the view RAI_V_EXAM; SELECT/INSERT/UPDATE/DELETE
+-- on the RAI_* tables; SELECT/INSERT/UPDATE (no DELETE) on the report tables. The account cannot read
+-- any RIS table itself. Run as the owner of these objects (who ran 10/20/30 and the migrations).
+-- The objects live in the owner's schema, not the module's: either the module's session runs
+-- SET SCHEMA <owner>, or the DBA creates synonyms (comment at the end).
+-- What a DBA changes:
+--   1. the account name RAI_MODULE (everywhere); uncomment CREATE USER with a
+--      strong password (or use an existing account);
+--   2. the report tables RIS_REPORT, RIS_REPORT_MEASURE: use the report targets of the configuration;
+--   3. after an upgrade whose migrations add RAI_* tables, add a GRANT line for each and run again.
+-- Re-runnable.
+-- =====================================================================================================
+
+-- CREATE USER RAI_MODULE IDENTIFIED BY "change-me";
+-- (达梦的新用户默认可以登录 / a new DM user can log in by default)
+
+GRANT SELECT ON RAI_V_EXAM TO RAI_MODULE;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON RAI_TASK TO RAI_MODULE;
+GRANT SELECT, INSERT, UPDATE, DELETE ON RAI_TASK_ATTEMPT TO RAI_MODULE;
+GRANT SELECT, INSERT, UPDATE, DELETE ON RAI_STUDY_UID TO RAI_MODULE;
+GRANT SELECT, INSERT, UPDATE, DELETE ON RAI_AUDIT TO RAI_MODULE;
+GRANT SELECT, INSERT, UPDATE, DELETE ON RAI_EXAM_STARTED TO RAI_MODULE;
+GRANT SELECT, INSERT, UPDATE, DELETE ON RAI_OBJECT TO RAI_MODULE;
+GRANT SELECT, INSERT, UPDATE, DELETE ON RAI_MEASUREMENT TO RAI_MODULE;
+GRANT SELECT, INSERT, UPDATE, DELETE ON RAI_REPORT_STATE TO RAI_MODULE;
+GRANT SELECT, INSERT, UPDATE, DELETE ON RAI_ASSOC_REJECT TO RAI_MODULE;
+GRANT SELECT, INSERT, UPDATE, DELETE ON RAI_CHECK TO RAI_MODULE;
+GRANT SELECT, INSERT, UPDATE, DELETE ON RAI_LEASE TO RAI_MODULE;
+GRANT SELECT, INSERT, UPDATE, DELETE ON RAI_ALERT_STATE TO RAI_MODULE;
+GRANT SELECT, INSERT, UPDATE, DELETE ON RAI_REPORT_SENT TO RAI_MODULE;
+
+GRANT SELECT, INSERT, UPDATE ON RIS_REPORT TO RAI_MODULE;
+GRANT SELECT, INSERT, UPDATE ON RIS_REPORT_MEASURE TO RAI_MODULE;
+
+-- Synonyms instead of SET SCHEMA (run as a DBA; <OWNER> is the schema that ran this script):
+-- CREATE SYNONYM RAI_MODULE.RAI_V_EXAM FOR <OWNER>.RAI_V_EXAM;
+-- CREATE SYNONYM RAI_MODULE.RAI_TASK FOR <OWNER>.RAI_TASK;
+-- ... one per object granted above.
