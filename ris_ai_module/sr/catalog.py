@@ -19,6 +19,9 @@ from ris_ai_module.sr.items import normalise_code
 from ris_ai_module.sr.units import convertible
 
 RULE_FILES = ("rules-vendor.csv", "rules-echo.csv", "rules-ob.csv", "rules-vascular.csv", "rules-smallparts.csv")
+#: Rules for CODE and TEXT findings (categories, descriptors); their keys are in ``keys-findings.csv``.
+FINDING_RULE_FILES = ("rules-findings.csv",)
+FINDING_VALUE_TYPES = frozenset({"CODE", "TEXT"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +67,8 @@ class Rule:
     model: re.Pattern | None
     rank: tuple[int, int, int, int]
     source: str
+    #: CODE/TEXT rules only: the value sets of ``finding-values.csv`` a value must belong to.
+    values: tuple[str, ...] = ()
 
     def applies(self, context: dict, manufacturer: str, model: str) -> bool:
         if self.manufacturer is not None and not self.manufacturer.search(manufacturer):
@@ -80,6 +85,18 @@ class Role:
     name_zh: str
 
 
+@dataclass(frozen=True, slots=True)
+class FindingValue:
+    """A coded (or text, or category) value of a finding, with the name Chinese reports give it."""
+
+    value_set: str
+    scheme: str
+    code: str
+    name_en: str
+    name_zh: str
+    source: str
+
+
 @dataclass
 class Catalog:
     keys: dict[str, KeyInfo] = field(default_factory=dict)
@@ -92,6 +109,10 @@ class Catalog:
     values: dict[tuple[str, str], tuple[str, str, str]] = field(default_factory=dict)
     documents: dict[str, tuple[str, str]] = field(default_factory=dict)
     identity_roles: set[str] = field(default_factory=set)
+    #: CODE/TEXT findings: rules indexed like the NUM rules above (``rules-findings.csv``), None in itself.
+    findings: Catalog | None = None
+    #: value set -> (scheme, code) or ("TEXT", term) or ("CATEGORY", label) -> value (``finding-values.csv``).
+    value_sets: dict[str, dict[tuple[str, str], FindingValue]] = field(default_factory=dict)
 
     def role_of(self, code_key: tuple[str, str] | None, code: str, meaning: str) -> Role | None:
         """The modifier role of a concept name: by code, else by code in any scheme, else by meaning."""
@@ -155,6 +176,10 @@ def _parse_context(text: str, where: str) -> tuple[Constraint, ...]:
 def _add_rules(cat: Catalog, rows: list[dict[str, str]], layer: int, where: str) -> None:
     for n, row in enumerate(rows, start=2):
         here = f"{where}:{n}"
+        value_types = {t.strip().upper() for t in row.get("value_type", "").split("|") if t.strip()}
+        if value_types - FINDING_VALUE_TYPES - {"NUM"}:
+            raise InvalidInput(here, f"value_type {row.get('value_type')!r} is not NUM, CODE or TEXT")
+        target = cat.findings if value_types & FINDING_VALUE_TYPES and cat.findings is not None else cat
         key = row.get("key", "")
         if not key or not row.get("concept"):
             raise InvalidInput(here, "a rule needs a key and a concept")
@@ -171,14 +196,18 @@ def _add_rules(cat: Catalog, rows: list[dict[str, str]], layer: int, where: str)
         man = re.compile(row["manufacturer"], re.I) if row.get("manufacturer") else None
         mod = re.compile(row["model"], re.I) if row.get("model") else None
         rank = (layer, int(man is not None) + int(mod is not None), len(constraints), -n)
-        rule = Rule(key, constraints, man, mod, rank, row.get("source", ""))
+        values = tuple(v.strip() for v in row.get("values", "").split("|") if v.strip())
+        unknown = [v for v in values if v not in cat.value_sets]
+        if unknown:
+            raise InvalidInput(here, f"value set {unknown[0]!r} is not in finding-values.csv")
+        rule = Rule(key, constraints, man, mod, rank, row.get("source", ""), values)
         for tok in (t.strip() for t in row["concept"].split("|")):
             if tok.startswith("~"):
-                cat.by_meaning.setdefault(tok[1:].casefold(), []).append(rule)
+                target.by_meaning.setdefault(tok[1:].casefold(), []).append(rule)
             elif tok.startswith("*:"):
-                cat.by_any_scheme.setdefault(tok[2:], []).append(rule)
+                target.by_any_scheme.setdefault(tok[2:], []).append(rule)
             elif ":" in tok:
-                cat.by_code.setdefault(_code_key(tok), []).append(rule)
+                target.by_code.setdefault(_code_key(tok), []).append(rule)
             else:
                 raise InvalidInput(here, f"concept {tok!r} is not SCHEME:CODE, *:CODE or ~meaning")
 
@@ -209,10 +238,27 @@ def load_catalog(overlay_file: str | os.PathLike | None = None) -> Catalog:
     return _overlay_catalog(path, mtime)
 
 
+def _value_key(scheme: str, code: str) -> tuple[str, str]:
+    """Index key of a finding value: a normalised code, or a case-folded text term / category label."""
+    if scheme in ("TEXT", "CATEGORY"):
+        return scheme, code.casefold()
+    return normalise_code(scheme, code)
+
+
+def _add_finding_values(cat: Catalog) -> None:
+    for row in _read_csv(_data("finding-values.csv"), "finding-values.csv"):
+        value = FindingValue(row["set"], row["scheme"], row["code"], row["name_en"], row["name_zh"], row["source"])
+        key = _value_key(value.scheme, value.code)
+        cat.value_sets.setdefault(value.value_set, {})[key] = value
+        if value.scheme not in ("TEXT", "CATEGORY"):  # also a display name for modifiers (site, position)
+            cat.values.setdefault(key, (value.name_en, value.name_zh, "finding"))
+
+
 def _build(overlay: str | None) -> Catalog:
     cat = Catalog()
-    for row in _read_csv(_data("keys.csv"), "keys.csv"):
-        cat.keys[row["key"]] = KeyInfo(row["key"], row["domain"], row["name_en"], row["name_zh"], row["unit"])
+    for name in ("keys.csv", "keys-findings.csv"):
+        for row in _read_csv(_data(name), name):
+            cat.keys[row["key"]] = KeyInfo(row["key"], row["domain"], row["name_en"], row["name_zh"], row["unit"])
     for row in _read_csv(_data("roles.csv"), "roles.csv"):
         role = Role(row["role"], row["identity"] == "yes", row["name_zh"])
         if role.identity:
@@ -230,7 +276,9 @@ def _build(overlay: str | None) -> Catalog:
         cat.documents[match if match.startswith("sop:") else "{}:{}".format(*_code_key(match))] = (
             row["template"], row["domain"],
         )
-    for name in RULE_FILES:
+    _add_finding_values(cat)
+    cat.findings = Catalog(keys=cat.keys, values=cat.values, value_sets=cat.value_sets)
+    for name in RULE_FILES + FINDING_RULE_FILES:
         _add_rules(cat, _read_csv(_data(name), name), 0, name)
     if overlay is not None:
         try:

@@ -65,12 +65,29 @@ class Measurement:
     modifiers: dict[str, Any]
     path: str
     selected: bool = False
+    #: NUM, CODE or TEXT (issue 8): a CODE/TEXT finding has ``value`` None and its value here instead.
+    value_type: str = "NUM"
+    code_value: CodedValue | None = None
+    text_value: str | None = None
+    #: The value as Chinese / English reports write it (CODE/TEXT findings; "" when not known).
+    value_zh: str = ""
+    value_en: str = ""
     # Not part of the JSON: grouping keys used by selection and de-duplication.
     group: tuple = field(default=(), repr=False, compare=False)
     selection_rank: int = field(default=0, repr=False, compare=False)
     is_mean: bool = field(default=False, repr=False, compare=False)
 
+    @property
+    def has_value(self) -> bool:
+        """A number for a NUM, a code or non-empty text for a finding: what selection may pick."""
+        if self.value_type == "NUM":
+            return self.value is not None
+        return self.code_value is not None or bool(self.text_value and self.text_value.strip())
+
     def to_dict(self) -> dict[str, Any]:
+        code = None
+        if self.code_value is not None:
+            code = {**self.code_value.to_dict(), "name_zh": self.value_zh}
         return {
             "key": self.key,
             "name_en": self.name_en,
@@ -84,6 +101,10 @@ class Measurement:
             "modifiers": dict(self.modifiers),
             "selected": self.selected,
             "path": self.path,
+            "value_type": self.value_type,
+            "code": code,
+            "text": self.text_value,
+            "value_zh": self.value_zh,
         }
 
 

@@ -24,6 +24,8 @@ def _pad(text: str, width: int) -> str:
 
 
 def _value(m: Measurement) -> str:
+    if m.value_type != "NUM":  # a CODE/TEXT finding: its Chinese name, else the value as sent
+        return m.value_zh or (f"({m.raw_value})" if m.raw_value is not None else "-")
     if m.value is not None:
         return f"{m.value:g}"
     return f"({m.raw_value})" if m.raw_value is not None else "-"
@@ -34,7 +36,7 @@ def to_table(result: ParsedSR, source: str = "") -> str:
     head = f"{source}  {result.patient_name}  {result.accession_number}  TID {result.document_template or '?'}"
     rows = [("", "key", "名称", "name", "value", "unit", "context", "path")]
     for m in result.measurements:
-        shown = (v for k, v in m.context.items() if k not in ("selection_status", "derivation") and v)
+        shown = (v for k, v in m.context.items() if k not in ("selection_status", "derivation", "lesion_uid") and v)
         ctx = ", ".join(dict.fromkeys(shown))  # vessel repeats the finding site: show it once
         rows.append(("*" if m.selected else "", m.key or "-", m.name_zh, m.name_en, _value(m), m.unit or m.raw_unit or "",
                      ctx, m.path))

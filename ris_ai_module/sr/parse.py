@@ -11,7 +11,7 @@ import os
 from typing import Any
 
 from ris_ai_module.errors import InvalidInput
-from ris_ai_module.sr import raw
+from ris_ai_module.sr import coded_findings, raw
 from ris_ai_module.sr.catalog import Catalog, load_catalog
 from ris_ai_module.sr.items import (
     CODE_MEANING,
@@ -129,6 +129,7 @@ def _parse_root(root: raw.Node, warnings: list[str], overlay_file: str | os.Path
     walker = _Walker(catalog, decoder, result)
     walker.walk(root)
     result.measurements = select_and_dedupe(walker.measurements, result.warnings)
+    coded_findings.select_findings(result.measurements, result.warnings)
     return result
 
 
@@ -185,6 +186,8 @@ class _Walker:
                 self._measurement(node, path, context)
                 # Children of a NUM (e.g. INFERRED FROM values) keep its identity context, not its status.
                 context = {k: v for k, v in context.items() if k not in ("derivation", "selection_status", "z_score")}
+            elif vtype in coded_findings.FINDING_TYPES:
+                self._finding(node, path, context)
             for index, child in reversed(rest):
                 stack.append((child, f"{path}.{index}", depth + 1, context))
         for kind, n in self._warned.items():
@@ -297,6 +300,17 @@ class _Walker:
                 is_mean="derivation" in context and context["derivation"].code_key == _MEAN,
             )
         )
+
+    def _finding(self, node: raw.Node, path: str, context: dict[str, Modifier]) -> None:
+        """A CODE/TEXT item: a finding (mapped or kept unmapped) or context to leave alone (sr/coded_findings.py)."""
+        catalog = self.catalog
+        found = coded_findings.finding(
+            node, path, context, catalog, self.decoder, self.manufacturer, self.model, self.warn,
+            lambda ctx: _context(ctx, catalog), lambda key, concept, ctx: _group(key, concept, ctx, catalog),
+            lambda ctx: _SELECTION_RANK.get(ctx["selection_status"].code_key, 0) if "selection_status" in ctx else 0,
+        )
+        if found is not None:
+            self.measurements.append(found)
 
     def _check_references(self) -> None:
         """By-reference relationships are resolved once: dangling targets and loops become warnings."""

@@ -144,5 +144,8 @@ def test_json_contract(parsed):
     assert d["document"]["template"] == "5200" and d["document"]["title"]["code"] == "125200"
     m = d["measurements"][0]
     assert set(m) == {"key", "name_en", "name_zh", "value", "unit", "raw_value", "raw_unit", "concept", "context",
-                      "modifiers", "selected", "path"}
+                      "modifiers", "selected", "path",
+                      # issue 8: added for CODE/TEXT findings; a NUM has value_type NUM and no code/text
+                      "value_type", "code", "text", "value_zh"}
     assert m["path"].startswith("1.") and m["concept"]["scheme"] == "LN"
+    assert (m["value_type"], m["code"], m["text"]) == ("NUM", None, None)

@@ -56,7 +56,9 @@ def items(draw, depth=0):
 
 
 def _count_nums(ds) -> int:
-    return sum((child.get("ValueType") == "NUM") + _count_nums(child) for child in ds.get("ContentSequence", []))
+    """NUM, CODE and TEXT items: each may become at most one measurement (CODE/TEXT as findings, issue 8)."""
+    return sum((child.get("ValueType") in ("NUM", "CODE", "TEXT")) + _count_nums(child)
+               for child in ds.get("ContentSequence", []))
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -68,11 +70,13 @@ def test_generated_trees_never_crash_and_keep_every_num(children):
     result = parse_sr_bytes(out.getvalue())
     assert len(result.measurements) <= _count_nums(ds)
     assert len({m.path for m in result.measurements}) == len(result.measurements)
-    groups = {}
+    groups, findings = {}, {}
     for m in result.measurements:
-        groups.setdefault(m.group, []).append(m.selected)
+        (groups if m.value_type == "NUM" else findings).setdefault(m.group, []).append(m.selected)
         assert m.value is None or m.unit is not None  # a converted value always has its unit
+        assert not m.selected or m.value_type == "NUM" or m.has_value  # an empty finding is never selected
     assert all(sum(flags) == 1 for flags in groups.values())
+    assert all(sum(flags) <= 1 for flags in findings.values())  # conflicting categories: none selected
 
 
 @settings(max_examples=80, deadline=None)
