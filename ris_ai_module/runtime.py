@@ -67,12 +67,14 @@ def check_schema(ctx: AppContext) -> None:
         raise DatabaseError("the RAI_* tables are missing: run `ris-ai-module --config FILE init-db` first")
 
 
-def run(config: Config, ready: threading.Event | None = None) -> int:
+def run(config: Config, ready: threading.Event | None = None, stop: threading.Event | None = None) -> int:
+    """Start every component, wait for SIGTERM/SIGINT or ``stop`` (the Windows service's stop request),
+    then stop them all the same graceful way."""
     setup_logging(config.logging)
     ctx = make_context(config)
     check_schema(ctx)
     components = build_components(ctx)
-    stopping = threading.Event()
+    stopping = stop if stop is not None else threading.Event()
 
     def _on_signal(signum: int, _frame: Any) -> None:
         log.info("signal %s received: stopping", signal.Signals(signum).name)
