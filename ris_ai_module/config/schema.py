@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from ris_ai_module.config.audit_section import AuditConfig
 from ris_ai_module.config.dicom_section import (  # noqa: F401 - re-exported: one place to import sections
     DEFAULT_SOP_CLASSES,
     DEFAULT_TRANSFER_SYNTAXES,
@@ -162,6 +163,7 @@ class Config:
     storage: StorageConfig = field(default_factory=StorageConfig)
     sr: SrConfig = field(default_factory=SrConfig)
     http: HttpConfig = field(default_factory=HttpConfig)
+    audit: AuditConfig = field(default_factory=AuditConfig)
 
     def validate(self) -> None:
         """Checks that span keys; each names the key at fault."""
@@ -195,6 +197,7 @@ class Config:
         validate_health(self.health, self.alerts, self.dicom)
         self.dicom.validate()
         self.http.validate()
+        self.audit.validate()
 
     def resolve_paths(self, base: Path) -> Config:
         """Relative file paths in the file mean: relative to the file's folder (every FilePath field)."""

@@ -240,3 +240,30 @@ report_sent = Table(
     Column("sent_at", Timestamp, nullable=True),
     Column("detail", String(1000), nullable=True),
 )
+
+#: Sessions of the status page (cookie ``rai_session``): kept here so that several instances behind one
+#: address agree; only the SHA-256 of the cookie is stored. Ends after ``http.session_idle`` unused.
+web_session = Table(
+    "rai_session",
+    metadata,
+    Column("session_hash", String(64), primary_key=True, comment="SHA-256 of the cookie value"),
+    Column("user_name", String(100), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("csrf_token", String(64), nullable=False, comment="Sent back by the page on every state change"),
+    Column("source", String(45), nullable=True, comment="Client address at login"),
+    Column("created_at", Timestamp, nullable=False),
+    Column("last_seen_at", Timestamp, nullable=False),
+    Index("rai_ix_session_seen", "last_seen_at"),
+)
+
+#: Failed logins per account and per client address (``account:<name>``, ``address:<ip>``): the lockout
+#: survives a restart and holds for every instance on the database (等保 身份鉴别: login-failure handling).
+login_failure = Table(
+    "rai_login_failure",
+    metadata,
+    Column("fail_key", String(150), primary_key=True),
+    Column("fail_count", Integer, nullable=False, server_default="0"),
+    Column("first_failed_at", Timestamp, nullable=False),
+    Column("last_failed_at", Timestamp, nullable=False),
+    Column("locked_until", Timestamp, nullable=True),
+)

@@ -29,6 +29,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from ris_ai_module import audit
 from ris_ai_module.context import AppContext
 from ris_ai_module.db.clock import utcnow
 from ris_ai_module.health import store
@@ -106,6 +107,7 @@ class HealthScheduler:
         if n:
             log.info("purged %d check results older than %s", n, timedelta(seconds=self.cfg.retention),
                      extra={"action": "checks_purged"})
+        audit.purge(self.ctx.engine, timedelta(seconds=float(self.ctx.config.audit.retention)))
         return n
 
     def _leader(self, func: Callable[[], Any]) -> Callable[[], Any]:

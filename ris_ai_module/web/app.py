@@ -22,12 +22,11 @@ from typing import Any
 
 import bottle
 
+from ris_ai_module.audit import AuditEvent, AuditLog
 from ris_ai_module.config.http_section import HttpTokenConfig, HttpUserConfig
 from ris_ai_module.context import AppContext
-from ris_ai_module.db.clock import utcnow
 from ris_ai_module.web.auth import Authenticator
 from ris_ai_module.web.errors import HttpError, install_error_pages, json_boundary
-from ris_ai_module.web.lookup import write_audit
 
 
 @dataclass
@@ -41,6 +40,7 @@ class AuditEntry:
 class WebContext:
     ctx: AppContext
     auth: Authenticator
+    audit_log: AuditLog
 
     def user(self, role: str = "viewer") -> HttpUserConfig | HttpTokenConfig:
         """The authenticated user of this request, with at least ``role``; else 401/403."""
@@ -87,8 +87,17 @@ class WebContext:
         self.audit(actor, action, entry.target, entry.detail, ok=entry.ok)
 
     def audit(self, actor: str, action: str, target: str | None, detail: str | None, ok: bool = True) -> None:
-        with self.ctx.engine.begin() as conn:
-            write_audit(conn, actor, f"http:{bottle.request.remote_addr or '-'}", action, target, detail, ok, utcnow())
+        """A state change or security event: committed before the answer goes out."""
+        self.audit_log.write(self._event(actor, action, target, detail, ok))
+
+    def audit_read(self, actor: str, action: str, target: str | None, detail: str | None) -> None:
+        """A read of patient data (search, exam opened): batched, in the database within a second."""
+        self.audit_log.record(self._event(actor, action, target, detail, True))
+
+    @staticmethod
+    def _event(actor: str, action: str, target: str | None, detail: str | None, ok: bool) -> AuditEvent:
+        return AuditEvent(actor=actor, source=f"http:{bottle.request.remote_addr or '-'}", action=action,
+                          target=target, detail=detail, ok=ok)
 
 
 def to_json(value: Any) -> str:
@@ -135,7 +144,8 @@ def _security_headers(tls: bool) -> None:
         headers.set_header("Strict-Transport-Security", "max-age=31536000")
 
 
-def make_app(ctx: AppContext) -> bottle.Bottle:
+def make_app(ctx: AppContext, audit_log: AuditLog | None = None) -> bottle.Bottle:
+    """The app; ``audit_log`` is the server's (closed by it), else one of its own."""
     from ris_ai_module.web import routes_exams, routes_tasks
 
     app = bottle.Bottle(catchall=True)
@@ -145,7 +155,8 @@ def make_app(ctx: AppContext) -> bottle.Bottle:
     tls = bool(ctx.config.http.tls_certificate)
     app.add_hook("before_request", lambda: _security_headers(tls))
     install_error_pages(app, lambda: _security_headers(tls))
-    web = WebContext(ctx, Authenticator(ctx.config.http))
+    audit_log = audit_log or AuditLog(ctx.engine, float(ctx.config.audit.flush_interval))
+    web = WebContext(ctx, Authenticator(ctx.config.http), audit_log)
     page, policy = _page()
 
     @app.get("/healthz")

@@ -17,7 +17,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.engine import Connection
 
 from ris_ai_module.db.ris import exam_view
-from ris_ai_module.db.tables import audit, check, dicom_object, measurement, report_state, task, task_attempt
+from ris_ai_module.db.tables import check, dicom_object, measurement, report_state, task, task_attempt
 
 _PINYIN_QUERY = re.compile(r"^[A-Za-z ]+$")
 
@@ -197,10 +197,3 @@ def recent_failures(conn: Connection, limit: int = 20) -> list[dict[str, Any]]:
     rows = conn.execute(select(task.c.task_id, task.c.kind, task.c.exam_key, task.c.last_error, task.c.finished_at)
                         .where(task.c.status == "FAILED").order_by(task.c.task_id.desc()).limit(limit))
     return [dict(r._mapping) for r in rows]
-
-
-def write_audit(conn: Connection, actor: str, source: str, action: str, target: str | None, detail: str | None,
-                ok: bool, at: datetime) -> None:
-    conn.execute(audit.insert().values(audit_at=at, actor=actor[:100], source=source[:40], action=action[:40],
-                                       target=(target or "")[:200] or None, detail=(detail or "")[:1000] or None,
-                                       ok=1 if ok else 0))

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 def install(app: bottle.Bottle, web: WebContext) -> None:
     @app.get("/api/exams")
     def list_exams() -> dict[str, Any]:
-        web.user()
+        user = web.user()
         q = bottle.request.query
         query = ExamQuery(
             name=params.text(q.getunicode("name"), "name"),
@@ -39,6 +39,7 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
             query = ExamQuery(**{**query.__dict__, "date_from": window})
         with web.ctx.engine.connect() as conn:
             exams, total = search_exams(conn, query)
+        web.audit_read(user.name, "exam_search", None, _describe(query, total))
         answer: dict[str, Any] = {"total": total, "limit": query.limit, "offset": query.offset, "exams": exams}
         if window is not None:
             answer["searched_from"] = window.date().isoformat()
@@ -46,9 +47,10 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
 
     @app.get("/api/exams/<exam_key>")
     def one_exam(exam_key: str) -> dict[str, Any]:
-        web.user()
+        user = web.user()
         with web.ctx.engine.connect() as conn:
             trace = exam_trace(conn, exam_key)
+        web.audit_read(user.name, "exam_view", exam_key, None if trace else "not found")
         if trace is None:
             raise NotFound(f"exam {exam_key} is not in RAI_V_EXAM")
         return trace
@@ -63,3 +65,13 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
         web.ctx.wake.set()
         bottle.response.status = 202
         return {"task_id": task_id, "status": "SCHEDULED"}
+
+
+def _describe(query: ExamQuery, total: int) -> str:
+    """What was searched, as the audit row's detail: every criterion given, and how many exams matched."""
+    parts = [f"{name}={value.isoformat() if hasattr(value, 'isoformat') else value}"
+             for name, value in (("name", query.name), ("patient_id", query.patient_id), ("accession", query.accession),
+                                 ("from", query.date_from), ("to", query.date_to)) if value]
+    if query.offset:
+        parts.append(f"offset={query.offset}")
+    return " ".join(parts + [f"-> {total} exams"])

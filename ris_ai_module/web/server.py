@@ -9,6 +9,7 @@ import threading
 from cheroot import wsgi
 from cheroot.ssl.builtin import BuiltinSSLAdapter
 
+from ris_ai_module.audit import AuditLog
 from ris_ai_module.context import AppContext
 from ris_ai_module.web.app import make_app
 
@@ -23,7 +24,8 @@ class WebServer:
 
     def __init__(self, ctx: AppContext) -> None:
         cfg = ctx.config.http
-        self.server = wsgi.Server((cfg.host, cfg.port), make_app(ctx), numthreads=cfg.threads,
+        self.audit_log = AuditLog(ctx.engine, float(ctx.config.audit.flush_interval))
+        self.server = wsgi.Server((cfg.host, cfg.port), make_app(ctx, self.audit_log), numthreads=cfg.threads,
                                   server_name="ris-ai-module", timeout=30, shutdown_timeout=5, request_queue_size=64)
         self.server.max_request_header_size = MAX_HEADER_BYTES  # cheroot's default is no limit
         if cfg.tls_certificate:
@@ -48,6 +50,7 @@ class WebServer:
     def stop(self, timeout: float = 10.0) -> None:
         self.server.stop()
         self.thread.join(timeout)
+        self.audit_log.close()  # the last batched reads reach RAI_AUDIT
 
 
 def make_component(ctx: AppContext) -> WebServer | None:

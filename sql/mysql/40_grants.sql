@@ -32,7 +32,6 @@ GRANT SELECT ON rai_v_exam TO 'rai_module'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON rai_task TO 'rai_module'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON rai_task_attempt TO 'rai_module'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON rai_study_uid TO 'rai_module'@'%';
-GRANT SELECT, INSERT, UPDATE, DELETE ON rai_audit TO 'rai_module'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON rai_exam_started TO 'rai_module'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON rai_object TO 'rai_module'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON rai_measurement TO 'rai_module'@'%';
@@ -42,6 +41,18 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON rai_check TO 'rai_module'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON rai_lease TO 'rai_module'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON rai_alert_state TO 'rai_module'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON rai_report_sent TO 'rai_module'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE ON rai_session TO 'rai_module'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE ON rai_login_failure TO 'rai_module'@'%';
+
+-- 审计表只能追加：模块账号只有 SELECT、INSERT；按保存期限清理只能通过 rai_audit_purge（SQL SECURITY DEFINER，
+-- 不删除 180 天以内的记录）。先授予再全部收回，使旧版本授予的 UPDATE/DELETE 失效（MySQL 收回不存在的权限会报错）。
+-- The audit trail is append-only for the module: SELECT and INSERT only; rows older than the retention
+-- leave through rai_audit_purge (SQL SECURITY DEFINER, never younger than 180 days). Granted, revoked
+-- entirely, granted again: removes the UPDATE/DELETE of earlier versions (REVOKE of a missing grant fails).
+GRANT SELECT, INSERT ON rai_audit TO 'rai_module'@'%';
+REVOKE ALL PRIVILEGES ON rai_audit FROM 'rai_module'@'%';
+GRANT SELECT, INSERT ON rai_audit TO 'rai_module'@'%';
+GRANT EXECUTE ON PROCEDURE rai_audit_purge TO 'rai_module'@'%';
 
 GRANT SELECT, INSERT, UPDATE ON ris_report TO 'rai_module'@'%';
 GRANT SELECT, INSERT, UPDATE ON ris_report_measure TO 'rai_module'@'%';
