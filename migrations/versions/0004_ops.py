@@ -1,7 +1,8 @@
 """Operations: page sessions and login failures in the database; the audit purge procedure.
 
 RAI_AUDIT becomes append-only for the module's account (40_grants.sql grants only SELECT, INSERT); its
-rows leave through RAI_AUDIT_PURGE, created here with its owner's rights, which deletes nothing younger
+rows leave through RAI_AUDIT_PURGE, created here with its owner's rights (PostgreSQL and KingbaseES,
+MySQL/MariaDB, SQL Server, Oracle, DM8), which deletes nothing younger
 than 180 days (网络安全法: logs kept six months). SQLite has no accounts and gets no procedure.
 
 Revision ID: 0004_ops
@@ -36,6 +37,14 @@ $$""",
 SQL SECURITY DEFINER
 DELETE FROM rai_audit WHERE audit_at < UTC_TIMESTAMP(6) - INTERVAL GREATEST(p_days, 180) DAY""",
     ],
+    "mssql": [
+        """CREATE OR ALTER PROCEDURE rai_audit_purge @p_days INT WITH EXECUTE AS OWNER AS
+BEGIN
+    SET NOCOUNT ON;
+    DELETE FROM rai_audit
+     WHERE audit_at < DATEADD(day, -(CASE WHEN @p_days > 180 THEN @p_days ELSE 180 END), SYSUTCDATETIME());
+END""",
+    ],
     "oracle": [
         """CREATE OR REPLACE PROCEDURE rai_audit_purge(p_days IN NUMBER) AUTHID DEFINER AS
 BEGIN
@@ -44,6 +53,9 @@ BEGIN
 END;""",
     ],
 }
+
+
+_PURGE["dm"] = _PURGE["oracle"]  # 达梦 DM8 runs the Oracle PL/SQL unit as written
 
 
 def _dialect() -> str:

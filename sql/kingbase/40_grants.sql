@@ -31,7 +31,6 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON
     RAI_TASK,
     RAI_TASK_ATTEMPT,
     RAI_STUDY_UID,
-    RAI_AUDIT,
     RAI_EXAM_STARTED,
     RAI_OBJECT,
     RAI_MEASUREMENT,
@@ -40,7 +39,18 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON
     RAI_CHECK,
     RAI_LEASE,
     RAI_ALERT_STATE,
-    RAI_REPORT_SENT
+    RAI_REPORT_SENT,
+    RAI_SESSION,
+    RAI_LOGIN_FAILURE
 TO rai_module;
+
+-- 审计表只能追加：模块账号只有 SELECT、INSERT；按保存期限清理只能通过 RAI_AUDIT_PURGE（以属主权限运行，
+-- 不删除 180 天以内的记录）。REVOKE 使旧版本授予的 UPDATE/DELETE 失效。
+-- The audit trail is append-only for the module: SELECT and INSERT only; old rows leave through
+-- RAI_AUDIT_PURGE (owner's rights, never younger than 180 days). The REVOKE removes the UPDATE/DELETE
+-- that earlier versions of this script granted.
+REVOKE UPDATE, DELETE, TRUNCATE ON RAI_AUDIT FROM rai_module;
+GRANT SELECT, INSERT ON RAI_AUDIT TO rai_module;
+GRANT EXECUTE ON PROCEDURE rai_audit_purge(integer) TO rai_module;
 
 GRANT SELECT, INSERT, UPDATE ON RIS_REPORT, RIS_REPORT_MEASURE TO rai_module;
