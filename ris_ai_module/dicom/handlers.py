@@ -163,9 +163,12 @@ def handle_store(event: Any, state: ScpState) -> Dataset | int:
       * 0xA700 Refused, out of resources: the disk filled up, or free space is below ``storage.min_free``;
       * 0xA710 Refused, out of resources: the index database is unavailable (the file was removed);
       * 0xA7FF Refused: another local I/O failure;
-      * 0xA900 Error, data set does not match SOP class: UIDs differ from the command, Type 1 UID missing;
-      * 0xC000 Error, cannot understand: the data set cannot be parsed;
-      * 0xC010 Error, cannot understand: a UID is not a valid UID;
+      * 0xA900 Error, data set does not match SOP class: its SOP class is not the presentation context's
+        abstract syntax, UIDs differ from the command, Type 1 UID missing;
+      * 0xC000 Error, cannot understand: the data set cannot be parsed, or is not encoded in the context's
+        transfer syntax (e.g. implicit VR bytes on an explicit VR context);
+      * 0xC010 Error, cannot understand: a UID is not a valid UID (read as sent: only the trailing NUL pad
+        is allowed, a space is not trimmed);
       * 0x0122 Refused, SOP class not supported (also: a self-check association, which may only C-ECHO).
     Every failure carries an Error Comment (0000,0902).
     """
@@ -180,6 +183,7 @@ def handle_store(event: Any, state: ScpState) -> Dataset | int:
         sender_address=str(event.assoc.requestor.address),
         affected_sop_class=str(request.AffectedSOPClassUID or "") or None,
         affected_sop_instance=str(request.AffectedSOPInstanceUID or "") or None,
+        context_sop_class=str(getattr(event.context, "abstract_syntax", "") or "") or None,
     )
     outcome = ingest(state.ctx, state.area, received)
     return _answer(outcome.status, outcome.comment)

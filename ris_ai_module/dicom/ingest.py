@@ -14,6 +14,7 @@ from io import BytesIO
 from pathlib import Path
 from typing import BinaryIO
 
+from pydicom import dcmread
 from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset
 from pydicom.filereader import read_partial
@@ -50,6 +51,8 @@ class Received:
     #: From the C-STORE command; the data set must agree with them.
     affected_sop_class: str | None = None
     affected_sop_instance: str | None = None
+    #: The presentation context the C-STORE came on (abstract syntax = the SOP class it may carry).
+    context_sop_class: str | None = None
     #: Manual import with --exam: link to this exam instead of searching.
     exam_key: str | None = None
 
@@ -94,19 +97,22 @@ def _ingest(ctx: AppContext, area: StorageArea, rc: Received) -> Outcome:
         if temp.out_of_space:
             return _fail(statuses.OUT_OF_RESOURCES, "out of disk space")
         return _fail(statuses.STORE_FAILED, f"write error: {temp.error.strerror or temp.error}")
+    encoding = encoding_problem(temp)
+    if encoding is not None:
+        return _refused(rc, statuses.CANNOT_UNDERSTAND, encoding, None)
     try:
         ds = read_header(temp)
+        uids = {name: raw_uid(ds, name) for name in UID_TAGS}
     except Exception as exc:
-        return _fail(statuses.CANNOT_UNDERSTAND, f"unreadable data set: {exc.__class__.__name__}")
-    sop_class = str(ds.get("SOPClassUID", "") or "")
-    sop = str(ds.get("SOPInstanceUID", "") or "")
-    problem = _check(ds, rc, ctx.config.dicom.sop_classes)
+        return _refused(rc, statuses.CANNOT_UNDERSTAND, f"unreadable data set: {exc.__class__.__name__}", None)
+    sop_class = uids["SOPClassUID"] or ""
+    sop = uids["SOPInstanceUID"] or ""
+    problem = _check(ds, uids, rc, ctx.config.dicom.sop_classes)
     if problem is not None:
         status, text = problem
-        log.warning("object refused (0x%04X %s) from %s", status, text, rc.sender_ae, extra={"action": "store_refused"})
-        return _fail(status, text, sop or None)
-    study = str(ds.StudyInstanceUID)
-    series = str(ds.SeriesInstanceUID)
+        return _refused(rc, status, text, sop or None)
+    study = str(uids["StudyInstanceUID"])
+    series = str(uids["SeriesInstanceUID"])
     relative = area.relative_path(study, series, sop)
     sha = temp.sha256 if temp.size else sha256_of(temp.name)
     size = Path(temp.name).stat().st_size
@@ -166,6 +172,77 @@ def _ingest(ctx: AppContext, area: StorageArea, rc: Received) -> Outcome:
                    task_id=task_id, file_path=relative)
 
 
+def _refused(rc: Received, status: int, text: str, sop: str | None) -> Outcome:
+    log.warning("object refused (0x%04X %s) from %s", status, text, rc.sender_ae, extra={"action": "store_refused"})
+    return _fail(status, text, sop)
+
+
+#: The UIDs that name the object and its place on disk, read strictly (raw_uid).
+UID_TAGS = ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID")
+
+
+def raw_uid(ds: Dataset, keyword: str) -> str | None:
+    """A UI value exactly as sent, less the one trailing NUL that pads it to even length (PS3.5 §6.2, §9.1).
+    pydicom would also strip spaces; a UID with a space is not a UID, so it is kept and fails validation."""
+    tag = tag_for_keyword(keyword)
+    if tag is None or tag not in ds:
+        return None
+    elem = ds.get_item(tag)
+    value = elem.value
+    if isinstance(value, (bytes, bytearray)):
+        text = bytes(value).decode("ascii", "replace")
+        return text[:-1] if text.endswith("\0") else text
+    return None if value is None else str(value)
+
+
+#: Transfer syntaxes whose data set bytes are deflated (their first element cannot be looked at directly).
+DEFLATED = ("1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.8.1")
+IMPLICIT_LE = "1.2.840.10008.1.2"
+EXPLICIT_BE = "1.2.840.10008.1.2.2"
+#: Every VR of PS3.5 Table 6.2-1: in explicit VR encodings, bytes 4-5 of each element are one of these.
+VRS = frozenset(b"AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR "
+                b"US UT UV".split())
+
+
+def encoding_problem(temp: TempObject) -> str | None:
+    """Whether the data set's first element is encoded as its transfer syntax says (None when it is).
+
+    pydicom, reading explicit VR bytes that are really implicit (or the reverse), switches encodings with a
+    warning and reads on; the object would be stored as something it is not. Random bytes usually pass
+    pydicom's partial read as a few nonsense elements. Both are "cannot understand" (0xC000) here.
+    """
+    head = bytes(temp.head)
+    if len(head) < 144 or head[128:132] != b"DICM":
+        return None  # not a Part 10 file as pynetdicom writes it (manual import): pydicom's own checks apply
+    try:
+        group_length = int.from_bytes(head[140:144], "little")
+        meta_end = 144 + group_length
+        meta = dcmread(BytesIO(head[:meta_end])).file_meta
+        syntax = str(meta.get("TransferSyntaxUID", "") or "")
+    except Exception:
+        return "unreadable file meta information"
+    if not syntax or syntax in DEFLATED:
+        return None
+    first = head[meta_end:meta_end + 8]
+    if len(first) < 8:
+        return None if temp.size <= meta_end else "data set too short"
+    order = "big" if syntax == EXPLICIT_BE else "little"
+    group = int.from_bytes(first[0:2], order)
+    looks_explicit = first[4:6] in VRS
+    if group < 0x0008:
+        return f"data set starts with group {group:04X}: not a data set"
+    if syntax == IMPLICIT_LE:
+        if looks_explicit:
+            return "explicit VR data on an implicit VR transfer syntax"
+        length = int.from_bytes(first[4:8], "little")
+        if length != 0xFFFFFFFF and length > temp.size - meta_end - 8:
+            return "first element longer than the data set: not implicit VR"
+        return None
+    if not looks_explicit:
+        return "data set is not explicit VR as its transfer syntax says"
+    return None
+
+
 def read_header(temp: TempObject) -> Dataset:
     """HEADER_TAGS, from the bytes kept in memory while the object arrived when they hold them all, else from
     the file. Stops at the first element after HEADER_END: nothing after the header is decoded."""
@@ -204,28 +281,29 @@ def _stored_meanwhile(ctx: AppContext, sop: str) -> bool:
         return False
 
 
-def _check(ds: Dataset, rc: Received, accepted: tuple[str, ...]) -> tuple[int, str] | None:
+def _check(ds: Dataset, uids: dict[str, str | None], rc: Received, accepted: tuple[str, ...]) -> tuple[int, str] | None:
     """The first reason to refuse this data set, as (status, comment); None when it is acceptable."""
-    sop_class = ds.get("SOPClassUID")
-    sop = ds.get("SOPInstanceUID")
+    sop_class = uids["SOPClassUID"]
+    sop = uids["SOPInstanceUID"]
     for name, value in (("SOPClassUID", sop_class), ("SOPInstanceUID", sop)):
-        if value is None or str(value) == "":
+        if not value:
             return statuses.DATASET_MISMATCH, f"{name} missing"
-    if rc.affected_sop_class and str(sop_class) != rc.affected_sop_class:
-        return statuses.DATASET_MISMATCH, "SOPClassUID differs from the C-STORE request"
-    if rc.affected_sop_instance and str(sop) != rc.affected_sop_instance:
-        return statuses.DATASET_MISMATCH, "SOPInstanceUID differs from the C-STORE request"
     for name in ("SOPClassUID", "SOPInstanceUID"):
-        problem = uid_problem(name, str(ds.get(name)))
+        problem = uid_problem(name, uids[name])
         if problem:
             return statuses.INVALID_UID, problem
+    if rc.context_sop_class and sop_class != rc.context_sop_class:
+        return statuses.DATASET_MISMATCH, "SOP class differs from the presentation context's"
+    if rc.affected_sop_class and sop_class != rc.affected_sop_class:
+        return statuses.DATASET_MISMATCH, "SOPClassUID differs from the C-STORE request"
+    if rc.affected_sop_instance and sop != rc.affected_sop_instance:
+        return statuses.DATASET_MISMATCH, "SOPInstanceUID differs from the C-STORE request"
     if str(sop_class) not in accepted:
         return statuses.SOP_CLASS_NOT_SUPPORTED, f"SOP class {sop_class} not accepted"
     for name in ("StudyInstanceUID", "SeriesInstanceUID"):
-        value = ds.get(name)
-        if value is None or str(value) == "":
+        if not uids[name]:
             return statuses.DATASET_MISMATCH, f"{name} missing"
-        problem = uid_problem(name, str(value))
+        problem = uid_problem(name, uids[name])
         if problem:
             return statuses.INVALID_UID, problem
     return None

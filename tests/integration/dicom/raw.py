@@ -106,3 +106,60 @@ def _exactly(sock: socket.socket, n: int) -> bytes | None:
             return None
         out += chunk
     return bytes(out)
+
+
+def c_store(sock: socket.socket, dataset_bytes: bytes, sop_class: str, sop_instance: str, context_id: int = 1,
+            max_pdu: int = 16384, timeout: float = 30.0) -> int | None:
+    """Send one C-STORE-RQ on presentation context ``context_id`` whatever it was negotiated for (the command
+    says ``sop_class``), with ``dataset_bytes`` exactly as given; the response status, or None if none came."""
+    from io import BytesIO
+
+    from pynetdicom.dimse_messages import C_STORE_RQ
+    from pynetdicom.dimse_primitives import C_STORE
+    from pynetdicom.pdu import P_DATA_TF
+
+    primitive = C_STORE()
+    primitive.MessageID = 1
+    primitive.AffectedSOPClassUID = sop_class
+    primitive.AffectedSOPInstanceUID = sop_instance
+    primitive.Priority = 0
+    primitive.DataSet = BytesIO(dataset_bytes)
+    message = C_STORE_RQ()
+    message.primitive_to_message(primitive)
+    for p_data in message.encode_msg(context_id, max_pdu):
+        pdu = P_DATA_TF()
+        pdu.from_primitive(p_data)
+        sock.sendall(pdu.encode())
+    command = bytearray()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        answer = read_pdu(sock, timeout=max(0.1, deadline - time.monotonic()))
+        if answer is None or answer[0] != 0x04:
+            return None
+        body = answer[1]
+        # P-DATA-TF: PDV items (4-byte length, context id, control header, fragment)
+        offset = 0
+        while offset < len(body):
+            (length,) = struct.unpack(">L", body[offset:offset + 4])
+            control = body[offset + 5]
+            command += body[offset + 6:offset + 4 + length]
+            offset += 4 + length
+            if control & 0x01 and control & 0x02:  # last fragment of a command
+                return _status(bytes(command))
+    return None
+
+
+def _status(command: bytes) -> int | None:
+    """(0000,0900) Status from an implicit VR little endian command set."""
+    marker = b"\x00\x00\x00\x09\x02\x00\x00\x00"
+    at = command.find(marker)
+    return None if at < 0 else struct.unpack("<H", command[at + 8:at + 10])[0]
+
+
+def release(sock: socket.socket) -> None:
+    """A-RELEASE-RQ; waits briefly for the A-RELEASE-RP."""
+    try:
+        sock.sendall(bytes([0x05, 0x00, 0, 0, 0, 4, 0, 0, 0, 0]))
+        read_pdu(sock, timeout=5)
+    except OSError:
+        pass
