@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ris_ai_module.db import migrate, scripts  # noqa: E402
-from ris_ai_module.push.stub_host import StubServer  # noqa: E402
+from ris_ai_module.sim.http_host import StubServer  # noqa: E402
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 

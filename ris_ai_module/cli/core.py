@@ -141,34 +141,6 @@ def cmd_retry(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_ai_host_stub(args: argparse.Namespace) -> int:
-    """A stand-in AI host for the demo and for acceptance checks before the vendor's host is there."""
-    import time
-
-    from ris_ai_module.push.stub_host import StubServer
-
-    server = StubServer(args.host, args.port, certfile=args.cert or "", keyfile=args.key or "").start()
-    print(f"AI host stub listening on {'https' if args.cert else 'http'}://{args.host}:{server.port}/ (Ctrl+C to stop)",
-          flush=True)
-    seen = 0
-    try:
-        while True:
-            time.sleep(0.2)
-            with server.state.lock:
-                new = server.state.received[seen:]
-            for r in new:
-                body = r.body if isinstance(r.body, dict) else {}
-                print(f"{time.strftime('%H:%M:%S')} {r.path} key={r.headers.get('Idempotency-Key', '-')} "
-                      f"exam={body.get('examKey', '-')} accession={body.get('accessionNumber', '-')}", flush=True)
-            seen += len(new)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
-    print(f"received {len(server.state.received)} requests, {server.state.unique_keys()} distinct idempotency keys")
-    return 0
-
-
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("config", help="check or print the configuration / 检查配置")
     csub = p.add_subparsers(dest="config_command", metavar="check|example")
@@ -209,13 +181,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("task_id", type=int)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_task)
-
-    p = sub.add_parser("ai-host-stub", help="a stand-in AI host that receives pushes (demo, site tests) / 模拟 AI 主机")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8090)
-    p.add_argument("--cert", help="PEM certificate: serve HTTPS")
-    p.add_argument("--key", help="PEM private key of --cert")
-    p.set_defaults(func=cmd_ai_host_stub)
 
     p = sub.add_parser("retry", help="schedule a FAILED task again / 重试失败任务")
     p.add_argument("task_id", type=int)

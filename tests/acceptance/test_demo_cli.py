@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ris_ai_module.push.stub_host import StubServer
+from ris_ai_module.sim.http_host import StubServer
 from tests.integration.tasks.processes import start_run, stop
 from tests.support import free_port, wait_until
 

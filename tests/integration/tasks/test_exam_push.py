@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 
 from ris_ai_module.db.tables import study_uid as study_uid_table
 from ris_ai_module.db.tables import task, task_attempt
-from ris_ai_module.push.stub_host import StubServer
+from ris_ai_module.sim.http_host import StubServer
 from ris_ai_module.tasks.worker import Worker
 from tests.integration.tasks.conftest import add_exam, make_ctx, set_status
 from tests.support import free_port, wait_until

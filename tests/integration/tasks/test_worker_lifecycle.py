@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from ris_ai_module.db.clock import utcnow
 from ris_ai_module.db.tables import task, task_attempt
 from ris_ai_module.log import setup_logging
-from ris_ai_module.push.stub_host import StubServer
+from ris_ai_module.sim.http_host import StubServer
 from ris_ai_module.tasks import queue
 from ris_ai_module.tasks.worker import Worker, release
 from tests.integration.tasks.conftest import add_exam, make_ctx

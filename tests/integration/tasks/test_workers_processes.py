@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from ris_ai_module.db.tables import task
-from ris_ai_module.push.stub_host import StubServer
+from ris_ai_module.sim.http_host import StubServer
 from ris_ai_module.tasks import queue
 from tests.integration.tasks.processes import start_run, stop, write_config
 from tests.support import wait_until
