@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -202,6 +203,8 @@ def run_demo(keep: Path | None = None, out: TextIO | None = None, wait: float = 
             return 1
         say(f"演示完成 demo complete: 3 reports written in {total:.1f}s")
         if keep is not None:
+            if threading.current_thread() is threading.main_thread():  # SIGTERM stops both, like Ctrl-C
+                signal.signal(signal.SIGTERM, _interrupt)
             say(f"状态页 status page: http://127.0.0.1:{setup.http_port}/  账号 account: demo  密码 password: demo")
             say(f"配置 configuration: {setup.config}  (Ctrl-C 停止 stops the module and the simulator)")
             try:
@@ -216,6 +219,10 @@ def run_demo(keep: Path | None = None, out: TextIO | None = None, wait: float = 
         engine.dispose()
         if keep is None:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def _interrupt(_signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def _printer(out: TextIO):  # noqa: ANN202

@@ -1,0 +1,143 @@
+"""``acceptance --cleanup``: undo what a journaled run wrote, also after a failed or interrupted run.
+
+Removed: the objects the kit stored and those the AI host sent for the test exam during the run (files, index
+rows, their measurements and SR_APPLY tasks); restored: the test exam's report rows (report table row and
+key/value rows exactly as they were before the run) and its RAI_REPORT_STATE. The push to the AI host cannot
+be taken back: the record says so, and the AI vendor removes the test exam on its side.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import MetaData, Table, delete, insert, select
+from sqlalchemy.engine import Connection, Engine
+
+from ris_ai_module.acceptance.journal import Journal, open_runs
+from ris_ai_module.config.schema import Config
+from ris_ai_module.db.dialects import identifier
+from ris_ai_module.db.tables import dicom_object, measurement, report_state, study_uid, task
+
+
+def reflect(conn: Connection, name: str) -> Table:
+    """A hospital table as it is (names as configured; quoting per dialect as the report writer does)."""
+    return Table(identifier(name), MetaData(), autoload_with=conn)
+
+
+def snapshot_report(conn: Connection, cfg: Config, exam_key: str) -> dict[str, Any]:
+    """The test exam's report rows and state as they are now, JSON-ready."""
+    rep = cfg.report
+    out: dict[str, Any] = {"exam_key": exam_key, "tables": []}
+    seen: set[tuple[str, str]] = set()
+    targets = [(rep.table, rep.exam_id_column)]
+    if "rows" in rep.targets:
+        targets.append((rep.rows.table, rep.rows.exam_id_column))
+    if "columns" in rep.targets and rep.columns.table:
+        targets.append((rep.columns.table, rep.columns.exam_id_column or rep.exam_id_column))
+    for name, col in targets:
+        if (name.lower(), col.lower()) in seen:
+            continue
+        seen.add((name.lower(), col.lower()))
+        t = reflect(conn, name)
+        key_col = _column(t, col)
+        rows = [dict(r._mapping) for r in conn.execute(select(t).where(key_col == exam_key))]
+        out["tables"].append({"table": name, "exam_column": key_col.name, "rows": _jsonable(rows)})
+    state = conn.execute(select(report_state).where(report_state.c.exam_key == exam_key)).first()
+    out["state"] = _jsonable([dict(state._mapping)])[0] if state is not None else None
+    return out
+
+
+def _column(t: Table, name: str) -> Any:
+    for c in t.columns:
+        if c.name.lower() == name.lower():
+            return c
+    raise KeyError(f"{t.name} has no column {name}")
+
+
+def _jsonable(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in r.items()} for r in rows]
+
+
+def _datetime_if(col: Any, value: Any) -> Any:
+    try:
+        py = col.type.python_type
+    except NotImplementedError:
+        return value
+    if isinstance(value, str) and py is datetime:
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
+
+
+def restore_report(conn: Connection, snap: dict[str, Any]) -> None:
+    exam_key = snap["exam_key"]
+    for entry in snap["tables"]:
+        t = reflect(conn, entry["table"])
+        key_col = _column(t, entry["exam_column"])
+        conn.execute(delete(t).where(key_col == exam_key))
+        for row in entry["rows"]:
+            conn.execute(insert(t).values({_column(t, k).name: _datetime_if(_column(t, k), v) for k, v in row.items()}))
+    conn.execute(delete(report_state).where(report_state.c.exam_key == exam_key))
+    if snap.get("state"):
+        state = {k: (datetime.fromisoformat(v) if k == "updated_at" and isinstance(v, str) else v)
+                 for k, v in snap["state"].items()}
+        conn.execute(insert(report_state).values(state))
+
+
+def remove_objects(conn: Connection, sops: set[str], storage_root: Path) -> list[str]:
+    """Index rows, measurements and SR_APPLY tasks of ``sops``; returns the files to delete after commit."""
+    files = []
+    for sop in sorted(sops):
+        row = conn.execute(select(dicom_object.c.file_path).where(dicom_object.c.sop_instance_uid == sop)).first()
+        if row is not None:
+            files.append(str(storage_root / row.file_path))
+        conn.execute(delete(measurement).where(measurement.c.sop_instance_uid == sop))
+        conn.execute(delete(task).where(task.c.kind == "SR_APPLY", task.c.payload.like(f'%"{sop}"%')))
+        conn.execute(delete(dicom_object).where(dicom_object.c.sop_instance_uid == sop))
+    return files
+
+
+def objects_of_run(conn: Connection, entries: list[dict[str, Any]]) -> set[str]:
+    """What the kit stored, plus what reached the test exam during the run (the AI host's own answer)."""
+    sops = {e["sop"] for e in entries if e["action"] == "store"}
+    start = next((e for e in entries if e["action"] == "start"), None)
+    if start and start.get("exam_key"):
+        since = datetime.fromisoformat(start["utc"])
+        for row in conn.execute(select(dicom_object.c.sop_instance_uid).where(
+                dicom_object.c.exam_key == start["exam_key"], dicom_object.c.received_at >= since)):
+            sops.add(row.sop_instance_uid)
+    return sops
+
+
+def cleanup(engine: Engine, cfg: Config, folder: Path, say: Any = print) -> int:
+    """Undo every open run in ``folder``; returns how many runs were cleaned."""
+    cleaned = 0
+    for run_id, entries in list(open_runs(folder)):
+        with engine.begin() as conn:
+            sops = objects_of_run(conn, entries)
+            files = remove_objects(conn, sops, Path(cfg.storage.root))
+            snaps = [e["snapshot"] for e in entries if e["action"] == "report-snapshot"]
+            if snaps:
+                restore_report(conn, snaps[0])  # the first snapshot is the state before the run
+            for e in entries:
+                if e["action"] == "study-uid":  # the UID the kit generated for the test exam
+                    conn.execute(delete(study_uid).where(study_uid.c.exam_key == e["exam_key"]))
+        for f in files:
+            try:
+                Path(f).unlink()
+            except FileNotFoundError:
+                pass
+        pushes = [e for e in entries if e["action"] == "push"]
+        Journal(folder, run_id).write("cleaned", objects=sorted(sops), report_restored=bool(snaps))
+        say(f"run {run_id}: removed {len(sops)} object(s){' and restored the test report' if snaps else ''}"
+            + (f"; {len(pushes)} test push(es) to the AI host cannot be taken back: ask the AI vendor to delete "
+               f"exam {pushes[0].get('exam_key')}" if pushes else ""))
+        cleaned += 1
+    if not cleaned:
+        say(f"nothing to clean up in {folder}")
+    return cleaned
+
