@@ -47,9 +47,17 @@ class HttpConfig:
     lockout_failures: int = 5
     lockout_time: Duration = Duration(600)
     max_upload: ByteSize = ByteSize(200 * 1024 * 1024)
-    threads: int = 8
+    #: Worker threads: requests served at once (idle keep-alive connections hold none).
+    threads: int = 16
     #: Pinyin name search looks this far back when no date range is given (it reads names to compare).
     pinyin_window: Duration = Duration(365 * 86400)
+    #: Request line and headers must arrive within this time; a body within it plus its length at min_body_rate.
+    header_timeout: Duration = Duration(10)
+    min_body_rate: ByteSize = ByteSize(32 * 1024)
+    #: Largest body of any request but the SR upload (which has max_upload); larger is 413, never read.
+    max_body: ByteSize = ByteSize(64 * 1024)
+    #: Requests in progress at once from one client address; more are answered 503 at once.
+    max_per_source: int = 4
 
     def validate(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -81,5 +89,14 @@ class HttpConfig:
             raise ConfigError("http.lockout_failures", "expected at least 1")
         if self.threads < 1:
             raise ConfigError("http.threads", "expected at least 1")
+        if self.header_timeout < 1:
+            raise ConfigError("http.header_timeout", "expected at least 1s")
+        if self.min_body_rate < 1024:
+            raise ConfigError("http.min_body_rate", f"expected at least 1KB (per second), got {int(self.min_body_rate)}")
+        if self.max_per_source < 1:
+            raise ConfigError("http.max_per_source", "expected at least 1")
+        if self.max_per_source >= self.threads:
+            raise ConfigError("http.max_per_source", f"expected fewer than http.threads ({self.threads}), so that "
+                                                     "one client address can never take every worker")
 
 

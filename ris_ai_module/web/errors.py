@@ -9,10 +9,17 @@ from functools import wraps
 from typing import Any
 
 import bottle
+from sqlalchemy import exc as sa_exc
 
-from ris_ai_module.errors import ConfigError, InvalidInput, NotFound, RaiError
+from ris_ai_module.errors import ConfigError, DatabaseError, InvalidInput, NotFound, RaiError
 
 log = logging.getLogger(__name__)
+
+
+#: SQLAlchemy errors that mean "the database cannot be reached or dropped the connection" (503), as opposed to
+#: a statement the database refused (a bug: 500).
+DB_UNAVAILABLE: tuple[type[Exception], ...] = (sa_exc.OperationalError, sa_exc.InterfaceError,
+                                                sa_exc.DisconnectionError, sa_exc.TimeoutError)
 
 
 class HttpError(Exception):
@@ -45,6 +52,12 @@ def json_boundary(callback: Callable[..., Any]) -> Callable[..., Any]:
         except NotFound as exc:
             bottle.response.status = 404
             return body(str(exc))
+        except (DatabaseError, *DB_UNAVAILABLE) as exc:
+            log.warning("HTTP %s %s: database unavailable: %s", bottle.request.method, bottle.request.path,
+                        str(exc).splitlines()[0][:200] if str(exc) else exc.__class__.__name__)
+            bottle.response.status = 503
+            bottle.response.set_header("Retry-After", "30")
+            return body("database unavailable; retry later")
         except (ConfigError, RaiError) as exc:
             bottle.response.status = 409
             return body(str(exc))

@@ -15,6 +15,11 @@ def text(value: str | None, field: str, max_len: int = 64) -> str | None:
     return value.strip()
 
 
+#: Dates a search may name (every database the module supports stores these; beyond, "to" + 1 day overflows).
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2199, 12, 31)
+
+
 def day(value: str | None, field: str, end: bool = False) -> datetime | None:
     """``YYYY-MM-DD``; as an end of range it means "up to the end of that day"."""
     if not value:
@@ -23,6 +28,8 @@ def day(value: str | None, field: str, end: bool = False) -> datetime | None:
         d = date.fromisoformat(value)
     except ValueError:
         raise InvalidInput(field, f"expected a date YYYY-MM-DD, got {value!r}") from None
+    if not FIRST_DAY <= d <= LAST_DAY:
+        raise InvalidInput(field, f"expected a date from {FIRST_DAY} to {LAST_DAY}, got {value!r}")
     start = datetime(d.year, d.month, d.day)
     return start + timedelta(days=1) if end else start
 

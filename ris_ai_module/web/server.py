@@ -12,6 +12,14 @@ from cheroot.ssl.builtin import BuiltinSSLAdapter
 from ris_ai_module.audit import AuditLog
 from ris_ai_module.context import AppContext
 from ris_ai_module.web.app import make_app
+from ris_ai_module.web.limits import (
+    Guard,
+    GuardedConnection,
+    Limits,
+    SourceCounter,
+    Watchdog,
+    body_done_middleware,
+)
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +33,18 @@ class WebServer:
     def __init__(self, ctx: AppContext) -> None:
         cfg = ctx.config.http
         self.audit_log = AuditLog(ctx.engine, float(ctx.config.audit.flush_interval))
-        self.server = wsgi.Server((cfg.host, cfg.port), make_app(ctx, self.audit_log), numthreads=cfg.threads,
-                                  server_name="ris-ai-module", timeout=30, shutdown_timeout=5, request_queue_size=64)
+        self.watchdog = Watchdog(pressure_at=max(1, cfg.threads * 3 // 4))
+        app = body_done_middleware(make_app(ctx, self.audit_log), self.watchdog)
+        self.server = wsgi.Server((cfg.host, cfg.port), app, numthreads=cfg.threads, max=cfg.threads,
+                                  server_name="ris-ai-module", timeout=float(cfg.header_timeout), shutdown_timeout=5,
+                                  request_queue_size=64)
         self.server.max_request_header_size = MAX_HEADER_BYTES  # cheroot's default is no limit
+        # Deadlines, body caps before reading, per-source admission: web/limits.py.
+        self.server.ConnectionClass = GuardedConnection
+        self.server.rai_guard = Guard(  # type: ignore[attr-defined]
+            Limits(header_timeout=float(cfg.header_timeout), min_body_rate=int(cfg.min_body_rate),
+                   max_body=int(cfg.max_body), max_upload=int(cfg.max_upload), max_per_source=cfg.max_per_source),
+            self.watchdog, SourceCounter(cfg.max_per_source))
         if cfg.tls_certificate:
             adapter = BuiltinSSLAdapter(cfg.tls_certificate, cfg.tls_private_key)
             adapter.context.minimum_version = ssl.TLSVersion.TLSv1_2
@@ -40,6 +57,7 @@ class WebServer:
 
     def start(self) -> None:
         self.server.prepare()  # binds now: a port in use fails start-up, not a thread later
+        self.watchdog.start()
         self.thread.start()
         scheme = "https" if self.server.ssl_adapter else "http"
         log.info("HTTP API on %s://%s:%d/", scheme, self.server.bind_addr[0], self.port)
@@ -50,6 +68,7 @@ class WebServer:
     def stop(self, timeout: float = 10.0) -> None:
         self.server.stop()
         self.thread.join(timeout)
+        self.watchdog.stop()
         self.audit_log.close()  # the last batched reads reach RAI_AUDIT
 
 
