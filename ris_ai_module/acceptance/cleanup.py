@@ -1,7 +1,7 @@
 """``acceptance --cleanup``: undo what a journaled run wrote, also after a failed or interrupted run.
 
-Removed: the objects the kit stored and those the AI host sent for the test exam during the run (files, index
-rows, their measurements and SR_APPLY tasks); restored: the test exam's report rows (report table row and
+Removed: the objects the kit stored and every object linked to the test exam (the AI host's answer to the test
+push, ``simulate-ai --send-test``): files, index rows, their measurements and SR_APPLY tasks; restored: the test exam's report rows (report table row and
 key/value rows exactly as they were before the run) and its RAI_REPORT_STATE. The push to the AI host cannot
 be taken back: the record says so, and the AI vendor removes the test exam on its side.
 """
@@ -88,6 +88,29 @@ def restore_report(conn: Connection, snap: dict[str, Any]) -> None:
         conn.execute(insert(report_state).values(state))
 
 
+def strip_values_of(conn: Connection, cfg: Config, exam_key: str, sops: set[str]) -> None:
+    """Remove what the module wrote into the test report from the removed SRs: key/value rows whose source is
+    one of them, the findings block between the markers, and the report state pointing at one of them."""
+    rep = cfg.report
+    state = conn.execute(select(report_state).where(report_state.c.exam_key == exam_key)).first()
+    if "rows" in rep.targets and rep.rows.source_column:
+        t = reflect(conn, rep.rows.table)
+        conn.execute(delete(t).where(_column(t, rep.rows.exam_id_column) == exam_key,
+                                     _column(t, rep.rows.source_column).in_(sorted(sops))))
+    if state is None or state.sop_instance_uid not in sops:
+        return
+    if "text" in rep.targets:
+        t = reflect(conn, rep.table)
+        key, col = _column(t, rep.exam_id_column), _column(t, rep.text.column)
+        row = conn.execute(select(col).where(key == exam_key)).first()
+        text = row[0] if row is not None else None
+        if text and rep.text.begin_marker in text and rep.text.end_marker in text:
+            head, _, rest = text.partition(rep.text.begin_marker)
+            _, _, tail = rest.partition(rep.text.end_marker)
+            conn.execute(t.update().where(key == exam_key).values({col.name: (head.rstrip("\n") + tail).strip() or None}))
+    conn.execute(delete(report_state).where(report_state.c.exam_key == exam_key))
+
+
 def remove_objects(conn: Connection, sops: set[str], storage_root: Path) -> list[str]:
     """Index rows, measurements and SR_APPLY tasks of ``sops``; returns the files to delete after commit."""
     files = []
@@ -102,13 +125,11 @@ def remove_objects(conn: Connection, sops: set[str], storage_root: Path) -> list
 
 
 def objects_of_run(conn: Connection, entries: list[dict[str, Any]]) -> set[str]:
-    """What the kit stored, plus what reached the test exam during the run (the AI host's own answer)."""
+    """What the kit stored, plus every object linked to the test exam: the AI host's answer to the test push
+    and what ``simulate-ai --send-test`` sent (the test exam is a test patient's, registered for this)."""
     sops = {e["sop"] for e in entries if e["action"] == "store"}
-    start = next((e for e in entries if e["action"] == "start"), None)
-    if start and start.get("exam_key"):
-        since = datetime.fromisoformat(start["utc"])
-        for row in conn.execute(select(dicom_object.c.sop_instance_uid).where(
-                dicom_object.c.exam_key == start["exam_key"], dicom_object.c.received_at >= since)):
+    for exam_key in {e["exam_key"] for e in entries if e["action"] == "start" and e.get("exam_key")}:
+        for row in conn.execute(select(dicom_object.c.sop_instance_uid).where(dicom_object.c.exam_key == exam_key)):
             sops.add(row.sop_instance_uid)
     return sops
 
@@ -123,6 +144,9 @@ def cleanup(engine: Engine, cfg: Config, folder: Path, say: Any = print) -> int:
             snaps = [e["snapshot"] for e in entries if e["action"] == "report-snapshot"]
             if snaps:
                 restore_report(conn, snaps[0])  # the first snapshot is the state before the run
+            exam_keys = {e["exam_key"] for e in entries if e["action"] == "start" and e.get("exam_key")}
+            for exam_key in exam_keys:  # values of removed SRs that were there before the run (send-test)
+                strip_values_of(conn, cfg, exam_key, sops)
             for e in entries:
                 if e["action"] == "study-uid":  # the UID the kit generated for the test exam
                     conn.execute(delete(study_uid).where(study_uid.c.exam_key == e["exam_key"]))

@@ -114,7 +114,17 @@ class Simulator:
         if c.produce_results and c.send_host:
             self.log(f"results go to {c.send_aet}@{c.send_host}:{c.send_port} {c.result_delay:g}s after each exam "
                      f"(seed {c.seed})")
+            threading.Thread(target=self._echo_target, daemon=True).start()
         return self
+
+    def _echo_target(self) -> None:
+        """C-ECHO the module once at start: the other direction of "C-ECHO works both ways"."""
+        from ris_ai_module.dicom.echo import echo
+
+        c = self.cfg
+        res = echo(c.send_host, c.send_port, c.send_aet, c.ae_title, timeout=5.0)
+        self.log(f"C-ECHO {c.ae_title} -> {c.send_aet}@{c.send_host}:{c.send_port}: {res.reason}"
+                 + (f" ({res.latency_ms:.0f} ms)" if res.latency_ms is not None else ""))
 
     @property
     def http_port(self) -> int:

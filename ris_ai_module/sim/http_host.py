@@ -118,10 +118,10 @@ class _Handler(BaseHTTPRequestHandler):
                 return (400, {"error": "the Idempotency-Key header is missing", "field": "Idempotency-Key"}), None
             exam = canonical_body(body, state.renames, state.constants)
             problems = validate_body(exam, state.omitted)
-            if problems:
-                p = problems[0]
-                return (400, {"error": f"{p.field}: {p.message}", "field": p.field,
-                              "problems": [{"field": q.field, "error": q.message} for q in problems]}), None
+            if problems:  # named as the site sends them (its [push].field_names)
+                named = [(state.renames.get(q.field, q.field), q.message) for q in problems]
+                return (400, {"error": f"{named[0][0]}: {named[0][1]}", "field": named[0][0],
+                              "problems": [{"field": f, "error": m} for f, m in named]}), None
         elif isinstance(body, dict):
             exam = dict(body)
         with state.lock:

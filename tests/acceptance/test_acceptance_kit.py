@@ -188,3 +188,38 @@ def test_a_dry_run_writes_no_ris_table(demo: Path) -> None:
     assert (data["report"], data["report_rows"], data["report_state"]) == (0, 0, 0)
     assert _cli(config, "acceptance", "--cleanup", "--out", str(out)).returncode == 0
     assert _test_data(db) == dict.fromkeys(data, 0)
+
+
+def test_send_test_from_the_ai_hosts_place_is_seen_as_inbound_and_cleaned_up(demo: Path) -> None:
+    import tomllib
+
+    port = tomllib.loads(demo.read_text(encoding="utf-8"))["dicom"]["port"]
+    sent = subprocess.run([sys.executable, "-m", "ris_ai_module", "simulate-ai", "--send-test", "--send-to",
+                           f"127.0.0.1:{port}", "--ae-title", "DEMO_AI", "--patient-id", "TEST0001",
+                           "--patient-name", "验收测试", "--accession", "ACC-TEST-1", "--kind", "carotid"],
+                          capture_output=True, text=True, timeout=120)
+    assert sent.returncode == 0, sent.stdout + sent.stderr
+    assert "C-ECHO DEMO_AI -> RIS_AI" in sent.stdout and "send-test PASS" in sent.stdout
+    db = demo.parent / "ris.db"
+    assert wait_until(lambda: _test_data(db)["objects"] == 2, timeout=20)  # linked by accession number
+    out = demo.parent / "acc-send-test"
+    host = AiHostHttp().start()
+    try:
+        config = _derived(demo, "send-test.toml", _push_url(demo), f"http://127.0.0.1:{host.port}/api/exams")
+        done = _cli(config, "acceptance", "--exam", TEST_EXAM, "--out", str(out))
+    finally:
+        host.stop()
+    assert done.returncode == 0, done.stdout
+    assert _cli(config, "acceptance", "--cleanup", "--out", str(out)).returncode == 0
+    left = _test_data(db)
+    assert left.pop("report") <= 1  # the module created the draft report row before the run: it stays, emptied
+    assert left == dict.fromkeys(left, 0)
+    with sqlite3.connect(db) as conn:
+        findings = conn.execute("SELECT FINDINGS FROM RIS_REPORT WHERE EXAM_ID = ?", (TEST_EXAM,)).fetchone()
+    assert findings is None or not findings[0] or "【AI测量】" not in findings[0]
+
+
+def test_the_simulator_refuses_a_send_test_without_a_patient(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "ris_ai_module", "simulate-ai", "--send-test", "--send-to",
+                           "127.0.0.1:9"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "--patient-id" in done.stderr and "Traceback" not in done.stderr

@@ -75,3 +75,15 @@ def test_hang_accepts_and_never_answers(host: AiHostHttp) -> None:
     host.state.hang = True
     with pytest.raises(requests.exceptions.ReadTimeout):
         _post(host, BODY, "k-hang", timeout=0.5)
+
+
+def test_a_sites_renamed_fields_validate_once_mapped_back(host: AiHostHttp) -> None:
+    host.state.renames = {"patientName": "name", "accessionNumber": "accNo"}
+    host.state.constants = {"hospitalCode": "H0001"}
+    vendor = {("name" if k == "patientName" else "accNo" if k == "accessionNumber" else k): v for k, v in BODY.items()}
+    vendor["hospitalCode"] = "H0001"
+    assert _post(host, vendor, "k-vendor").status_code == 200
+    assert host.seen[-1][0]["patientName"] == "张三"  # type: ignore[attr-defined]
+    del vendor["accNo"]
+    resp = _post(host, vendor, "k-vendor-2")
+    assert resp.status_code == 400 and resp.json()["field"] == "accNo"  # the site's own name for it
