@@ -23,9 +23,13 @@ def need_config(args: argparse.Namespace) -> Config:
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:
+    from ris_ai_module.db.engine import check_url
+
     cfg = need_config(args)
+    url = check_url(cfg.database.url)  # dialect known, driver installed
     print(f"OK: {getattr(args, 'config_file', None) or args.config}")
-    print(f"  database: {cfg.database.url.split('://')[0]}   exam detection: {cfg.ris.detect}   push: {cfg.push.url or '-'}")
+    print(f"  database: {url.get_backend_name()}+{url.get_driver_name()}   exam detection: {cfg.ris.detect}   "
+          f"push: {cfg.push.url or '-'}")
     return 0
 
 

@@ -5,14 +5,28 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from ris_ai_module.config.schema import DatabaseConfig
+from ris_ai_module.errors import ConfigError
+
+#: Examples for the message of an unknown dialect (the README lists every supported database).
+URL_EXAMPLES = ("postgresql+psycopg://user@host/db", "mysql+pymysql://user@host/db",
+                "oracle+oracledb://user@host:1521/?service_name=RIS", "mssql+pymssql://user@host/db",
+                "kingbase://user@host:54321/db", "dm+dmPython://user@host:5236/", "sqlite:///ris.db")
 
 
-def make_engine(cfg: DatabaseConfig) -> Engine:
-    """Create the engine: pre-ping (hospital firewalls kill idle sessions), UTF-8, WAL on SQLite."""
-    url = make_url(cfg.url)
+def check_url(raw: str) -> URL:
+    """``database.url`` parsed, its dialect known and its driver importable; else ConfigError naming the key.
+
+    Checked by ``config check`` and before every engine is made, so a wrong URL is a one-line configuration
+    error, never a traceback from deep inside ``run``.
+    """
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        raise ConfigError("database.url", f"not a database URL: {raw!r} (e.g. {URL_EXAMPLES[0]})") from None
     if url.get_backend_name() == "kingbase":
         from ris_ai_module.db import kingbase
 
@@ -21,6 +35,22 @@ def make_engine(cfg: DatabaseConfig) -> Engine:
         from ris_ai_module.db import dm
 
         dm.register()
+    try:
+        dialect = url.get_dialect()
+    except NoSuchModuleError:
+        raise ConfigError("database.url", f"unknown database dialect {url.drivername!r}; expected one of "
+                                          f"{', '.join(URL_EXAMPLES)}") from None
+    try:
+        dialect.import_dbapi()
+    except ImportError as exc:
+        raise ConfigError("database.url", f"the driver {url.get_driver_name()!r} for {url.get_backend_name()} is not "
+                                          f"installed ({exc.name or exc}); install it or name another driver") from None
+    return url
+
+
+def make_engine(cfg: DatabaseConfig) -> Engine:
+    """Create the engine: pre-ping (hospital firewalls kill idle sessions), UTF-8, WAL on SQLite."""
+    url = check_url(cfg.url)
     if cfg.password:
         url = url.set(password=cfg.password)
     kwargs: dict[str, Any] = {"pool_pre_ping": True, "echo": cfg.echo_sql}
