@@ -1,5 +1,5 @@
-"""An installed wheel (not the source tree) carries what `init-demo` needs: migrations, DBA scripts,
-the SR catalog, templates and the example configuration."""
+"""An installed wheel (not the source tree) carries what `init-demo` and `demo` need: migrations, DBA scripts,
+the SR catalog, templates, the push schema and the example configuration."""
 
 from __future__ import annotations
 
@@ -50,6 +50,9 @@ def test_wheel_installs_and_runs_the_demo_outside_the_source_tree(tmp_path: Path
     assert example.returncode == 0 and "[push.retry]" in example.stdout
     tasks = cli("--config", "demo/ris-ai-module.toml", "tasks", "--json")
     assert tasks.returncode == 0 and tasks.stdout.strip() == "[]"
+    # the README's first command on a fresh install: the whole loop, no other tool
+    loop = cli("demo")
+    assert loop.returncode == 0 and "3 reports written" in loop.stdout, loop.stdout + loop.stderr
 
 
 def _borrow_dependencies(python: Path) -> None:

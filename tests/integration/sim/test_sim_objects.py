@@ -142,3 +142,6 @@ def test_carotid_ratio_and_thyroid_sizes_read_back(tmp_path: Path) -> None:
     assert lobes == {"Right": t.lobes["R"][0], "Left": t.lobes["L"][0]}
     lengths = sorted(m.value for m in parsed.selected if m.key == "LESION_LENGTH")
     assert lengths == sorted(n.length for n in t.nodules)
+    categories = {m.context.get("lesion"): m.to_dict()["code"]["meaning"] for m in parsed.selected
+                  if m.key == "C_TIRADS"}
+    assert categories == {n.lesion_id: f"C-TIRADS {n.category}" for n in t.nodules}
