@@ -45,7 +45,11 @@ class HttpConfig:
     #: Client addresses allowed to connect (IPs or CIDR ranges); empty = any.
     ip_allow: tuple[str, ...] = ()
     lockout_failures: int = 5
+    #: Failures from one client address (over any account names) that lock the address.
+    lockout_address_failures: int = 20
     lockout_time: Duration = Duration(600)
+    #: A page session ends after this long without a request (等保: idle timeout).
+    session_idle: Duration = Duration(900)
     max_upload: ByteSize = ByteSize(200 * 1024 * 1024)
     #: Worker threads: requests served at once (idle keep-alive connections hold none).
     threads: int = 16
@@ -87,6 +91,10 @@ class HttpConfig:
                 raise ConfigError(f"http.ip_allow[{i}]", f"expected an IP address or CIDR range, got {address!r}") from None
         if self.lockout_failures < 1:
             raise ConfigError("http.lockout_failures", "expected at least 1")
+        if self.lockout_address_failures < self.lockout_failures:
+            raise ConfigError("http.lockout_address_failures", "expected at least http.lockout_failures")
+        if not 60 <= self.session_idle <= 86400:
+            raise ConfigError("http.session_idle", "expected between 1m and 1d")
         if self.threads < 1:
             raise ConfigError("http.threads", "expected at least 1")
         if self.header_timeout < 1:

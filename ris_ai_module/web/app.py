@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import ipaddress
 import json
+import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,14 +21,20 @@ from datetime import date, datetime
 from decimal import Decimal
 from importlib import resources
 from typing import Any
+from urllib.parse import urlsplit
 
 import bottle
+from sqlalchemy.exc import SQLAlchemyError
 
 from ris_ai_module.audit import AuditEvent, AuditLog
 from ris_ai_module.config.http_section import HttpTokenConfig, HttpUserConfig
 from ris_ai_module.context import AppContext
 from ris_ai_module.web.auth import Authenticator
 from ris_ai_module.web.errors import HttpError, install_error_pages, json_boundary
+from ris_ai_module.web.lockout import LoginFailures
+from ris_ai_module.web.sessions import COOKIE, Session, SessionStore
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -42,8 +50,15 @@ class WebContext:
     auth: Authenticator
     audit_log: AuditLog
 
+    sessions: SessionStore
+
     def user(self, role: str = "viewer") -> HttpUserConfig | HttpTokenConfig:
-        """The authenticated user of this request, with at least ``role``; else 401/403."""
+        """The authenticated user of this request, with at least ``role``; else 401/403.
+
+        A page session (cookie), HTTP Basic or an API token. A state-changing request with a session or
+        Basic credentials, which a browser sends by itself, must come from this server's own page: the
+        session's CSRF token, or a same-origin ``Origin``/``Referer`` (Bearer-token scripts are exempt).
+        """
         request = bottle.request
         remote = request.remote_addr or ""
         if not _allowed(remote, self.ctx.config.http.ip_allow):
@@ -55,17 +70,64 @@ class WebContext:
                 self.audit("-", "login_failed", None, "unknown API token", ok=False)
                 raise HttpError(401, "bad credentials", headers={"WWW-Authenticate": 'Bearer realm="ris-ai-module"'})
             return self._with_role(account, role)
+        try:
+            return self._person(role)
+        except SQLAlchemyError as exc:  # lockout and sessions live in the database: fail closed, say why
+            log.warning("login not checked: database unreachable: %s", str(exc).splitlines()[0])
+            raise HttpError(503, "the database cannot be reached, so logins cannot be checked; "
+                            "monitoring tools can use an API token") from None
+
+    def _person(self, role: str) -> HttpUserConfig:
+        """A page session or HTTP Basic (the credentials a browser sends by itself)."""
+        request = bottle.request
+        remote = request.remote_addr or ""
+        session = self.session()
+        if session is not None:
+            user = self.auth.users.get(session.user_name)
+            if user is None:  # the account was removed from the configuration
+                raise HttpError(401, "session ended: the account no longer exists", headers=self._challenge())
+            if request.method not in SAFE_METHODS:
+                sent = request.get_header("X-CSRF-Token", "")
+                if not (sent and hmac.compare_digest(sent, session.csrf_token)) and _origin(request) != "same":
+                    self._refuse_cross_site(user.name)
+            return self._with_role(user, role)  # type: ignore[return-value]
         credentials = request.auth
         if credentials is None:
-            raise HttpError(401, "authentication required", headers={"WWW-Authenticate": 'Basic realm="ris-ai-module"'})
+            raise HttpError(401, "authentication required", headers=self._challenge())
         name, password = credentials
-        user, reason = self.auth.check(name, password or "")
+        if request.method not in SAFE_METHODS and _origin(request) == "other":
+            self._refuse_cross_site(name)
+        user, reason = self.auth.check(name, password or "", remote)
         if user is None:
-            self.audit(name or "-", "login_failed", None, reason, ok=False)
-            status = 429 if reason == "locked" else 401
-            message = "account locked after repeated failures; try later" if reason == "locked" else "bad credentials"
-            raise HttpError(status, message, headers={"WWW-Authenticate": 'Basic realm="ris-ai-module"'})
-        return self._with_role(user, role)
+            raise self.login_refused(name, reason)
+        return self._with_role(user, role)  # type: ignore[return-value]
+
+    def session(self) -> Session | None:
+        return self.sessions.get(bottle.request.get_cookie(COOKIE) or "")
+
+    def login_refused(self, name: str, reason: str) -> HttpError:
+        """Audits a refused login and gives the answer: 429 while locked, else 401."""
+        self.audit(name or "-", "login_failed", None, reason, ok=False)
+        if reason == "locked":
+            return HttpError(429, "account locked after repeated failures; try later", headers=self._challenge())
+        if reason == "address locked":
+            return HttpError(429, "too many failed logins from this address; try later", headers=self._challenge())
+        return HttpError(401, "bad credentials", headers=self._challenge())
+
+    def _refuse_cross_site(self, name: str) -> None:
+        request = bottle.request
+        self.audit(name, "forbidden", request.path, f"{request.method} without CSRF token or same-origin Origin",
+                   ok=False)
+        raise HttpError(403, "a state change from a browser needs this server's page (CSRF token or same-origin "
+                        "Origin/Referer)", "Origin")
+
+    @staticmethod
+    def _challenge() -> dict[str, str]:
+        """Basic challenge for scripts; none for the page's own requests (the browser must not show its
+        password dialog: the page shows its login form)."""
+        if bottle.request.get_header("X-Requested-With", "") == PAGE_CLIENT:
+            return {}
+        return {"WWW-Authenticate": 'Basic realm="ris-ai-module"'}
 
     def _with_role(self, user: HttpUserConfig | HttpTokenConfig, role: str) -> HttpUserConfig | HttpTokenConfig:
         if role == "operator" and user.role != "operator":
@@ -98,6 +160,25 @@ class WebContext:
     def _event(actor: str, action: str, target: str | None, detail: str | None, ok: bool) -> AuditEvent:
         return AuditEvent(actor=actor, source=f"http:{bottle.request.remote_addr or '-'}", action=action,
                           target=target, detail=detail, ok=ok)
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: The page sends ``X-Requested-With: rai-page`` on its own requests.
+PAGE_CLIENT = "rai-page"
+
+
+def _origin(request: bottle.BaseRequest) -> str:
+    """"same" when Origin (else Referer) names this server, "other" when it names another (or "null"),
+    "none" when the client sent neither (not a browser). Compared by host and port: behind a TLS proxy the
+    scheme seen here may differ from the browser's."""
+    own = request.urlparts.netloc.lower()
+    origin = request.get_header("Origin")
+    if origin is not None:
+        return "same" if origin != "null" and urlsplit(origin).netloc.lower() == own else "other"
+    referer = request.get_header("Referer")
+    if referer:
+        return "same" if urlsplit(referer).netloc.lower() == own else "other"
+    return "none"
 
 
 def to_json(value: Any) -> str:
@@ -138,7 +219,9 @@ def _security_headers(tls: bool) -> None:
     headers = bottle.response
     headers.set_header("X-Content-Type-Options", "nosniff")
     headers.set_header("X-Frame-Options", "DENY")
-    headers.set_header("Referrer-Policy", "no-referrer")
+    # same-origin: the page's own requests carry Referer and a real Origin (with no-referrer a POST's Origin
+    # is "null" and could not be told from a foreign page's); other sites learn nothing.
+    headers.set_header("Referrer-Policy", "same-origin")
     headers.set_header("Cache-Control", "no-store")  # answers carry patient data: no copies in caches
     if tls:
         headers.set_header("Strict-Transport-Security", "max-age=31536000")
@@ -146,7 +229,7 @@ def _security_headers(tls: bool) -> None:
 
 def make_app(ctx: AppContext, audit_log: AuditLog | None = None) -> bottle.Bottle:
     """The app; ``audit_log`` is the server's (closed by it), else one of its own."""
-    from ris_ai_module.web import routes_exams, routes_tasks
+    from ris_ai_module.web import routes_exams, routes_session, routes_tasks
 
     app = bottle.Bottle(catchall=True)
     app.uninstall(bottle.JSONPlugin)
@@ -156,7 +239,9 @@ def make_app(ctx: AppContext, audit_log: AuditLog | None = None) -> bottle.Bottl
     app.add_hook("before_request", lambda: _security_headers(tls))
     install_error_pages(app, lambda: _security_headers(tls))
     audit_log = audit_log or AuditLog(ctx.engine, float(ctx.config.audit.flush_interval))
-    web = WebContext(ctx, Authenticator(ctx.config.http), audit_log)
+    http = ctx.config.http
+    failures = LoginFailures(ctx.engine, http.lockout_failures, http.lockout_address_failures, float(http.lockout_time))
+    web = WebContext(ctx, Authenticator(http, failures), audit_log, SessionStore(ctx.engine, float(http.session_idle)))
     page, policy = _page()
 
     @app.get("/healthz")
@@ -165,11 +250,14 @@ def make_app(ctx: AppContext, audit_log: AuditLog | None = None) -> bottle.Bottl
 
     @app.get("/")
     def index() -> str:
-        web.user()
+        """The page itself holds no patient data: without credentials it shows its login form."""
+        if bottle.request.auth is not None:
+            web.user()
         bottle.response.content_type = "text/html; charset=utf-8"
         bottle.response.set_header("Content-Security-Policy", policy)
         return page
 
+    routes_session.install(app, web)
     routes_exams.install(app, web)
     routes_tasks.install(app, web)
     return app

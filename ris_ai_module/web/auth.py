@@ -1,9 +1,10 @@
-"""Who may use the API: PBKDF2 password hashes, HTTP Basic per request, lockout after repeated failures.
+"""Who may use the API: PBKDF2 password hashes, lockout after repeated failures, API tokens.
 
-HTTP Basic on every request (rather than sessions) keeps the server stateless and lets monitoring tools
-and scripts call it with one header; it must travel over HTTPS outside the server itself (等保: encryption
-in transit). Scripts and monitoring tools may use an API token instead (``Authorization: Bearer``). A verified password is remembered for a few minutes by its SHA-256, so the deliberately slow
-PBKDF2 runs once per user and window, not once per request.
+People log in once on the status page (a session, ``web/sessions.py``) or send HTTP Basic; scripts and
+monitoring tools send an API token (``Authorization: Bearer``). Either must travel over HTTPS outside the
+server itself (等保: encryption in transit). Failures are counted in the database per account and per
+client address (``web/lockout.py``). A verified password is remembered for a few minutes by its SHA-256,
+so the deliberately slow PBKDF2 runs once per user and window, not once per Basic request.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import hmac
 import secrets
 import threading
 import time
-from dataclasses import dataclass
 
 from ris_ai_module.config.http_section import (
     HASH_PREFIX,
@@ -23,11 +23,10 @@ from ris_ai_module.config.http_section import (
     HttpTokenConfig,
     HttpUserConfig,
 )
+from ris_ai_module.web.lockout import LoginFailures
 
 ITERATIONS = 600_000  # OWASP 2023 figure for PBKDF2-HMAC-SHA256
 VERIFIED_FOR = 300.0
-#: Failure counters kept at most (one per account name tried); beyond it, unlocked ones are forgotten.
-MAX_TRACKED = 10_000
 
 
 def hash_password(password: str, iterations: int = ITERATIONS) -> str:
@@ -60,53 +59,48 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-@dataclass
-class _Failures:
-    count: int = 0
-    locked_until: float = 0.0
-
-
 class Authenticator:
-    """Checks credentials; counts failures per account name and locks it for a while (等保 身份鉴别)."""
+    """Checks credentials; counts failures per account and per address and locks them (等保 身份鉴别)."""
 
-    def __init__(self, cfg: HttpConfig) -> None:
+    def __init__(self, cfg: HttpConfig, failures: LoginFailures | None = None) -> None:
+        """``failures`` may be left out where only API tokens are checked (they need no lockout)."""
         self.cfg = cfg
+        self.failures = failures
         self.users = {u.name: u for u in cfg.users}
         self.tokens = {t.token_hash: t for t in cfg.tokens}
         # An unknown name costs the same PBKDF2 as a known one: the time of a reply does not tell which
         # account names exist.
         self._dummy = hash_password(secrets.token_hex(8), ITERATIONS if not cfg.users else _iterations(cfg.users[0]))
-        self._failures: dict[str, _Failures] = {}
         self._verified: dict[tuple[str, bytes], float] = {}
         self._lock = threading.Lock()
 
-    def check(self, name: str, password: str) -> tuple[HttpUserConfig | None, str]:
-        """(user, "") when accepted, else (None, reason) with reason "locked" or "bad credentials"."""
+    def check(self, name: str, password: str, address: str) -> tuple[HttpUserConfig | None, str]:
+        """(user, "") when accepted, else (None, reason): "locked" (account), "address locked" or
+        "bad credentials". A locked account or address is refused even with the right password."""
+        if self.failures is None:
+            raise RuntimeError("Authenticator.check needs the LoginFailures store")
+        lock = self.failures.locked(name, address)
+        if lock is not None:
+            return None, "locked" if lock == "account" else "address locked"
         now = time.monotonic()
-        with self._lock:
-            state = self._failures.get(name)
-            if state and state.locked_until > now:
-                return None, "locked"
         user = self.users.get(name)
         token = (name, hashlib.sha256(password.encode("utf-8")).digest())
         with self._lock:
             cached = self._verified.get(token, 0.0) > now
+            if len(self._verified) > 10_000:
+                self._verified = {k: v for k, v in self._verified.items() if v > now}
         if user is None:
             verify_password(password, self._dummy)
         ok = user is not None and (cached or verify_password(password, user.password_hash))
-        with self._lock:
-            if ok:
-                self._failures.pop(name, None)
+        if ok:
+            if not cached:
+                self.failures.succeeded(name)
+            with self._lock:
                 self._verified[token] = now + VERIFIED_FOR
-                return user, ""
-            if len(self._failures) >= MAX_TRACKED:
-                self._failures = {k: v for k, v in self._failures.items() if v.locked_until > now}
-            state = self._failures.setdefault(name, _Failures())
-            state.count += 1
-            if state.count >= self.cfg.lockout_failures:
-                state.locked_until = now + float(self.cfg.lockout_time)
-                state.count = 0
-                return None, "locked"
+            return user, ""
+        if self.failures.failed(name, address):
+            lock = self.failures.locked(name, address)
+            return None, "address locked" if lock == "address" else "locked"
         return None, "bad credentials"
 
     def check_token(self, token: str) -> HttpTokenConfig | None:

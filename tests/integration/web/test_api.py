@@ -245,9 +245,12 @@ def test_status_says_503_when_the_database_is_unreachable(any_db: Engine, tmp_pa
     gone = create_engine(f"sqlite:///{tmp_path / 'no-such-folder' / 'rai.db'}")
     api = start_api(gone, tmp_path)
     try:
-        resp = api.get("/api/status")
+        resp = api.get("/api/status", auth=None, headers={"Authorization": f"Bearer {MONITOR_TOKEN}"})
         assert resp.status_code == 503 and resp.json()["database"] == "unreachable" and resp.json()["error"]
         assert resp.json()["storage_free_bytes"] is None or resp.json()["storage_free_bytes"] > 0
+        # a password login is checked against the lockout in the database: refused while it is away, and says so
+        person = api.get("/api/status")
+        assert person.status_code == 503 and "database" in person.json()["error"]
     finally:
         api.server.stop()
         api.ctx.engine.dispose()

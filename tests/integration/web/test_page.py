@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
 from ris_ai_module.db.tables import task
 from tests.integration.tasks.conftest import add_exam
+from tests.integration.web.browser import chromium
 from tests.integration.web.conftest import VIEWER, start_api
-from tests.support import require_tool
-
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
-
-
-def chromium(tmp_path: Path, url: str, *extra: str) -> str:
-    browser = require_tool("chromium")
-    done = subprocess.run([browser, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=8000",
-                           *extra, url], capture_output=True, text=True, timeout=120)
-    return done.stdout
 
 
 @pytest.mark.parametrize("any_db", ["sqlite"], indirect=True)
@@ -34,8 +23,7 @@ def test_status_page_shows_queue_failures_and_search_results(any_db: Engine, tmp
     api = start_api(any_db, tmp_path)
     try:
         url = f"http://{VIEWER[0]}:{VIEWER[1]}@127.0.0.1:{api.server.port}/?name=%E5%BC%A0"
-        dom = chromium(tmp_path, url, "--dump-dom")
-        chromium(tmp_path, url, f"--screenshot={tmp_path / 'status.png'}", "--window-size=1280,1000")
+        dom = chromium(tmp_path, url, f"--screenshot={tmp_path / 'status.png'}")
     finally:
         api.server.stop()
         api.ctx.engine.dispose()
@@ -68,3 +56,50 @@ def test_a_link_to_one_exam_shows_its_trace_and_measurements(any_db: Engine, tmp
     assert 'id="detail-key">T1<' in detail and "曾小贤" in detail
     assert "<td>EXAM_PUSH</td>" in detail and "<td>SR_APPLY</td>" in detail
     assert "<td>LVEF</td>" in detail and "<td>是 Yes</td>" in detail, "the measurements the report received"
+
+
+@pytest.mark.parametrize("any_db", ["sqlite"], indirect=True)
+def test_login_form_session_and_operator_controls_only_for_operators(any_db: Engine, tmp_path: Path) -> None:
+    from ris_ai_module.db.tables import audit
+    from tests.integration.web.browser import chromium_page
+    from tests.integration.web.conftest import OPERATOR
+
+    add_exam(any_db, "S1", name="王五", status="STARTED")
+    with any_db.begin() as conn:
+        conn.execute(update(task).where(task.c.exam_key == "S1").values(status="FAILED", last_error="HTTP 500"))
+    api = start_api(any_db, tmp_path)
+    page = f"http://127.0.0.1:{api.server.port}/?exam=S1"
+    visible = "(id) => !document.getElementById(id).hidden"
+    try:
+        with chromium_page(tmp_path / "viewer") as browser:
+            browser.open(page)
+            browser.wait("!document.getElementById('login').hidden")
+            assert browser.js("document.getElementById('main').hidden"), "nothing but the form before logging in"
+            browser.log_in(VIEWER[0], "wrong-password")
+            assert "bad credentials" in browser.js("document.getElementById('login-error').textContent")
+            browser.log_in(*VIEWER)
+            browser.wait("document.getElementById('detail-key').textContent === 'S1'")
+            browser.settled_dom()
+            assert not browser.js(f"({visible})('resend')") and not browser.js(f"({visible})('upload-section')")
+            assert browser.js("document.querySelectorAll('#failures button').length") == 0, "no Retry for a viewer"
+            assert browser.js("document.cookie") == "", "the session cookie is HttpOnly"
+            browser.js("document.getElementById('logout').click()")
+            browser.wait("!document.getElementById('login').hidden")
+        with chromium_page(tmp_path / "operator") as browser:
+            browser.open(page)
+            browser.log_in(*OPERATOR)
+            browser.wait("document.getElementById('detail-key').textContent === 'S1'")
+            browser.settled_dom()
+            assert browser.js(f"({visible})('resend')") and browser.js(f"({visible})('upload-section')")
+            assert browser.js("document.querySelectorAll('#failures button').length") == 1
+            browser.js("document.getElementById('resend').click()")  # a POST with the session's CSRF token
+            browser.wait("document.getElementById('detail-result').textContent.includes('task')")
+            assert "已安排重发" in browser.js("document.getElementById('detail-result').textContent")
+    finally:
+        api.server.stop()
+        api.ctx.engine.dispose()
+    with any_db.connect() as conn:
+        actions = [(r.actor, r.action, r.ok) for r in conn.execute(select(audit.c.actor, audit.c.action, audit.c.ok)
+                                                                   .order_by(audit.c.audit_id))]
+    assert (VIEWER[0], "login_failed", 0) in actions and (VIEWER[0], "logout", 1) in actions
+    assert (OPERATOR[0], "login", 1) in actions and (OPERATOR[0], "exam_resend", 1) in actions
