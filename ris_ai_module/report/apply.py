@@ -67,6 +67,9 @@ def apply_sr(ctx: AppContext, sop_uid: str) -> tuple[str, str]:
     if not path.is_file():
         raise InvalidInput("file_path", f"the file of {sop_uid} is missing: {path}")
     parsed = parse_sr_file(path, overlay_file=ctx.config.sr.catalog_overlay or None)
+    unreadable = parsed.unreadable_reason()
+    if unreadable is not None:  # never "APPLIED, 0 measurements": the task fails with the reason (issue 8)
+        raise InvalidInput("sr", unreadable)
     exam_key = obj.exam_key
     cfg = ctx.config.report
     items = report_items(cfg, parsed.measurements, sop_uid)

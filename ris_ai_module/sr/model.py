@@ -72,6 +72,11 @@ class Measurement:
     #: The value as Chinese / English reports write it (CODE/TEXT findings; "" when not known).
     value_zh: str = ""
     value_en: str = ""
+    #: Why the value is kept but never reported (e.g. a lateralised site that contradicts the Laterality).
+    hold: str | None = None
+    #: For a derived value (z-score, percentile, GA from a biometry …): the path of the measurement it
+    #: belongs to; it is its own key and never selected in the measurement's place.
+    derived_from: str | None = None
     # Not part of the JSON: grouping keys used by selection and de-duplication.
     group: tuple = field(default=(), repr=False, compare=False)
     selection_rank: int = field(default=0, repr=False, compare=False)
@@ -105,6 +110,8 @@ class Measurement:
             "code": code,
             "text": self.text_value,
             "value_zh": self.value_zh,
+            "hold": self.hold,
+            "derived_from": self.derived_from,
         }
 
 
@@ -124,6 +131,8 @@ class ParsedSR:
     document_title: CodedValue | None = None
     measurements: list[Measurement] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: Content items read below the root (0: nothing could be read; see :meth:`unreadable_reason`).
+    content_items: int = 0
 
     @property
     def selected(self) -> list[Measurement]:
@@ -131,6 +140,17 @@ class ParsedSR:
 
     def by_key(self, key: str, selected_only: bool = True) -> list[Measurement]:
         return [m for m in self.measurements if m.key == key and (m.selected or not selected_only)]
+
+    def unreadable_reason(self) -> str | None:
+        """Why not a single content item could be read, or None when at least one was.
+
+        An SR like that must never look applied (issue 8 item 10): its reader ends SR_APPLY as FAILED.
+        A readable SR whose items are all unmapped is not unreadable.
+        """
+        if self.content_items:
+            return None
+        problems = "; ".join(self.warnings[:3]) or "no content"
+        return f"no content item could be read from the SR ({problems})"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -146,5 +166,6 @@ class ParsedSR:
                 "model": self.model,
             },
             "measurements": [m.to_dict() for m in self.measurements],
+            "content_items": self.content_items,
             "warnings": list(self.warnings),
         }

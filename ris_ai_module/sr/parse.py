@@ -190,6 +190,7 @@ class _Walker:
                 self._finding(node, path, context)
             for index, child in reversed(rest):
                 stack.append((child, f"{path}.{index}", depth + 1, context))
+        self.result.content_items = len(self.paths) - 1  # every item below the root, modifiers included
         for kind, n in self._warned.items():
             if n > MAX_WARNINGS_PER_KIND:
                 self.result.warnings.append(f"{n - MAX_WARNINGS_PER_KIND} more warnings of kind {kind!r} not listed")
@@ -267,6 +268,11 @@ class _Walker:
         num = item.numeric
         if num.problem:
             self.warn("value", f"{path}: {num.problem} ({concept.meaning or concept.code})")
+        number = num.number
+        if num.qualifier is not None:  # CID 42 (Not a number, Measurement failure …): no usable number
+            self.warn("value", f"{path}: value qualified as {num.qualifier.meaning or num.qualifier.code!r}; "
+                               f"kept, never reported ({concept.meaning or concept.code})")
+            number = None
         raw_unit = num.unit.code if num.unit is not None else None
         unit_ok = num.unit is not None and num.unit.scheme.upper() in _UNIT_SCHEMES
         if num.unit is not None and not unit_ok:
@@ -283,8 +289,8 @@ class _Walker:
         else:
             key, name_en, name_zh = None, concept.meaning, ""
             unit = raw_unit if unit_ok and lookup(raw_unit) else None
-        if num.number is not None and unit_ok:
-            value, problem = convert(num.number, raw_unit, unit) if unit else (None, f"unit {raw_unit!r} is not a known UCUM unit")
+        if number is not None and unit_ok:
+            value, problem = convert(number, raw_unit, unit) if unit else (None, f"unit {raw_unit!r} is not a known UCUM unit")
             if problem:
                 self.warn("unit", f"{path}: {problem}; raw value kept ({concept.meaning or concept.code})")
         modifiers: dict[str, Any] = {role: mod.to_dict() for role, mod in context.items()}

@@ -1,7 +1,10 @@
 """Replicates: collapse identical duplicates, then mark exactly one selected value per (key, context).
 
-Rules (issue 3, PS3.17 I.7 "Selected Value"): Selection Status first (User chosen > Mean value chosen >
-Most recent), else a Derivation = Mean value, else the last value in document order. Identical
+Rules (issue 3, PS3.17 I.7 "Selected Value"): Selection Status first (User chosen > Mean value chosen,
+Maximum, Minimum (CID 12301) > Most recent), else a Derivation = Mean value, else the last value in
+document order. Only an item that has a number in the catalog's unit and is not held for review can be
+selected (issue 8): an empty, unconvertible or conflicting item is kept, never reported, and a key whose
+items are all empty has no selected value at all. Identical
 duplicates (GE Vivid writes every NUM twice, once with Selection Status) become one measurement,
 keeping the copy that carries the most information.
 """
@@ -42,11 +45,20 @@ def select_and_dedupe(measurements: list[Measurement], warnings: list[str]) -> l
     for m in kept:
         groups.setdefault(m.group, []).append(m)
     for members in groups.values():
-        _pick(members).selected = True
+        chosen = _pick([m for m in members if selectable(m)])
+        if chosen is not None:
+            chosen.selected = True
     return kept
 
 
-def _pick(members: list[Measurement]) -> Measurement:
+def selectable(m: Measurement) -> bool:
+    """A value may be reported: it has a number (in the catalog's unit when identified) and no hold."""
+    return m.has_value and not m.hold
+
+
+def _pick(members: list[Measurement]) -> Measurement | None:
+    if not members:
+        return None
     best: Measurement | None = None
     for m in members:  # ">=" keeps the latest of equal rank: "most recent" wins ties
         if m.selection_rank and (best is None or m.selection_rank >= best.selection_rank):

@@ -1,8 +1,9 @@
 """UCUM unit conversion from a data table (``catalog/units.csv``).
 
 Only units listed in the table are converted, and only between units of the same dimension: a value
-is never rescaled because of its size. UCUM annotations (``{beats}/min``) are ignored as UCUM says,
-except a bare annotation such as ``{ratio}``, which is unity.
+is never rescaled because of its size. UCUM annotations are unity, as UCUM says (§ 2.1.6): ``{beats}/min``
+and ``{H.B.}/min`` are ``/min``, and a bare annotation (``{ratio}``, ``{z-score}``, ``{fetuses}``) is
+dimensionless ``1``; a dimensionless value is never converted to a length or any other dimension.
 """
 
 from __future__ import annotations
@@ -44,9 +45,15 @@ def lookup(code: str | None) -> Unit | None:
     if code in table:
         return table[code]
     stripped = _ANNOTATION.sub("", code)
-    if stripped and stripped != code:
-        return table.get(stripped if stripped not in ("/", ".") else "1")
-    return None
+    if stripped == code:
+        return None
+    if stripped in ("", "/", "."):
+        return table["1"]
+    if stripped.startswith("/"):  # "{H.B.}/min": the annotation stands for unity, so 1/min
+        return table.get(stripped) or table.get("1" + stripped)
+    if stripped.endswith((".", "/")):  # "mm.{x}" or "cm/{x}": the trailing unity term
+        return table.get(stripped[:-1])
+    return table.get(stripped)
 
 
 def convertible(from_code: str | None, to_code: str) -> bool:

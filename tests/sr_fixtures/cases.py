@@ -359,3 +359,27 @@ def write_all(directory: Path) -> dict[str, Path]:
     paths["not_dicom"] = directory / "not_dicom.dcm"
     paths["not_dicom"].write_text("this is a text file, not DICOM\n")
     return paths
+
+
+def mislabelled_implicit_bytes(ds: Dataset) -> bytes:
+    """``ds`` encoded Implicit VR Little Endian under a file meta that says Explicit VR (issue 8 item 10).
+
+    This is what an SCP stores when a sender puts implicit-VR bytes on an explicit-VR presentation
+    context: the file is DICOM, but not one content item of it can be read in the declared syntax.
+    """
+    head = DicomBytesIO()
+    head.is_little_endian, head.is_implicit_VR = True, False
+    write_file_meta_info(head, ds.file_meta)  # TransferSyntaxUID stays Explicit VR Little Endian
+    body = DicomBytesIO()
+    body.is_little_endian, body.is_implicit_VR = True, True
+    write_dataset(body, ds)
+    return b"\0" * 128 + b"DICM" + head.getvalue() + body.getvalue()
+
+
+def qualified_num(concept, value: str, unit_code: str, qualifier) -> Dataset:
+    """A NUM whose Numeric Value Qualifier (CID 42, e.g. Not a number) says its number is unusable."""
+    item = raw_num(concept, value, unit_code)
+    q = Dataset()
+    q.CodeValue, q.CodingSchemeDesignator, q.CodeMeaning = qualifier.value, qualifier.scheme_designator, qualifier.meaning
+    item.NumericValueQualifierCodeSequence = [q]
+    return item

@@ -146,6 +146,8 @@ def test_json_contract(parsed):
     assert set(m) == {"key", "name_en", "name_zh", "value", "unit", "raw_value", "raw_unit", "concept", "context",
                       "modifiers", "selected", "path",
                       # issue 8: added for CODE/TEXT findings; a NUM has value_type NUM and no code/text
-                      "value_type", "code", "text", "value_zh"}
+                      "value_type", "code", "text", "value_zh",
+                      "hold", "derived_from"}  # issue 8: held values, derived values
+    assert (m["hold"], m["derived_from"]) == (None, None) and d["content_items"] > 0
     assert m["path"].startswith("1.") and m["concept"]["scheme"] == "LN"
     assert (m["value_type"], m["code"], m["text"]) == ("NUM", None, None)

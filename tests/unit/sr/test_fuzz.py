@@ -72,11 +72,12 @@ def test_generated_trees_never_crash_and_keep_every_num(children):
     assert len({m.path for m in result.measurements}) == len(result.measurements)
     groups, findings = {}, {}
     for m in result.measurements:
-        (groups if m.value_type == "NUM" else findings).setdefault(m.group, []).append(m.selected)
+        (groups if m.value_type == "NUM" else findings).setdefault(m.group, []).append(m)
         assert m.value is None or m.unit is not None  # a converted value always has its unit
-        assert not m.selected or m.value_type == "NUM" or m.has_value  # an empty finding is never selected
-    assert all(sum(flags) == 1 for flags in groups.values())
-    assert all(sum(flags) <= 1 for flags in findings.values())  # conflicting categories: none selected
+        assert not m.selected or m.has_value  # an empty value or finding is never selected (issue 8)
+    for members in groups.values():  # one selected value per group, none when every member is empty
+        assert sum(m.selected for m in members) == (1 if any(m.has_value and not m.hold for m in members) else 0)
+    assert all(sum(m.selected for m in members) <= 1 for members in findings.values())  # conflicts: none
 
 
 @settings(max_examples=80, deadline=None)

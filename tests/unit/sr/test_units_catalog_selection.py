@@ -81,8 +81,10 @@ def test_one_selected_value_per_key_and_context(parsed):
     for result in parsed.values():
         groups = {}
         for m in result.measurements:
-            groups.setdefault(m.group, []).append(m.selected)
-        assert all(sum(flags) == 1 for flags in groups.values())
+            groups.setdefault(m.group, []).append(m)
+        for members in groups.values():
+            reportable = [m for m in members if m.value is not None and not m.hold]
+            assert sum(m.selected for m in members) == (1 if reportable else 0)
 
 
 def test_vendor_rules_only_apply_to_their_manufacturer(tmp_path):
