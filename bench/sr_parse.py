@@ -3,7 +3,9 @@
 Run from the repository root:  python bench/sr_parse.py [--repeat N]
 
 Files are generated at run time (nothing is committed): an adult echo SR of ~240 content items
-(~50 KB), an SR with 10,000 NUM items, and two of the test fixtures. For each file: median milliseconds per file of
+(~50 KB), a vascular + OB SR of ~250 content items (TID 5100 vessel containers with sides and
+segments, TID 5000 biometry groups with GA/percentile and fetal Doppler with Doppler angles; issue 8),
+an SR with 10,000 NUM items, and two of the test fixtures. For each file: median milliseconds per file of
   engine   ris_ai_module.sr.parse.parse_sr_file (read, walk, identify, convert, select)
   pydicom  dcmread, then visit every content item once and read each NUM's value, unit and concept
   dsrdump  the DCMTK process (`dsrdump -Ec FILE`), and the same minus an empty-SR run (≈ parsing)
@@ -28,8 +30,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import pydicom  # noqa: E402
 
 from ris_ai_module.sr.parse import parse_sr_file  # noqa: E402
-from tests.sr_fixtures import cases  # noqa: E402
-from tests.sr_fixtures.build import DERIVATION, MEAN, code, num  # noqa: E402
+from tests.sr_fixtures import cases, structures  # noqa: E402
+from tests.sr_fixtures.build import (  # noqa: E402
+    DERIVATION,
+    FINDINGS,
+    LATERALITY,
+    LEFT,
+    MEAN,
+    RIGHT,
+    code,
+    container,
+    num,
+    site,
+)
 
 SECTIONS = [cases.LV, cases.LA, cases.AORTA, cases.MV, cases.AV, cases.TV, cases.PV, cases.RV]
 CONCEPTS = [(cases.LVIDD, 4.6, "cm"), (cases.PEAK_VEL, 1.2, "m/s"), (cases.VTI, 21.0, "cm"),
@@ -50,6 +63,45 @@ def echo_sr(n_nums: int):
         groups = [cases.group(*items[k:k + 12]) for k in range(0, len(items), 12)]
         sections.append(cases.section(subject, *groups))
     return cases.document(cases.ECHO, sections, template="5200")
+
+
+VESSELS = [structures.CCA, structures.ICA, structures.ECA, structures.VA,
+           cases.c("SCT:36765005", "Subclavian artery"), cases.c("SCT:21479005", "Carotid Bulb")]
+
+
+def vascular_ob_sr():
+    """~250 content items: both carotid sides (6 vessel containers each, PSV proximal/distal, EDV, RI)
+    and twins with four biometry groups (3 replicates + mean, GA, percentile) and fetal Doppler."""
+    sides = []
+    for side in (RIGHT, LEFT):
+        groups = [container(v, num(structures.PSV, 80 + i, "cm/s", code(structures.TOPO, structures.PROXIMAL)),
+                            num(structures.PSV, 75 + i, "cm/s", code(structures.TOPO, structures.DISTAL)),
+                            num(structures.EDV, 20 + i, "cm/s"), num(structures.RI, 0.7, "{ratio}"),
+                            num(structures.PI, 1.1, "{ratio}"), num(cases.c("LN:20352-1", "Time averaged mean velocity"),
+                                                                     40 + i, "cm/s"))
+                  for i, v in enumerate(VESSELS)]
+        sides.append(container(FINDINGS, site(cases.c("SCT:45048000", "Neck")), code(LATERALITY, side), *groups))
+    fetuses = []
+    for fid in ("1", "2"):
+        ctx = structures._fetus_context(fid)
+        bio = [container(structures.BIOMETRY_GROUP, num(concept, v, "mm"), num(concept, v + 1, "mm"),
+                         num(concept, v + 2, "mm"), num(concept, v + 1, "mm", code(DERIVATION, MEAN)),
+                         num(structures.GA, 230 + k, "d"), num(structures.GROWTH_PCT, 40 + k, "%"))
+               for k, (concept, v) in enumerate(((cases.c("LN:11820-8", "BPD"), 84), (cases.c("LN:11984-2", "HC"), 300),
+                                                 (cases.c("LN:11979-2", "AC"), 290), (cases.c("LN:11963-6", "FL"), 64),
+                                                 (cases.c("LN:11966-9", "HL"), 58)))]
+        doppler = [container(v, num(structures.PI, 1.0, "{ratio}", num(structures.DOPPLER_ANGLE, 15, "deg", rel="props")),
+                             num(structures.RI, 0.6, "{ratio}"), num(structures.PSV, 50, "cm/s"))
+                   for v in (structures.UMBILICAL_ARTERY, structures.MCA)]
+        doppler.append(container(structures.DUCTUS_VENOSUS, num(structures.PI, 0.5, "{ratio}")))
+        fetuses.append(container(structures.FETAL_BIOMETRY, *ctx, *bio))
+        fetuses.append(container(FINDINGS, *ctx, *doppler))
+        fetuses.append(container(structures.FETUS_SUMMARY, *ctx, num(cases.c("LN:11727-5", "EFW"), 2300, "g"),
+                                 num(cases.c("LN:11767-1", "EFW percentile rank"), 45, "%"), num(structures.GA, 236, "d")))
+    uterine = container(FINDINGS, site(structures.PELVIS_UTERUS), *(
+        container(structures.UTERINE_ARTERY, code(LATERALITY, side), num(structures.PI, 0.9, "{ratio}"),
+                  num(structures.RI, 0.55, "{ratio}")) for side in (LEFT, RIGHT)))
+    return cases.document(structures.OB_GYN, sides + fetuses + [uterine])
 
 
 def count_items(ds) -> int:
@@ -115,7 +167,8 @@ def main() -> int:
         d = Path(tmp)
         files, items = {}, {}
         # 170 NUMs + their modifiers, sections and groups = ~240 content items, ~50 KB.
-        for name, ds in (("echo_240", echo_sr(170)), ("echo_10000", echo_sr(10_000)),
+        for name, ds in (("echo_240", echo_sr(170)), ("vasc_ob_250", vascular_ob_sr()),
+                         ("echo_10000", echo_sr(10_000)),
                          ("adult_echo_full", cases.adult_echo_full()), ("ob_twins", cases.ob_twins())):
             files[name] = d / f"{name}.dcm"
             ds.save_as(files[name], enforce_file_format=True)

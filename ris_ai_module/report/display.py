@@ -106,44 +106,72 @@ def by_key(items: Iterable[ReportItem]) -> dict[str, ReportItem]:
 
 
 _SIDES = {"left": ("L", "左"), "right": ("R", "右"), "bilateral": ("B", "双侧")}
+#: Vessel segment (TID 5104 Topographical modifier, CID 12116) -> key suffix and Chinese name.
+_SEGMENTS = {
+    "proximal": ("PROX", "近段"), "middle": ("MID", "中段"), "mid": ("MID", "中段"), "distal": ("DIST", "远段"),
+    "origin of vessel": ("ORIG", "起始段"), "dilated portion of segment": ("DIL", "膨大部"),
+}
+#: Identity roles that never enter the key (they are part of the key's own concept, or not identity).
+_IN_KEY = frozenset({"finding_site", "vessel", "laterality", "topographical_modifier", "fetus_id", "lesion",
+                     "identifier", "anatomic_id", "derivation", "selection_status", "subject_class"})
+
+
+def _clean(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]", "", text)
 
 
 def _variant(context: Mapping[str, str]) -> tuple[str, str]:
-    """Key suffix and Chinese name suffix telling repeated measurements apart (side, fetus, lesion)."""
+    """Key suffix and Chinese name suffix from the measurement's context: side, segment, fetus, lesion,
+    follicle or anatomic identifier. Derived from the context only, so the same value has the same key in
+    every SR of the exam (issue 8 item 12), whatever else the SR contains."""
     suffix, name = "", ""
     side = _SIDES.get((context.get("laterality") or "").strip().lower())
     if side:
         suffix, name = f"_{side[0]}", f"（{side[1]}）"
+    segment = _SEGMENTS.get((context.get("topographical_modifier") or "").strip().lower())
+    if segment:
+        suffix, name = f"{suffix}_{segment[0]}", f"{name}（{segment[1]}）"
     fetus = (context.get("fetus_id") or "").strip()
     if fetus:
-        suffix, name = f"{suffix}_F{fetus}", f"{name}（胎儿{fetus}）"
-    lesion = (context.get("lesion") or "").strip()
-    if lesion:
-        suffix, name = f"{suffix}_{lesion}", f"{name}（病灶{lesion}）"
-    return re.sub(r"[^A-Za-z0-9_]", "", suffix), name
+        suffix, name = f"{suffix}_F{_clean(fetus)}", f"{name}（胎儿{fetus}）"
+    for role, label in (("lesion", "病灶"), ("identifier", "编号"), ("anatomic_id", "")):
+        ident = (context.get(role) or "").strip()
+        if ident:
+            suffix, name = f"{suffix}_{_clean(ident)}", f"{name}（{label}{ident}）"
+    return suffix, name
+
+
+def _extra(context: Mapping[str, str]) -> str:
+    """A stable suffix from the rest of the context, for values that still share a key (2D vs M-mode)."""
+    parts = [_clean(v) for k, v in sorted(context.items()) if k not in _IN_KEY and not k.startswith("acquisition:") and v]
+    return "_" + "_".join(p for p in parts if p) if any(parts) else ""
 
 
 def report_items(cfg: ReportConfig, measurements: Iterable[Measurement], source_uid: str) -> list[ReportItem]:
     """The reported values: selected, identified, converted measurements, one item per (key, variant).
 
-    A key reported more than once (left and right carotid, twins) gets a suffix from its context
-    (``CCA_PSV_L``, ``BPD_F2``), else a number (``_2``), so key/value tables keep one row per value.
+    The key of a value measured per side, segment, fetus or lesion always carries that context
+    (``CCA_PSV_L``, ``ICA_PSV_R_PROX``, ``BPD_FA``): it is the same in every SR of the exam, so a newer SR
+    replaces exactly the values it re-measures. Two values that still share a key differ in some other
+    context (image mode, method …), which is appended (``LVIDd_Mmode``) — never a counter that would
+    depend on the order of the items in one file.
     """
-    chosen = [m for m in measurements if m.selected and m.key and m.value is not None and m.unit]
+    chosen = [m for m in measurements if m.selected and m.key and m.value is not None and m.unit and not m.hold]
+    keyed: list[tuple[Measurement, str, str]] = []
     count: dict[str, int] = {}
     for m in chosen:
-        count[m.key] = count.get(m.key, 0) + 1  # type: ignore[index]
+        suffix, name_suffix = _variant(m.context)
+        key = str(m.key) + suffix
+        keyed.append((m, key, name_suffix))
+        count[key] = count.get(key, 0) + 1
+    final = [(m, key + _extra(m.context) if count[key] > 1 else key, name) for m, key, name in keyed]
+    seen: dict[str, int] = {}
+    for _m, key, _name in final:
+        seen[key] = seen.get(key, 0) + 1
     items: list[ReportItem] = []
-    used: set[str] = set()
-    for m in chosen:
-        base = str(m.key)
-        suffix, name_suffix = "", ""
-        if count[base] > 1:
-            suffix, name_suffix = _variant(m.context)
-        key, n = base + suffix, 2
-        while key in used:
-            key, n = f"{base}{suffix}_{n}", n + 1
-        used.add(key)
+    for m, key, name_suffix in final:
+        if seen[key] > 1:  # two values no context tells apart: neither is written (both stay in RAI_MEASUREMENT)
+            continue
         items.append(report_item(cfg, key, (m.name_zh or m.name_en) + name_suffix, m.name_en, float(m.value),
-                                 str(m.unit), source_uid, base_key=base))
+                                 str(m.unit), source_uid, base_key=str(m.key)))
     return items

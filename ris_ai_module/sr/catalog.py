@@ -18,7 +18,10 @@ from ris_ai_module.errors import InvalidInput
 from ris_ai_module.sr.items import normalise_code
 from ris_ai_module.sr.units import convertible
 
-RULE_FILES = ("rules-vendor.csv", "rules-echo.csv", "rules-ob.csv", "rules-vascular.csv", "rules-smallparts.csv")
+RULE_FILES = (
+    "rules-vendor.csv", "rules-echo.csv", "rules-ob.csv", "rules-gyn.csv", "rules-vascular.csv", "rules-smallparts.csv",
+    "rules-abdomen.csv",
+)
 #: Rules for CODE and TEXT findings (categories, descriptors); their keys are in ``keys-findings.csv``.
 FINDING_RULE_FILES = ("rules-findings.csv",)
 FINDING_VALUE_TYPES = frozenset({"CODE", "TEXT"})
@@ -97,6 +100,26 @@ class FindingValue:
     source: str
 
 
+@dataclass(frozen=True, slots=True)
+class Derived:
+    """A derived value of a measurement (derived.csv): its own key ``<measurement key><suffix>``."""
+
+    kind: str
+    suffix: str
+    name_en: str
+    name_zh: str
+    unit: str  # "=": the measurement's own unit
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """A site code that carries its side (sites.csv): the unlateralised site plus that laterality."""
+
+    site: tuple[str, str, str]  # scheme, code, meaning
+    laterality: tuple[str, str]
+
+
 @dataclass
 class Catalog:
     keys: dict[str, KeyInfo] = field(default_factory=dict)
@@ -113,6 +136,10 @@ class Catalog:
     findings: Catalog | None = None
     #: value set -> (scheme, code) or ("TEXT", term) or ("CATEGORY", label) -> value (``finding-values.csv``).
     value_sets: dict[str, dict[tuple[str, str], FindingValue]] = field(default_factory=dict)
+    derived_by_code: dict[tuple[str, str], Derived] = field(default_factory=dict)
+    derived_by_unit: dict[str, Derived] = field(default_factory=dict)
+    sites: dict[tuple[str, str], Site] = field(default_factory=dict)
+    _index: dict[tuple, tuple[dict, tuple[Rule, ...]]] = field(default_factory=dict, repr=False)
 
     def role_of(self, code_key: tuple[str, str] | None, code: str, meaning: str) -> Role | None:
         """The modifier role of a concept name: by code, else by code in any scheme, else by meaning."""
@@ -127,18 +154,43 @@ class Catalog:
         model: str,
     ) -> Rule | None:
         """Best rule for a concept in a context; the unit's dimension breaks ties (g vs g/m2)."""
-        candidates = self.by_code.get(code_key, []) + self.by_any_scheme.get(code, [])
-        if meaning:
-            candidates = candidates + self.by_meaning.get(meaning.casefold(), [])
-        if not candidates:
+        by_site, others = self._candidates(code_key, code, meaning)
+        if not by_site and not others:
             return None
-        found = [r for r in candidates if r.applies(context, manufacturer, model)]
+        site = context.get("finding_site")
+        site_key = site.code_key if site is not None else None
+        candidates = by_site.get(site_key, ()) if site_key is not None else ()
+        found = [r for r in (*candidates, *others) if r.applies(context, manufacturer, model)]
         if not found:
             return None
         if unit:
             fitting = [r for r in found if r.key in self.keys and convertible(unit, self.keys[r.key].unit)]
             found = fitting or found
         return max(found, key=lambda r: r.rank)
+
+    def _candidates(self, code_key: tuple[str, str], code: str, meaning: str) -> tuple[dict, tuple[Rule, ...]]:
+        """The rules of a concept, those that need a given Finding Site indexed by it (built once per concept:
+        a vessel property such as PSV has a rule per vessel, and only the item's own site can match)."""
+        cache_key = (code_key, code, meaning.casefold() if meaning else "")
+        hit = self._index.get(cache_key)
+        if hit is not None:
+            return hit
+        rules = self.by_code.get(code_key, []) + self.by_any_scheme.get(code, [])
+        if meaning:
+            rules = rules + self.by_meaning.get(meaning.casefold(), [])
+        by_site: dict[tuple[str, str], list[Rule]] = {}
+        others: list[Rule] = []
+        for rule in dict.fromkeys(rules):
+            site = next((c for c in rule.constraints if c.role == "finding_site"), None)
+            if site is not None and site.codes and not site.absent_ok and not site.any_present and not site.texts:
+                for key in site.codes:
+                    by_site.setdefault(key, []).append(rule)
+            else:
+                others.append(rule)
+        hit = ({k: tuple(v) for k, v in by_site.items()}, tuple(others))
+        if len(self._index) < 100_000:
+            self._index[cache_key] = hit
+        return hit
 
 
 def _read_csv(text: str, where: str) -> list[dict[str, str]]:
@@ -275,6 +327,17 @@ def _build(overlay: str | None) -> Catalog:
         match = row["match"]
         cat.documents[match if match.startswith("sop:") else "{}:{}".format(*_code_key(match))] = (
             row["template"], row["domain"],
+        )
+    for row in _read_csv(_data("derived.csv"), "derived.csv"):
+        derived = Derived(row["kind"], row["suffix"], row["name_en"], row["name_zh"], row["unit"], row["source"])
+        match = row["match"]
+        if match.startswith("unit:"):
+            cat.derived_by_unit[match[5:]] = derived
+        else:
+            cat.derived_by_code[_code_key(match)] = derived
+    for row in _read_csv(_data("sites.csv"), "sites.csv"):
+        cat.sites[normalise_code(row["scheme"], row["code"])] = Site(
+            (row["site_scheme"], row["site_code"], row["site_meaning"]), _code_key(row["laterality"]),
         )
     _add_finding_values(cat)
     cat.findings = Catalog(keys=cat.keys, values=cat.values, value_sets=cat.value_sets)

@@ -26,6 +26,10 @@ class Modifier:
     number: float | None = None
     unit: str | None = None
     display: str = ""
+    #: A site code that carries its side (``Right lobe of thyroid``): ``code`` is the unlateralised site
+    #: used for matching, ``sent`` the code as sent and ``implied`` the Laterality it implies (issue 8).
+    sent: CodedValue | None = None
+    implied: Modifier | None = None
 
     @property
     def code_key(self) -> tuple[str, str] | None:
@@ -39,6 +43,12 @@ class Modifier:
         return ("text", (self.text or "").casefold()) if self.text is not None else ("num", self.number)
 
     def to_dict(self) -> dict[str, Any]:
+        if self.sent is not None and self.code is not None:
+            out = self.sent.to_dict()
+            out["site"] = "{}:{}".format(*self.code.key)
+            if self.implied is not None and self.implied.code is not None:
+                out["laterality"] = "{}:{}".format(*self.implied.code.key)
+            return out
         if self.code is not None:
             out: dict[str, Any] = self.code.to_dict()
             if self.code.key != (self.code.scheme, self.code.code):

@@ -12,7 +12,7 @@ from typing import Any
 
 from ris_ai_module.errors import InvalidInput
 from ris_ai_module.sr import coded_findings, raw
-from ris_ai_module.sr.catalog import Catalog, load_catalog
+from ris_ai_module.sr.catalog import Catalog, Derived, load_catalog
 from ris_ai_module.sr.items import (
     CODE_MEANING,
     CODE_VALUE,
@@ -22,6 +22,7 @@ from ris_ai_module.sr.items import (
     CONTENT_SEQ,
     CONTENT_TEMPLATE_SEQ,
     REFERENCED_CONTENT_ITEM,
+    RELATIONSHIP_TYPE,
     SPECIFIC_CHARACTER_SET,
     TEMPLATE_IDENTIFIER,
     VALUE_TYPE,
@@ -156,6 +157,9 @@ class _Walker:
         self.references: list[tuple[str, str, list[int]]] = []  # (path of the reference, owner path, target)
         self.paths: set[str] = set()
         self._warned: dict[str, int] = {}
+        self._biometry_groups: set[str] = set()  # paths of TID 5008 Biometry Group containers
+        self._bases: dict[str, dict[str, Measurement]] = {}  # Biometry Group path -> key -> its first measurement
+        self._last_by_key: dict[tuple[str, str | None], str] = {}  # (container, key) -> last path
 
     def warn(self, kind: str, message: str) -> None:
         n = self._warned.get(kind, 0) + 1
@@ -181,11 +185,15 @@ class _Walker:
                         f"content deeper than {MAX_DEPTH} levels is not read (below {path[:40]}…)"
                     )
                 continue
+            if vtype == "CONTAINER" and depth:
+                inherited = self._container_site(node, path, inherited)
             context, rest = self._modifiers(children, path, inherited)
+            context, rest = self._acquisition(rest, path, context, vtype == "NUM")
             if vtype == "NUM":
-                self._measurement(node, path, context)
+                measured = self._measurement(node, path, context)
+                rest = self._properties(rest, path, context, measured)
                 # Children of a NUM (e.g. INFERRED FROM values) keep its identity context, not its status.
-                context = {k: v for k, v in context.items() if k not in ("derivation", "selection_status", "z_score")}
+                context = {k: v for k, v in context.items() if k not in ("derivation", "selection_status")}
             elif vtype in coded_findings.FINDING_TYPES:
                 self._finding(node, path, context)
             for index, child in reversed(rest):
@@ -195,6 +203,77 @@ class _Walker:
             if n > MAX_WARNINGS_PER_KIND:
                 self.result.warnings.append(f"{n - MAX_WARNINGS_PER_KIND} more warnings of kind {kind!r} not listed")
         self._check_references()
+
+    def _container_site(self, node: raw.Node, path: str, inherited: dict[str, Modifier]) -> dict[str, Modifier]:
+        """A container named by its anatomy (TID 5104/5025/5026 ``$AnatomyGroup``, TID 5016 ``$GroupName``)
+        is the vessel or organ of its items.
+
+        The container's concept name then stands as its Finding Site (replacing the section's region);
+        a Finding Site item inside the container still wins, as modifiers do.
+        """
+        name = coded(first_item(node, CONCEPT_NAME_SEQ), self.decoder)
+        if name is None:
+            return inherited
+        if name.key == _BIOMETRY_GROUP:
+            self._biometry_groups.add(path)
+        known = self.catalog.values.get(name.key)
+        if (known is None or known[2] not in _ANATOMY_GROUPS) and name.key not in self.catalog.sites:
+            return inherited
+        context = dict(inherited)
+        context["finding_site"] = self._site_modifier(Modifier(role="finding_site", path=path, code=name))
+        return context
+
+    def _acquisition(
+        self, rest: list[tuple[int, raw.Node]], path: str, context: dict[str, Modifier], under_num: bool
+    ) -> tuple[dict[str, Modifier], list[tuple[int, raw.Node]]]:
+        """NUMs related by HAS ACQ CONTEXT are context of what they qualify, never measurements (item 5).
+
+        Under a container they qualify every measurement below it (kept as ``acquisition:<name>``
+        modifiers); under a NUM they are handled with its other properties.
+        """
+        if under_num:
+            return context, rest
+        kept = []
+        for index, child in rest:
+            if ascii_text(child.get(VALUE_TYPE)) == "NUM" and ascii_text(child.get(RELATIONSHIP_TYPE)) == _ACQ:
+                mod = self._modifier("acquisition", child, f"{path}.{index}")
+                name = coded(first_item(child, CONCEPT_NAME_SEQ), self.decoder)
+                context = dict(context)  # never the dict inherited by the siblings
+                context[f"acquisition:{name.meaning if name else index}"] = mod
+                self.paths.add(f"{path}.{index}")
+            else:
+                kept.append((index, child))
+        return context, kept
+
+    def _properties(
+        self, rest: list[tuple[int, raw.Node]], path: str, context: dict[str, Modifier], measured: Measurement
+    ) -> list[tuple[int, raw.Node]]:
+        """NUM children of a NUM: a derived value (z-score, percentile, normal range …) becomes its own
+        measurement tied to this one (item 4); an acquisition parameter or property (Doppler angle,
+        sample volume, frame rate, heart rate at acquisition) is kept as its context (item 5). Only
+        INFERRED FROM children (the values it was computed from) are measurements in their own right.
+        """
+        kept = []
+        for index, child in rest:
+            if ascii_text(child.get(VALUE_TYPE)) != "NUM":
+                kept.append((index, child))
+                continue
+            child_path = f"{path}.{index}"
+            name = coded(first_item(child, CONCEPT_NAME_SEQ), self.decoder)
+            derived = self.catalog.derived_by_code.get(name.key) if name is not None else None
+            if derived is not None:
+                self.paths.add(child_path)
+                made = self._measurement(child, child_path, context, base=measured, derived=derived)
+                if derived.kind == "z_score":  # also kept where issue 3 put it
+                    measured.modifiers["z_score"] = {"value": made.value, "unit": made.raw_unit}
+            elif ascii_text(child.get(RELATIONSHIP_TYPE)) != _INFERRED:
+                self.paths.add(child_path)
+                mod = self._modifier("acquisition", child, child_path)
+                entry = {"concept": name.to_dict() if name else None, "value": mod.number, "unit": mod.unit}
+                measured.modifiers.setdefault("acquisition", []).append(entry)
+            else:
+                kept.append((index, child))
+        return kept
 
     def _modifiers(
         self, children: list, path: str, inherited: dict[str, Modifier]
@@ -247,6 +326,8 @@ class _Walker:
             if mod.code is not None:
                 known = self.catalog.values.get(mod.code.key)
                 mod.display = known[0] if known else mod.code.meaning or mod.code.code
+                if role == "finding_site":
+                    mod = self._site_modifier(mod)
         elif vtype == "NUM":
             num = item.numeric
             mod.number = num.number
@@ -259,7 +340,43 @@ class _Walker:
                 self.warn("modifier", f"{path}: {role} modifier has no value")
         return mod
 
-    def _measurement(self, node: raw.Node, path: str, context: dict[str, Modifier]) -> None:
+    def _site_modifier(self, mod: Modifier) -> Modifier:
+        """A site that carries its side (sites.csv) becomes the unlateralised site + an implied Laterality."""
+        assert mod.code is not None
+        if not mod.display:
+            known = self.catalog.values.get(mod.code.key)
+            mod.display = known[0] if known else mod.code.meaning or mod.code.code
+        site = self.catalog.sites.get(mod.code.key)
+        if site is None:
+            return mod
+        base = CodedValue(*site.site)
+        side = CodedValue(site.laterality[0], site.laterality[1], "")
+        known, side_name = self.catalog.values.get(base.key), self.catalog.values.get(side.key)
+        implied = Modifier(role="laterality", path=mod.path, code=side, display=side_name[0] if side_name else side.code)
+        return Modifier(role=mod.role, path=mod.path, code=base, display=known[0] if known else base.meaning,
+                        sent=mod.code, implied=implied)
+
+    def _side(self, path: str, context: dict[str, Modifier]) -> tuple[dict[str, Modifier], str | None]:
+        """Apply the side a site carries; a contradicting explicit Laterality holds the value (item 8)."""
+        site = context.get("finding_site")
+        implied = site.implied if site is not None else None
+        if implied is None:
+            return context, None
+        stated = context.get("laterality")
+        if stated is None:
+            return {**context, "laterality": implied}, None
+        if stated.code_key == implied.code_key:
+            return context, None
+        sent = site.sent.meaning if site is not None and site.sent is not None else ""
+        reason = f"finding site {sent!r} is {implied.display} but Laterality says {stated.display}"
+        self.warn("laterality", f"{path}: {reason}; kept, not reported")
+        return context, reason
+
+    def _measurement(
+        self, node: raw.Node, path: str, context: dict[str, Modifier], base: Measurement | None = None,
+        derived: Derived | None = None,
+    ) -> Measurement:
+        """One NUM -> one Measurement; ``base``/``derived`` when it is a derived value of ``base`` (item 4)."""
         item = ContentItem(node, self.decoder)
         concept = item.name
         if concept is None:
@@ -278,34 +395,93 @@ class _Walker:
         if num.unit is not None and not unit_ok:
             self.warn("unit", f"{path}: unit {raw_unit!r} has coding scheme {num.unit.scheme!r}, not UCUM; not converted")
         catalog = self.catalog
-        rule = catalog.match(
-            concept.key, concept.code, concept.meaning, context, raw_unit if unit_ok else None,
-            self.manufacturer, self.model,
-        )
+        context, hold = self._side(path, context)
+        parent = path.rpartition(".")[0]
+        if derived is None:
+            derived, base = self._derived_sibling(concept, raw_unit if unit_ok else None, parent)
         value: float | None = None
-        if rule is not None:
-            info = catalog.keys[rule.key]
-            key, name_en, name_zh, unit = rule.key, info.name_en, info.name_zh, info.unit
+        if derived is not None:
+            key, name_en, name_zh, unit = self._derived_key(concept, context, derived, base)
         else:
-            key, name_en, name_zh = None, concept.meaning, ""
-            unit = raw_unit if unit_ok and lookup(raw_unit) else None
+            rule = catalog.match(
+                concept.key, concept.code, concept.meaning, context, raw_unit if unit_ok else None,
+                self.manufacturer, self.model,
+            )
+            if rule is not None:
+                info = catalog.keys[rule.key]
+                key, name_en, name_zh, unit = rule.key, info.name_en, info.name_zh, info.unit
+            else:
+                key, name_en, name_zh = None, concept.meaning, ""
+                unit = raw_unit if unit_ok and lookup(raw_unit) else None
         if number is not None and unit_ok:
-            value, problem = convert(number, raw_unit, unit) if unit else (None, f"unit {raw_unit!r} is not a known UCUM unit")
+            if derived is not None and derived.kind == "percentile" and (raw_unit or "").startswith("{"):
+                value, problem = number, None  # "{percentile}": the number is the rank itself
+            else:
+                value, problem = convert(number, raw_unit, unit) if unit else (None, f"unit {raw_unit!r} is not a known UCUM unit")
             if problem:
                 self.warn("unit", f"{path}: {problem}; raw value kept ({concept.meaning or concept.code})")
+            if derived is not None and derived.kind == "percentile" and value is not None and not 0 <= value <= 100:
+                hold = f"percentile {value:g} is outside 0-100"
+                self.warn("value", f"{path}: {hold}; kept, not reported")
         modifiers: dict[str, Any] = {role: mod.to_dict() for role, mod in context.items()}
         if num.qualifier is not None:
             modifiers["qualifier"] = num.qualifier.to_dict()
-        self.measurements.append(
-            Measurement(
-                key=key, name_en=name_en, name_zh=name_zh, value=value, unit=unit, raw_value=num.raw,
-                raw_unit=raw_unit, concept=concept, context=_context(context, catalog), modifiers=modifiers, path=path,
-                group=_group(key, concept, context, catalog),
-                selection_rank=_SELECTION_RANK.get(context["selection_status"].code_key, 0)
-                if "selection_status" in context else 0,
-                is_mean="derivation" in context and context["derivation"].code_key == _MEAN,
-            )
+        ranked = base if base is not None else None
+        measured = Measurement(
+            key=key, name_en=name_en, name_zh=name_zh, value=value, unit=unit, raw_value=num.raw,
+            raw_unit=raw_unit, concept=concept, context=_context(context, catalog), modifiers=modifiers, path=path,
+            hold=hold, derived_from=None if derived is None else base.path if base is not None
+            else self._last_by_key.get((parent, _base_key(key, derived)), ""),
+            group=_group(key, concept, context, catalog),
+            selection_rank=ranked.selection_rank if ranked is not None else _selection_rank(context),
+            is_mean=ranked.is_mean if ranked is not None else _is_mean(context),
         )
+        self.measurements.append(measured)
+        if derived is None:
+            self._last_by_key[(parent, key)] = path
+            if key is not None and parent in self._biometry_groups:
+                self._bases.setdefault(parent, {}).setdefault(key, measured)
+        return measured
+
+    def _derived_sibling(
+        self, concept: CodedValue, unit: str | None, parent: str
+    ) -> tuple[Derived | None, Measurement | None]:
+        """A NUM that is a derived value of a sibling: in ``{z-score}`` (any container), or a z-score,
+        percentile or GA next to the biometry of a TID 5008 Biometry Group."""
+        catalog = self.catalog
+        derived = catalog.derived_by_code.get(concept.key)
+        if derived is None:
+            by_unit = catalog.derived_by_unit.get(unit) if unit is not None else None
+            return (by_unit, None) if by_unit is not None else (None, None)
+        bases = self._bases.get(parent, {})
+        # One biometry type per group (PS3.17 I.6); a group mixing several cannot say whose GA or rank it is.
+        base = next(iter(bases.values())) if len(bases) == 1 else None
+        if base is None and derived.kind == "ga":
+            return None, None  # a GA of its own (fetus summary, or not attributable): the GA key
+        return derived, base
+
+    def _derived_key(
+        self, concept: CodedValue, context: dict[str, Modifier], derived: Derived, base: Measurement | None
+    ) -> tuple[str | None, str, str, str | None]:
+        """Key, names and unit of a derived value: ``<key of its measurement><suffix>`` (IVSd_Z, BPD_GA)."""
+        catalog = self.catalog
+        if base is not None:
+            base_key, base_en, base_zh, base_unit = base.key, base.name_en, base.name_zh, base.unit
+        else:  # same concept as the measurement, e.g. LVIDd in {z-score}: its key ignoring the unit
+            rule = catalog.match(concept.key, concept.code, concept.meaning, context, None, self.manufacturer,
+                                 self.model)
+            info = catalog.keys.get(rule.key) if rule is not None else None
+            base_key = rule.key if rule is not None else None
+            base_en, base_zh = (info.name_en, info.name_zh) if info else (concept.meaning, "")
+            base_unit = info.unit if info else None
+        unit = base_unit if derived.unit == "=" else derived.unit
+        if base_key is None:
+            return None, f"{base_en} {derived.name_en}".strip(), "", unit
+        key = base_key + derived.suffix
+        info = catalog.keys.get(key)
+        if info is not None:
+            return key, info.name_en, info.name_zh, info.unit
+        return key, f"{base_en} {derived.name_en}", f"{base_zh}{derived.name_zh}", unit
 
     def _finding(self, node: raw.Node, path: str, context: dict[str, Modifier]) -> None:
         """A CODE/TEXT item: a finding (mapped or kept unmapped) or context to leave alone (sr/coded_findings.py)."""
@@ -339,7 +515,32 @@ class _Walker:
 
 
 _MEAN = ("SCT", "373098007")
-_SELECTION_RANK = {("DCM", "121410"): 3, ("DCM", "121412"): 2, ("DCM", "121411"): 1}
+#: Selection Status values (CID 224 and CID 12301 "Measurement Selection Reason", TID 5301 row 2):
+#: User chosen > Mean value chosen = Maximum = Minimum > Most recent.
+_SELECTION_RANK = {
+    ("DCM", "121410"): 3, ("DCM", "121412"): 2, ("SCT", "56851009"): 2, ("SCT", "255605001"): 2,
+    ("DCM", "121411"): 1,
+}
+_ACQ = "HAS ACQ CONTEXT"
+_INFERRED = "INFERRED FROM"
+_BIOMETRY_GROUP = ("DCM", "125005")
+#: values.csv kinds a container may be named by (TID 5104/5025/5026 $AnatomyGroup, TID 5016 $GroupName).
+_ANATOMY_GROUPS = ("vessel", "organ")
+
+
+def _base_key(key: str | None, derived: Derived) -> str | None:
+    """The measurement's key of a derived key (LVIDd_Z -> LVIDd)."""
+    return key[: -len(derived.suffix)] if key and derived.suffix and key.endswith(derived.suffix) else None
+
+
+def _selection_rank(context: dict[str, Modifier]) -> int:
+    status = context.get("selection_status")
+    return _SELECTION_RANK.get(status.code_key, 0) if status is not None and status.code_key else 0
+
+
+def _is_mean(context: dict[str, Modifier]) -> bool:
+    derivation = context.get("derivation")
+    return derivation is not None and derivation.code_key == _MEAN
 
 
 def _context(context: dict[str, Modifier], catalog: Catalog) -> dict[str, str]:

@@ -44,8 +44,19 @@ def select_and_dedupe(measurements: list[Measurement], warnings: list[str]) -> l
     groups: dict[tuple, list[Measurement]] = {}
     for m in kept:
         groups.setdefault(m.group, []).append(m)
+    derived_groups = []
     for members in groups.values():
+        if all(m.derived_from is not None for m in members):
+            derived_groups.append(members)
+            continue
         chosen = _pick([m for m in members if selectable(m)])
+        if chosen is not None:
+            chosen.selected = True
+    # A derived value (IVSd_Z, BPD_GA) follows its measurement: the one of the selected replicate wins.
+    chosen_paths = {m.path for m in kept if m.selected}
+    for members in derived_groups:
+        candidates = [m for m in members if selectable(m)]
+        chosen = _pick([m for m in candidates if m.derived_from in chosen_paths]) or _pick(candidates)
         if chosen is not None:
             chosen.selected = True
     return kept

@@ -52,7 +52,7 @@ def report(title: tuple[str, str], *children: str, sr_type: str = "Comprehensive
 <sopclass uid="{sop_class}"/>
 <charset>ISO_IR 192</charset>
 <modality>SR</modality>
-<device><manufacturer>{escape(manufacturer)}</manufacturer><model>xml2dsr</model></device>
+<device><manufacturer>{escape(manufacturer)}</manufacturer><model>xml2dsr</model><serial>XML-0001</serial><version>1</version></device>
 <patient><id>P0002</id><name><first>{escape(patient_first)}</first><last>{escape(patient_last)}</last></name><sex>M</sex></patient>
 <study uid="{generate_uid()}"><id>1</id><date>2024-01-02</date><time>10:15:00</time><accession><number>ACC-X1</number></accession></study>
 <series uid="{generate_uid()}"><number>1</number></series>

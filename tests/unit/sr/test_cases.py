@@ -133,7 +133,12 @@ def test_pediatric_z_scores_are_kept(parsed):
     lvidd = selected(r, "LVIDd")
     assert (lvidd.value, lvidd.modifiers["z_score"]["value"]) == (32.0, 0.8)
     assert selected(r, "AOR").modifiers["z_score"]["value"] == 1.5
-    assert all(m.concept.code != "121416" for m in r.measurements)  # z-scores are not measurements
+    # Issue 8 item 4: a z-score is its own key tied to its measurement, never a replicate of it.
+    z = {m.key: m for m in r.measurements if m.concept.code == "121416"}
+    assert {k: (m.value, m.selected, m.derived_from) for k, m in z.items()} == {
+        "LVIDd_Z": (0.8, True, lvidd.path), "IVSd_Z": (-1.2, True, selected(r, "IVSd").path),
+        "AOR_Z": (1.5, True, selected(r, "AOR").path)}
+    assert [m.value for m in r.by_key("LVIDd")] == [32.0]
 
 
 def test_json_contract(parsed):
