@@ -36,8 +36,11 @@ def to_table(result: ParsedSR, source: str = "") -> str:
     head = f"{source}  {result.patient_name}  {result.accession_number}  TID {result.document_template or '?'}"
     rows = [("", "key", "名称", "name", "value", "unit", "context", "path")]
     for m in result.measurements:
-        shown = (v for k, v in m.context.items() if k not in ("selection_status", "derivation", "lesion_uid") and v)
+        shown = (f"{k[12:]} {v}" if k.startswith("acquisition:") else v  # acquisition context: name and value
+                 for k, v in m.context.items() if k not in ("selection_status", "derivation", "lesion_uid") and v)
         ctx = ", ".join(dict.fromkeys(shown))  # vessel repeats the finding site: show it once
+        if m.hold:
+            ctx = f"{ctx}; held: {m.hold}" if ctx else f"held: {m.hold}"
         rows.append(("*" if m.selected else "", m.key or "-", m.name_zh, m.name_en, _value(m), m.unit or m.raw_unit or "",
                      ctx, m.path))
     widths = [max(_width(r[i]) for r in rows) for i in range(len(rows[0]))]

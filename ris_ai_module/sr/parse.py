@@ -233,6 +233,9 @@ class _Walker:
         """
         if under_num:
             return context, rest
+        if not any(child.get(VALUE_TYPE, b"")[:3] == b"NUM" and child.get(RELATIONSHIP_TYPE, b"")[:6] == b"HAS AC"
+                   for _index, child in rest):
+            return context, rest  # the usual case: nothing to take out (checked on raw bytes: this is hot)
         kept = []
         for index, child in rest:
             if ascii_text(child.get(VALUE_TYPE)) == "NUM" and ascii_text(child.get(RELATIONSHIP_TYPE)) == _ACQ:
