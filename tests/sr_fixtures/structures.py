@@ -205,6 +205,9 @@ def simplified_echo_postcoordinated() -> Dataset:
         num(VOLUME, 34, "ml/m2", site(la), code(MEAS_TYPE, INDEXED)),
         num(VOLUME, 58, "ml", site(la)),
         num(c("DCM:125329", "Peak Blood Pressure"), 35, "mm[Hg]", site(rv)),
+        num(PBV, 0.5, "m/s", site(tv), code(CARDIAC_PHASE, E_WAVE)),
+        num(c("LN:59090-1", "Internal Dimension"), 4.8, "cm", site(c("SCT:87878005", "Left ventricle")),
+            code(CARDIAC_PHASE, c("SCT:416190007", "End diastole"))),
     )
     return document(ECHO, [pre, post], sop_class=SIMPLIFIED_ECHO_SR, template="5300")
 

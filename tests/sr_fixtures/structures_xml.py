@@ -9,7 +9,18 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from tests.sr_fixtures.dcmtk_xml import FINDINGS, FS, GROUP, code, container, num, report, text, xml2dsr
+from tests.sr_fixtures.dcmtk_xml import (
+    FINDINGS,
+    FS,
+    GROUP,
+    _concept,
+    code,
+    container,
+    num,
+    report,
+    text,
+    xml2dsr,
+)
 
 LAT = ("SCT:272741003", "Laterality")
 LEFT, RIGHT = ("SCT:7771000", "Left"), ("SCT:24028007", "Right")
@@ -110,7 +121,11 @@ def simplified_echo_postcoordinated() -> str:
         num(("DCM:125327", "Excursion Distance"), "2.2", "cm", code(FS, ("SCT:113259005", "Tricuspid Annulus"))),
         num(("SCT:118565006", "Volume"), "34", "ml/m2", code(FS, ("SCT:82471001", "Left atrium")),
             code(("DCM:125306", "Measurement Type"), ("DCM:125313", "Indexed"))),
-        num(("DCM:125329", "Peak Blood Pressure"), "35", "mm[Hg]", code(FS, ("SCT:53085002", "Right ventricle"))))
+        num(("DCM:125329", "Peak Blood Pressure"), "35", "mm[Hg]", code(FS, ("SCT:53085002", "Right ventricle"))),
+        num(PBV, "0.5", "m/s", code(FS, ("SCT:46030003", "Tricuspid valve")),
+            code(("SCT:272518008", "Cardiovascular cycle point"), ("SCT:444392003", "Diastolic Rapid Inflow (E-wave)"))),
+        num(("LN:59090-1", "Internal Dimension"), "4.8", "cm", code(FS, ("SCT:87878005", "Left ventricle")),
+            code(("SCT:272518008", "Cardiovascular cycle point"), ("SCT:416190007", "End diastole"))))
     return report(("DCM:125200", "Adult Echocardiography Procedure Report"), pre, post,
                   sr_type="Simplified Adult Echo SR", sop_class="1.2.840.10008.5.1.4.1.1.88.72")
 
@@ -125,7 +140,25 @@ def lateralised_sites() -> str:
                   container(FINDINGS, code(FS, ("SCT:43981004", "Left ovary")), num(length, "31", "mm")))
 
 
+def qualified(concept: tuple[str, str], qualifier: tuple[str, str]) -> str:
+    """A NUM with no measured value and a Numeric Value Qualifier (PS3.3 C.18.1, CID 42)."""
+    return (f"<num><relationship>CONTAINS</relationship>{_concept('concept', *concept)}"
+            f"{_concept('qualifier', *qualifier)}</num>")
+
+
+def empty_values() -> str:
+    """Items 6 and 7: a last replicate that is not a number, a key with no number at all, {H.B.}/min."""
+    lvidd, lvids = ("LN:29436-3", "LVIDd"), ("LN:29438-9", "LVIDs")
+    group = container(GROUP, num(lvidd, "4.6", "cm"), num(lvidd, "4.8", "cm"),
+                      qualified(lvidd, ("DCM:114000", "Not a number")),
+                      qualified(lvids, ("DCM:114006", "Measurement failure")),
+                      num(("LN:8867-4", "Heart rate"), "64", "{H.B.}/min"))
+    return report(("DCM:125200", "Adult Echocardiography Procedure Report"),
+                  container(FINDINGS, code(FS, ("SCT:87878005", "Left Ventricle")), group))
+
+
 CASES = {
+    "empty_values": empty_values,
     "pediatric_derived": pediatric_derived, "ob_gyn": ob_gyn, "vascular": vascular,
     "acquisition_context": acquisition_context, "simplified_echo_postcoordinated": simplified_echo_postcoordinated,
     "lateralised_sites": lateralised_sites,

@@ -93,6 +93,16 @@ def test_dcmtk_simplified_echo(xml_files):
     assert [(m.value, m.selected) for m in r.by_key("TAPSE", selected_only=False)] == [(23.0, True), (22.0, False)]
     assert selected(r, "LAVI").value == 34.0 and selected(r, "RVSP").value == 35.0
     assert [m.value for m in r.measurements if m.key is None] == [5.0]  # the MR jet
+    assert selected(r, "TV_E").value == 50.0 and selected(r, "LVIDd").value == 48.0
+
+
+def test_dcmtk_empty_values(xml_files):
+    r = parse_sr_file(xml_files["empty_values"])
+    assert [(m.value, m.selected) for m in r.by_key("LVIDd", selected_only=False)] == [
+        (46.0, False), (48.0, True), (None, False)]  # the last one is "Not a number"
+    lvids = r.by_key("LVIDs", selected_only=False)
+    assert len(lvids) == 1 and not lvids[0].selected and lvids[0].modifiers["qualifier"]["code"] == "114006"
+    assert (selected(r, "HR").value, selected(r, "HR").unit) == (64.0, "/min")  # {H.B.}/min is per minute
 
 
 def test_dcmtk_lateralised_sites(xml_files):

@@ -136,6 +136,8 @@ def test_tid_5302_post_coordinated_rows_map_to_their_pre_coordinated_keys(read):
         (21.0, False), (23.0, True), (22.0, False)]
     assert selected(r, "LAVI").value == 34.0 and selected(r, "LAV").value == 58.0
     assert selected(r, "RVSP").value == 35.0
+    assert selected(r, "TV_E", cardiac_phase="E-wave").value == 50.0
+    assert selected(r, "LVIDd").value == 48.0  # Internal Dimension + Left Ventricle + End diastole
     jets = [m for m in r.measurements if m.key is None]
     assert sorted((m.context["finding_site"], m.value) for m in jets) == [("Aortic Valve", 4.0), ("Mitral Valve", 5.0)]
     assert not r.by_key("AV_VMAX") and [m.value for m in r.by_key("MV_E")] == [82.0]  # the MR jet is not MV_E
