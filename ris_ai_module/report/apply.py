@@ -108,13 +108,24 @@ def store_measurements(conn: Connection, sop_uid: str, exam_key: str | None, fou
             "unit": _cut(m.unit, 32), "raw_value": _cut(m.raw_value, 64), "raw_unit": _cut(m.raw_unit, 32),
             "concept_scheme": _cut(m.concept.scheme, 16), "concept_code": _cut(m.concept.code, 32),
             "concept_meaning": _cut(m.concept.meaning, 200),
-            "context": json.dumps({"context": m.context, "modifiers": m.modifiers}, ensure_ascii=False, default=str),
+            "context": json.dumps(_context_json(m), ensure_ascii=False, default=str),
             "selected": 1 if m.selected else 0, "item_path": _cut(m.path, 100), "created_at": now,
         }
         for m in found
     ]
     if rows:
         conn.execute(insert(measurement), rows)
+
+
+def _context_json(m: Measurement) -> dict[str, Any]:
+    """What RAI_MEASUREMENT.CONTEXT keeps: context and modifiers, and (issue 8) why a value is held and
+    which measurement a derived value belongs to, so the trace shows why a value was not reported."""
+    out: dict[str, Any] = {"context": m.context, "modifiers": m.modifiers}
+    if m.hold:
+        out["hold"] = m.hold
+    if m.derived_from is not None:
+        out["derived_from"] = m.derived_from
+    return out
 
 
 def newest_sr(conn: Connection, exam_key: str) -> str | None:

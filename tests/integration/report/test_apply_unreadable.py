@@ -50,3 +50,21 @@ def test_readable_sr_with_only_unmapped_items_is_applied_and_keeps_them(rig):
     out = rig.apply(sop)
     assert out.kind is OutcomeKind.DONE, out.error
     assert _measurement_rows(rig, sop) == 1 and rig.rows("U3") == {}
+
+
+def test_a_held_value_is_stored_with_its_reason_and_not_written(rig):
+    """Issue 8 item 8: a site that contradicts its Laterality is kept in RAI_MEASUREMENT, never reported."""
+    import json
+
+    from tests.sr_fixtures.structures import lateralised_sites
+
+    rig.add_exam("U4", report_status="DRAFT")
+    sop = rig.store(lateralised_sites(), "U4")
+    assert rig.apply(sop).kind is OutcomeKind.DONE
+    rows = rig.rows("U4")
+    assert rows["THYROID_LOBE_WIDTH_R"][0] == "16.0"  # the right lobe's own width; 15 (contradicted) is not written
+    assert rows["THYROID_LOBE_LENGTH_L"][0] == "44.0" and rows["OVARY_LENGTH_L"][0] == "31.0"
+    with rig.engine.connect() as conn:
+        held = conn.execute(select(measurement.c.num_value, measurement.c.selected, measurement.c.context)
+                            .where(measurement.c.sop_instance_uid == sop, measurement.c.num_value == 15.0)).one()
+    assert held.selected == 0 and "Laterality says Right" in json.loads(held.context)["hold"]
