@@ -42,8 +42,9 @@ sys.path.insert(0, str(ROOT))
 
 from tests.integration.dicom import objects as make  # noqa: E402
 
-ENV = dict(os.environ, TCP_NODELAY="1")
+ENV = dict(os.environ, TCP_NODELAY="1", PYTHONPATH=str(ROOT))  # the module runs from this checkout
 SETS = ("SR", "SC", "US")
+MODULE_MAX_PDU = ""
 
 
 def free_port() -> int:
@@ -224,6 +225,10 @@ def start(name: str, work: Path) -> Receiver | None:
                         "--http-port", str(free_port()), "--ai-url", f"http://127.0.0.1:{free_port()}/api/exams"],
                        check=True, capture_output=True)
         rx = Receiver(name, port, "RIS_AI", folder=folder, db=folder / "ris.db")
+        if MODULE_MAX_PDU:  # --module-max-pdu: the module's dicom.max_pdu for this run (default: the shipped one)
+            config = folder / "ris-ai-module.toml"
+            config.write_text(config.read_text(encoding="utf-8").replace(
+                "[dicom]\n", f'[dicom]\nmax_pdu = "{MODULE_MAX_PDU}"\n', 1), encoding="utf-8")
         if name == "module-noapply":  # store + index + link only: the worker (SR_APPLY) is off
             config = folder / "ris-ai-module.toml"
             config.write_text(config.read_text(encoding="utf-8").replace("[worker]\n", "[worker]\nenabled = false\n", 1),
@@ -334,7 +339,10 @@ def main() -> int:
     parser.add_argument("--latency-samples", type=int, default=100)
     parser.add_argument("--out", default=str(ROOT / "bench" / "RESULTS-ingest.md"))
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    parser.add_argument("--module-max-pdu", default="", help='dicom.max_pdu for the module, e.g. "16KB" (default: shipped)')
     args = parser.parse_args()
+    global MODULE_MAX_PDU
+    MODULE_MAX_PDU = args.module_max_pdu
 
     work = Path(tempfile.mkdtemp(prefix="rai-bench-ingest-"))
     try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,15 +31,19 @@ class Ticket:
     address: str
     opened: float = field(default_factory=time.monotonic)
     phase: str = HANDSHAKE
-    assoc: Any = None
+    #: A weak reference: the gate must never keep a finished association (and its buffers) alive.
+    assoc: weakref.ReferenceType[Any] | None = None
 
     def dead(self, now: float) -> bool:
         if self.phase == CLOSED:
             return True
         if self.assoc is None:
             return now - self.opened > UNBOUND_GRACE
-        thread_started = getattr(self.assoc, "ident", None) is not None
-        return thread_started and not self.assoc.is_alive()
+        assoc = self.assoc()
+        if assoc is None:
+            return True
+        thread_started = getattr(assoc, "ident", None) is not None
+        return thread_started and not assoc.is_alive()
 
 
 class AdmissionGate:
@@ -67,7 +72,7 @@ class AdmissionGate:
 
     def bind(self, ticket: Ticket, assoc: Any) -> None:
         with self._lock:
-            ticket.assoc = assoc
+            ticket.assoc = weakref.ref(assoc)
 
     def admit(self, ticket: Ticket) -> bool:
         """Handshake -> association, if fewer than ``max_associations`` are admitted."""

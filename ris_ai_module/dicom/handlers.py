@@ -8,9 +8,8 @@ from __future__ import annotations
 import logging
 import socket
 import time
-import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pydicom.dataset import Dataset
@@ -40,7 +39,8 @@ DUL_POLL_DELAY = 0.0002
 @dataclass
 class ScpState:
     """What the handlers need: the application context, the store, the compiled whitelist, the admission
-    gate and the read limits; ``connections`` maps each association to its ticket and reader."""
+    gate and the read limits. Each association carries its own ticket and reader (``ADMISSION`` attribute),
+    so nothing here outlives it."""
 
     ctx: AppContext
     area: StorageArea
@@ -48,8 +48,14 @@ class ScpState:
     gate: AdmissionGate | None = None
     limits: ReadLimits | None = None
     current_ticket: Callable[[], Ticket | None] = lambda: None
-    connections: weakref.WeakKeyDictionary[Any, tuple[Ticket | None, GuardedReader | None]] = field(
-        default_factory=weakref.WeakKeyDictionary)
+
+
+#: The attribute of an association holding (admission ticket, PDU reader).
+ADMISSION = "_rai_admission"
+
+
+def _admission(assoc: Any) -> tuple[Ticket | None, GuardedReader | None]:
+    return getattr(assoc, ADMISSION, (None, None))
 
 
 def handle_conn_open(event: Any, state: ScpState) -> None:
@@ -66,7 +72,7 @@ def handle_conn_open(event: Any, state: ScpState) -> None:
         reader = GuardedReader(pynetdicom_adapter.association_socket(assoc), state.limits,
                                str(assoc.requestor.address))
         pynetdicom_adapter.install_recv(assoc, reader)
-    state.connections[assoc] = (ticket, reader)
+    setattr(assoc, ADMISSION, (ticket, reader))
     try:
         raw = pynetdicom_adapter.raw_socket(assoc)
         if raw is not None:
@@ -80,7 +86,7 @@ def handle_conn_close(event: Any, state: ScpState) -> None:
     """EVT_CONN_CLOSE: free the connection's admission slot; a connection that closed before its
     A-ASSOCIATE-RQ arrived ends its acceptor thread now (not after the ARTIM time); a connection that died in
     the middle of an object leaves no temp file behind."""
-    ticket, _reader = state.connections.get(event.assoc, (None, None))
+    ticket, _reader = _admission(event.assoc)
     if ticket is not None and state.gate is not None:
         state.gate.close(ticket)
     if getattr(event.assoc.requestor, "primitive", None) is None:
@@ -125,7 +131,7 @@ def handle_requested(event: Any, state: ScpState) -> None:
 def _admit(assoc: Any, state: ScpState, address: str, calling: str, called: str) -> None:
     """A whitelisted request: an association slot (``dicom.max_associations``), or A-ASSOCIATE-RJ transient
     "local limit exceeded"; once admitted, PDUs are read under the negotiated maximum."""
-    ticket, reader = state.connections.get(assoc, (None, None))
+    ticket, reader = _admission(assoc)
     if ticket is not None and state.gate is not None and not state.gate.admit(ticket):
         assoc.acse.send_reject(*RJ_BUSY)
         _wait_until_sent(assoc)

@@ -222,3 +222,24 @@ def test_socket_option_shutdown_does_not_break_the_reader_contract(start_scp) ->
         s.shutdown(socket.SHUT_WR)
         assert raw.closed_within(s, 5) is not None
     assert _echo_ok(env.port)
+
+
+def test_finished_connections_leave_no_association_behind(start_scp) -> None:
+    """Refused, cut and completed connections: none of their associations (and buffers) stays in memory."""
+    import gc
+
+    from pynetdicom.association import Association
+
+    env = start_scp(peers=PEERS)
+    for i in range(30):
+        with raw.connect(env.port, f"127.0.0.{2 + i % 3}") as s:
+            s.sendall(raw.header(0x01, 4 * 1024**3 - 1))
+            raw.closed_within(s, 3)
+    for _ in range(3):
+        assert _echo_ok(env.port)
+
+    def alive() -> int:
+        gc.collect()
+        return sum(1 for o in gc.get_objects() if isinstance(o, Association) and o.ae is env.scp.ae)
+
+    assert wait_until(lambda: alive() == 0, timeout=10, interval=0.5), alive()
