@@ -35,9 +35,14 @@ def phi_id(value: str | None) -> str:
     return value[:2] + "*" * (len(value) - 4) + value[-2:]
 
 
-def setup_logging(cfg: LoggingConfig) -> None:
+def set_masking(on: bool) -> None:
+    """What ``setup_logging`` sets for ``phi_*``, for a process that logs elsewhere (the SR_APPLY pool)."""
     global _mask
-    _mask = cfg.mask_phi
+    _mask = on
+
+
+def setup_logging(cfg: LoggingConfig) -> None:
+    set_masking(cfg.mask_phi)
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, "_rai", False):

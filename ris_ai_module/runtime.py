@@ -1,7 +1,9 @@
-"""``ris-ai-module run``: every component in one process, stopped cleanly on SIGINT/SIGTERM.
+"""``ris-ai-module run``: the composition root. Every component in one process, stopped cleanly.
 
-A component is anything with ``name``, ``start()`` and ``stop(timeout)``. Each part of the system
-offers a ``make_component(ctx)`` that returns one, or None when the configuration leaves it off.
+A component is anything with ``name``, ``start()`` and ``stop(timeout)``. This module is the one place
+that knows the parts: it builds each component with what it needs (engine, its config section, the
+process's stop and wake events) and registers each task kind's handler with the worker. A part that is
+configured off is left out, and the log says so; a part that fails to build stops start-up.
 Components stop in the reverse of their start order: the web API, the scheduler and the SCP stop taking
 new work first; the worker stops last, finishing its batch or handing unstarted tasks back.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from sqlalchemy import inspect
@@ -19,7 +22,9 @@ from ris_ai_module.config.schema import Config
 from ris_ai_module.context import AppContext, make_context
 from ris_ai_module.errors import DatabaseError
 from ris_ai_module.log import setup_logging
-from ris_ai_module.optional import resolve
+from ris_ai_module.periodic import PeriodicComponent
+from ris_ai_module.tasks.registry import HandlerRegistry, TaskHandler
+from ris_ai_module.tasks.worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -32,27 +37,72 @@ class Component(Protocol):
     def stop(self, timeout: float = ...) -> None: ...
 
 
-#: Factories of the components `run` hosts, in start order.
-COMPONENT_FACTORIES = (
-    "ris_ai_module.report.apply_process:make_component",  # before the worker: it stops after it
-    "ris_ai_module.tasks.components:make_worker",
-    "ris_ai_module.tasks.components:make_poller",
-    "ris_ai_module.tasks.notify:make_component",
-    "ris_ai_module.report.pending:make_component",
-    "ris_ai_module.dicom.scp:make_component",
-    "ris_ai_module.health.scheduler:make_component",
-    "ris_ai_module.web.server:make_component",
-)
+def task_handlers(ctx: AppContext, apply_pool: Any | None = None) -> list[TaskHandler]:
+    """Every task kind this module serves, one line each: adding a kind adds its line here."""
+    from ris_ai_module.push.handler import ExamPushHandler
+    from ris_ai_module.report.handler import SrApplyHandler
+
+    return [
+        ExamPushHandler(ctx.engine, ctx.config.push),
+        SrApplyHandler(ctx, pool=apply_pool),
+    ]
 
 
-def build_components(ctx: AppContext) -> list[Any]:
+def make_worker(ctx: AppContext, handlers: Sequence[TaskHandler] | None = None) -> Worker:
+    """The worker over ``handlers`` (default: every kind, SR_APPLY in this process's threads)."""
+    registry = HandlerRegistry(task_handlers(ctx) if handlers is None else handlers)
+    return Worker(ctx.engine, ctx.config.worker, ctx.owner, registry, stop=ctx.stop, wake=ctx.wake)
+
+
+def make_poller(ctx: AppContext) -> PeriodicComponent | None:
+    """Polling mode (``ris.detect = "poll"``): the push side's exam-start poller on a timer."""
+    from ris_ai_module.push.poller import poll_started_exams
+
+    if ctx.config.ris.detect != "poll":
+        return None
+    return PeriodicComponent("poller", lambda: poll_started_exams(ctx), float(ctx.config.ris.poll_interval),
+                             ctx.stop, ctx.wake)
+
+
+def make_pending_checker(ctx: AppContext) -> PeriodicComponent | None:
+    """Re-checks reports that were not writable, where the worker runs (it applies what this enqueues)."""
+    from ris_ai_module.report.pending import retry_pending
+
+    if not ctx.config.worker.enabled:
+        return None
+    return PeriodicComponent("report-pending", lambda: retry_pending(ctx),
+                             float(ctx.config.report.pending_check_interval), ctx.stop, ctx.wake,
+                             first_round_now=False)
+
+
+def build_components(ctx: AppContext, config_file: str | None = None) -> list[Any]:
+    """The components of ``run``, in start order."""
+    from ris_ai_module.dicom.scp import make_component as make_scp
+    from ris_ai_module.health.scheduler import make_component as make_scheduler
+    from ris_ai_module.report.apply_pool import ApplyPool
+    from ris_ai_module.tasks.notify import PgListener
+    from ris_ai_module.web.server import make_component as make_web
+
+    cfg = ctx.config
+    parts: list[tuple[str, Any]] = []
+    if cfg.worker.enabled:
+        pool = ApplyPool(cfg, config_file)  # before the worker: it stops after it
+        parts.append(("sr-apply-pool", pool))
+        parts.append(("worker", make_worker(ctx, task_handlers(ctx, apply_pool=pool))))
+    else:
+        parts.append(("worker", None))
+    parts.append(("poller", make_poller(ctx)))
+    listen = ctx.engine.dialect.name == "postgresql" and cfg.worker.pg_notify and cfg.worker.enabled
+    parts.append(("pg-listener", PgListener(ctx.engine.url, ctx.stop, ctx.wake) if listen else None))
+    parts.append(("report-pending", make_pending_checker(ctx)))
+    parts.append(("dicom-scp", make_scp(ctx)))
+    parts.append(("health-scheduler", make_scheduler(ctx)))
+    parts.append(("web", make_web(ctx)))
     components = []
-    for target in COMPONENT_FACTORIES:
-        factory = resolve(target)
-        if factory is None:
-            continue
-        component = factory(ctx)
-        if component is not None:
+    for name, component in parts:
+        if component is None:
+            log.info("%s: off in this configuration", name, extra={"action": "component_off"})
+        else:
             components.append(component)
     return components
 
@@ -67,13 +117,14 @@ def check_schema(ctx: AppContext) -> None:
         raise DatabaseError("the RAI_* tables are missing: run `ris-ai-module --config FILE init-db` first")
 
 
-def run(config: Config, ready: threading.Event | None = None, stop: threading.Event | None = None) -> int:
+def run(config: Config, ready: threading.Event | None = None, stop: threading.Event | None = None,
+        config_file: str | None = None) -> int:
     """Start every component, wait for SIGTERM/SIGINT or ``stop`` (the Windows service's stop request),
-    then stop them all the same graceful way."""
+    then stop them all the same graceful way; returns the exit status."""
     setup_logging(config.logging)
     ctx = make_context(config)
     check_schema(ctx)
-    components = build_components(ctx)
+    components = build_components(ctx, config_file)
     stopping = stop if stop is not None else threading.Event()
 
     def _on_signal(signum: int, _frame: Any) -> None:

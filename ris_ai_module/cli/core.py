@@ -67,7 +67,7 @@ def cmd_init_demo(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from ris_ai_module.runtime import run
 
-    return run(need_config(args))
+    return run(need_config(args), config_file=getattr(args, "config_file", None) or args.config)
 
 
 def cmd_push(args: argparse.Namespace) -> int:
@@ -75,11 +75,8 @@ def cmd_push(args: argparse.Namespace) -> int:
     import getpass
 
     from ris_ai_module.context import make_context
-    from ris_ai_module.push.handler import request_push
+    from ris_ai_module.push.handler import ExamPushHandler, request_push
     from ris_ai_module.tasks import queue
-    from ris_ai_module.tasks.model import TaskKind
-    from ris_ai_module.tasks.registry import retry_policy
-    from ris_ai_module.tasks.worker import Worker
 
     ctx = make_context(need_config(args))
     with ctx.engine.begin() as conn:
@@ -91,10 +88,10 @@ def cmd_push(args: argparse.Namespace) -> int:
     if not claimed:
         print(f"task {task_id} queued; a running worker took it first")
         return 0
-    worker = Worker(ctx)
-    outcome = worker.handlers[TaskKind.EXAM_PUSH.value](claimed[0], ctx)
+    handler = ExamPushHandler(ctx.engine, ctx.config.push)
+    outcome = handler.handle(claimed[0])
     queue.record_outcomes(ctx.engine, ctx.owner, [queue.Finished(claimed[0], outcome, claimed[0].created_at)],
-                          lambda k: retry_policy(ctx, k))
+                          lambda _kind: handler.retry_policy)
     print(f"task {task_id}: {outcome.kind.value}" + (f" HTTP {outcome.http_status}" if outcome.http_status else "")
           + (f" - {outcome.error}" if outcome.error else ""))
     return 0 if outcome.kind.value == "DONE" else 1
@@ -130,7 +127,8 @@ def cmd_task(args: argparse.Namespace) -> int:
     for key, value in row.items():
         print(f"{key:18} {'' if value is None else value}")
     print()
-    print(table(attempts, ["attempt_no", "started_at", "outcome", "http_status", "latency_ms", "worker", "error"]))
+    print(table(attempts, ["attempt_no", "started_at", "outcome", "status_text", "latency_ms", "target", "worker",
+                           "error"]))
     return 0
 
 

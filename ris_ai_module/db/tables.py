@@ -69,6 +69,9 @@ task_attempt = Table(
     Column("error", String(1000), nullable=True),
     Column("response_body", Text, nullable=True, comment="Kept (bounded) for non-2xx answers"),
     Column("worker", String(100), nullable=True),
+    Column("target", String(200), nullable=True, comment="Where the attempt went: URL, AE@host:port, ..."),
+    Column("status_text", String(200), nullable=True,
+           comment="The far side's answer in its protocol's terms: HTTP 422 ..., 0xA700, AE"),
     Index("rai_ix_attempt_task", "task_id"),
 )
 

@@ -10,7 +10,7 @@ import requests
 from requests.auth import HTTPBasicAuth
 
 from ris_ai_module.config.schema import PushConfig
-from ris_ai_module.tasks.model import Outcome
+from ris_ai_module.tasks.model import Attempt, Outcome
 
 #: Status classes that are worth another attempt; any other non-2xx fails at once (RFC 9110 semantics).
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -57,27 +57,44 @@ class PushClient:
                 timeout=(float(self.cfg.connect_timeout), float(self.cfg.read_timeout)),
             )
         except requests.exceptions.SSLError as exc:
-            return Outcome.retry(f"TLS error: {_short(exc)}", latency_ms=_ms(started))
+            return self._no_answer(f"TLS error: {_short(exc)}", started)
         except requests.exceptions.ConnectTimeout:
-            return Outcome.retry(f"connect timeout after {float(self.cfg.connect_timeout):g}s", latency_ms=_ms(started))
+            return self._no_answer(f"connect timeout after {float(self.cfg.connect_timeout):g}s", started)
         except requests.exceptions.ReadTimeout:
-            return Outcome.retry(f"no answer within {float(self.cfg.read_timeout):g}s", latency_ms=_ms(started))
+            return self._no_answer(f"no answer within {float(self.cfg.read_timeout):g}s", started)
         except requests.exceptions.ConnectionError as exc:
-            return Outcome.retry(f"connection failed: {_short(exc)}", latency_ms=_ms(started))
+            return self._no_answer(f"connection failed: {_short(exc)}", started)
         except requests.exceptions.RequestException as exc:
-            return Outcome.retry(f"request failed: {_short(exc)}", latency_ms=_ms(started))
+            return self._no_answer(f"request failed: {_short(exc)}", started)
         latency = _ms(started)
         verdict = classify(resp.status_code)
+        status_text = f"HTTP {resp.status_code} {resp.reason or ''}".strip()
         if verdict == "DONE":
-            return Outcome.done(http_status=resp.status_code, latency_ms=latency)
-        body_text = resp.text[: self.cfg.keep_response_bytes]
-        error = f"HTTP {resp.status_code} {resp.reason or ''}".strip()
+            return Outcome.done(Attempt(target=self.cfg.url, status_text=status_text, latency_ms=latency,
+                                        http_status=resp.status_code))
+        attempt = Attempt(target=self.cfg.url, status_text=status_text, latency_ms=latency,
+                          response=resp.text[: self.cfg.keep_response_bytes], http_status=resp.status_code)
         if verdict == "RETRY":
-            return Outcome.retry(error, http_status=resp.status_code, response_body=body_text, latency_ms=latency)
-        return Outcome.failed(error, http_status=resp.status_code, response_body=body_text, latency_ms=latency)
+            return Outcome.retry(status_text, attempt, after=_retry_after(resp.headers.get("Retry-After")))
+        return Outcome.failed(status_text, attempt)
+
+    def _no_answer(self, error: str, started: float) -> Outcome:
+        """No HTTP answer (network, TLS, timeout): worth another attempt."""
+        return Outcome.retry(error, Attempt(target=self.cfg.url, latency_ms=_ms(started)))
 
     def close(self) -> None:
         self.session.close()
+
+
+#: Longest wait a peer's Retry-After may ask for; beyond it the retry policy decides.
+MAX_RETRY_AFTER = 3600.0
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header given as delay-seconds (RFC 9110 10.2.3); a date is left to the policy."""
+    if value is None or not value.strip().isdigit():
+        return None
+    return min(float(value.strip()), MAX_RETRY_AFTER)
 
 
 def _ms(started: float) -> int:

@@ -14,18 +14,17 @@ from datetime import timedelta
 from sqlalchemy import exists, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from ris_ai_module.context import AppContext
 from ris_ai_module.db.clock import utcnow
 from ris_ai_module.db.ris import exam_view
 from ris_ai_module.db.tables import exam_started, task
-from ris_ai_module.periodic import PeriodicComponent
+from ris_ai_module.services import Services
 from ris_ai_module.tasks import queue
 from ris_ai_module.tasks.model import TaskKind
 
 log = logging.getLogger(__name__)
 
 
-def poll_started_exams(ctx: AppContext, limit: int = 500) -> int:
+def poll_started_exams(ctx: Services, limit: int = 500) -> int:
     """One polling pass; returns how many tasks were created."""
     cfg = ctx.config.ris
     since = utcnow() - timedelta(seconds=float(cfg.poll_lookback))
@@ -52,10 +51,5 @@ def poll_started_exams(ctx: AppContext, limit: int = 500) -> int:
         except IntegrityError:
             log.debug("exam %s already taken by another poller", key)
     if created:
-        ctx.wake.set()
         log.info("poller created %d exam push tasks", created, extra={"action": "poll_created"})
     return created
-
-
-def make_poller(ctx: AppContext) -> PeriodicComponent:
-    return PeriodicComponent("poller", ctx, poll_started_exams, float(ctx.config.ris.poll_interval))

@@ -19,12 +19,12 @@ from sqlalchemy import delete, desc, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from ris_ai_module.context import AppContext
 from ris_ai_module.db.clock import utcnow
 from ris_ai_module.db.tables import dicom_object, measurement
 from ris_ai_module.errors import ConfigError, InvalidInput, NotFound
-from ris_ai_module.report import apply_process, writer
+from ris_ai_module.report import writer
 from ris_ai_module.report.display import report_items
+from ris_ai_module.services import Services
 from ris_ai_module.sr.model import Measurement
 from ris_ai_module.sr.parse import parse_sr_file
 from ris_ai_module.tasks.model import Outcome, Task
@@ -34,13 +34,7 @@ log = logging.getLogger(__name__)
 SR_CLASS_PREFIX = "1.2.840.10008.5.1.4.1.1.88."
 
 
-def run_sr_apply(task: Task, ctx: AppContext) -> Outcome:
-    """The task handler: in the helper process under ``run`` (:mod:`apply_process`), else here."""
-    outcome = apply_process.run(task)
-    return outcome if outcome is not None else apply_task(task, ctx)
-
-
-def apply_task(task: Task, ctx: AppContext) -> Outcome:
+def apply_task(task: Task, ctx: Services) -> Outcome:
     """DONE when applied, pending or unlinked; FAILED when the SR cannot be read."""
     sop_uid = str(task.payload.get("sop_instance_uid") or "")
     if not sop_uid:
@@ -53,11 +47,11 @@ def apply_task(task: Task, ctx: AppContext) -> Outcome:
     return Outcome.done()
 
 
-def storage_root(ctx: AppContext) -> Path:
+def storage_root(ctx: Services) -> Path:
     return Path(ctx.config.storage.root)
 
 
-def apply_sr(ctx: AppContext, sop_uid: str) -> tuple[str, str]:
+def apply_sr(ctx: Services, sop_uid: str) -> tuple[str, str]:
     """Apply one stored SR; returns (state, detail). Raises NotFound / InvalidInput for a bad object."""
     with ctx.engine.connect() as conn:
         obj = conn.execute(select(dicom_object).where(dicom_object.c.sop_instance_uid == sop_uid)).first()
@@ -157,7 +151,7 @@ def _as_dt(value: Any) -> datetime:
     return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
-def _record_failure(ctx: AppContext, exam_key: str, sop_uid: str, exc: Exception) -> None:
+def _record_failure(ctx: Services, exam_key: str, sop_uid: str, exc: Exception) -> None:
     try:
         with ctx.engine.begin() as conn:
             writer.save_state(conn, exam_key, sop_uid, writer.FAILED, _short(exc))

@@ -11,10 +11,9 @@ import logging
 
 from sqlalchemy import select
 
-from ris_ai_module.context import AppContext
 from ris_ai_module.db.tables import report_state, task
-from ris_ai_module.periodic import PeriodicComponent
 from ris_ai_module.report.writer import PENDING, blocked_reason, report_status
+from ris_ai_module.services import Services
 from ris_ai_module.tasks import queue
 from ris_ai_module.tasks.model import TaskKind, TaskStatus
 
@@ -23,7 +22,7 @@ log = logging.getLogger(__name__)
 _ACTIVE = (TaskStatus.SCHEDULED.value, TaskStatus.IN_PROCESS.value)
 
 
-def retry_pending(ctx: AppContext, limit: int = 500) -> int:
+def retry_pending(ctx: Services, limit: int = 500) -> int:
     """One pass; returns how many SR_APPLY tasks were enqueued."""
     cfg = ctx.config.report
     ready: list[tuple[str, str]] = []
@@ -51,13 +50,4 @@ def retry_pending(ctx: AppContext, limit: int = 500) -> int:
                 enqueued += 1
     if enqueued:
         log.info("%d pending report(s) writable again: applying", enqueued, extra={"action": "pending_reapply"})
-        ctx.wake.set()
     return enqueued
-
-
-def make_component(ctx: AppContext) -> PeriodicComponent | None:
-    """``retry_pending`` on a timer, where the worker runs (it applies what this enqueues)."""
-    if not ctx.config.worker.enabled:
-        return None
-    return PeriodicComponent("report-pending", ctx, retry_pending, float(ctx.config.report.pending_check_interval),
-                             first_round_now=False)

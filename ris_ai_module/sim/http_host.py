@@ -41,6 +41,8 @@ class StubState:
     fail_rate: float = 0.0
     fail_status: int = 503
     response_body: str = ""
+    #: Extra headers of every answer to a push (e.g. ``Retry-After``).
+    response_headers: dict[str, str] = field(default_factory=dict)
     validate: bool = False
     renames: Mapping[str, str] = field(default_factory=dict)
     constants: Mapping[str, Any] = field(default_factory=dict)
@@ -102,7 +104,8 @@ class _Handler(BaseHTTPRequestHandler):
         record.status = answer[0]
         with state.lock:
             state.received.append(record)
-        self._answer(*answer)
+            extra = dict(state.response_headers)
+        self._answer(*answer, extra=extra)
         if new_exam is not None and self.server.on_exam is not None:
             self.server.on_exam(new_exam, key)
 
@@ -136,9 +139,11 @@ class _Handler(BaseHTTPRequestHandler):
             answer["examKey"] = exam.get("examKey", "")
         return (status, answer), None if seen else exam
 
-    def _answer(self, status: int, payload: Any) -> None:
+    def _answer(self, status: int, payload: Any, extra: Mapping[str, str] | None = None) -> None:
         data = payload.encode("utf-8") if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False).encode()
         self.send_response(status)
+        for name, value in (extra or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()

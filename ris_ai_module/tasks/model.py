@@ -39,27 +39,64 @@ class OutcomeKind(str, enum.Enum):
     FAILED = "FAILED"
 
 
+#: Longest response text kept per attempt (the rest is cut): enough to read an error, bounded for the table.
+RESPONSE_CHARS = 4000
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What one delivery attempt looked like, in words that fit any protocol (HTTP, MLLP, C-STORE, SQL).
+
+    Stored as one RAI_TASK_ATTEMPT row: ``target`` is where it went (a URL, ``AE@host:port``),
+    ``status_text`` the far side's answer in its own terms (``HTTP 422 Unprocessable Entity``,
+    ``0xA700``, ``AE``), ``response`` a bounded excerpt of what it sent back. ``http_status`` is filled
+    by HTTP deliveries only (DBAs query it).
+    """
+
+    target: str | None = None
+    status_text: str | None = None
+    latency_ms: int | None = None
+    response: str | None = None
+    http_status: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.response is not None and len(self.response) > RESPONSE_CHARS:
+            object.__setattr__(self, "response", self.response[:RESPONSE_CHARS])
+
+
 @dataclass(frozen=True)
 class Outcome:
-    """What a handler reports; the queue decides what follows (dcm4chee's TaskProcessor contract)."""
+    """What a handler reports; the queue decides what follows (dcm4chee's TaskProcessor contract).
+
+    DONE ends the task; FAILED ends it as failed; RETRY schedules it again after ``retry_after`` seconds
+    when the handler knows better (a peer's Retry-After), otherwise after the kind's retry policy, and
+    fails it once the policy gives up. Expected results come back as values; only the unexpected raises.
+    """
 
     kind: OutcomeKind
     error: str | None = None
-    http_status: int | None = None
-    response_body: str | None = None
-    latency_ms: int | None = None
+    attempt: Attempt = field(default_factory=Attempt)
+    retry_after: float | None = None
 
     @classmethod
-    def done(cls, **kw: Any) -> Outcome:
-        return cls(OutcomeKind.DONE, **kw)
+    def done(cls, attempt: Attempt | None = None) -> Outcome:
+        return cls(OutcomeKind.DONE, attempt=attempt or Attempt())
 
     @classmethod
-    def retry(cls, error: str, **kw: Any) -> Outcome:
-        return cls(OutcomeKind.RETRY, error=error, **kw)
+    def retry(cls, error: str, attempt: Attempt | None = None, after: float | None = None) -> Outcome:
+        return cls(OutcomeKind.RETRY, error=error, attempt=attempt or Attempt(), retry_after=after)
 
     @classmethod
-    def failed(cls, error: str, **kw: Any) -> Outcome:
-        return cls(OutcomeKind.FAILED, error=error, **kw)
+    def failed(cls, error: str, attempt: Attempt | None = None) -> Outcome:
+        return cls(OutcomeKind.FAILED, error=error, attempt=attempt or Attempt())
+
+    @property
+    def http_status(self) -> int | None:
+        return self.attempt.http_status
+
+    @property
+    def latency_ms(self) -> int | None:
+        return self.attempt.latency_ms
 
 
 @dataclass(frozen=True)

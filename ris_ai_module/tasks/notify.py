@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from ris_ai_module.context import AppContext
+from sqlalchemy.engine import URL
 
 log = logging.getLogger(__name__)
 CHANNEL = "rai_task"
@@ -15,37 +15,33 @@ CHANNEL = "rai_task"
 class PgListener:
     name = "pg-listener"
 
-    def __init__(self, ctx: AppContext) -> None:
-        self.ctx = ctx
+    def __init__(self, url: URL, stop: threading.Event, wake: threading.Event) -> None:
+        self.url = url
+        self.stop_event = stop
+        self.wake = wake
         self.thread = threading.Thread(target=self._loop, name="rai-pg-listen", daemon=True)
 
     def start(self) -> None:
         self.thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        self.ctx.stop.set()
+        self.stop_event.set()
         self.thread.join(timeout)
 
     def _loop(self) -> None:
         import psycopg
 
-        url = self.ctx.engine.url
-        while not self.ctx.stop.is_set():
+        url = self.url
+        while not self.stop_event.is_set():
             try:
                 with psycopg.connect(
                     host=url.host, port=url.port or 5432, user=url.username, password=url.password,
                     dbname=url.database, autocommit=True, connect_timeout=10,
                 ) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
-                    while not self.ctx.stop.is_set():
+                    while not self.stop_event.is_set():
                         for _ in conn.notifies(timeout=1.0, stop_after=1):
-                            self.ctx.wake.set()
+                            self.wake.set()
             except Exception as exc:  # a lost listener only delays; say so and reconnect
                 log.warning("LISTEN %s failed (%s); reconnecting in 5 s", CHANNEL, exc)
-                self.ctx.stop.wait(5)
-
-
-def make_component(ctx: AppContext) -> PgListener | None:
-    if ctx.engine.dialect.name == "postgresql" and ctx.config.worker.pg_notify and ctx.config.worker.enabled:
-        return PgListener(ctx)
-    return None
+                self.stop_event.wait(5)

@@ -174,6 +174,8 @@ def _transition(item: Finished, now: datetime, policy_for: Any) -> dict[str, Any
     final, error, next_run = out.kind, _bounded(out.error), None
     if out.kind is OutcomeKind.RETRY:
         delay = (policy_for(t.kind) or RetryPolicy()).next_delay(t.attempts)
+        if delay is not None and out.retry_after is not None:
+            delay = max(0.0, out.retry_after)  # the handler knows better (a peer's Retry-After)
         if delay is None:
             final, error = OutcomeKind.FAILED, _bounded(f"gave up after {t.attempts} attempts: {out.error}")
         else:
@@ -188,11 +190,12 @@ def _transition(item: Finished, now: datetime, policy_for: Any) -> dict[str, Any
 
 
 def _attempt(item: Finished, p: dict[str, Any], owner: str) -> dict[str, Any]:
-    out = item.outcome
+    out, a = item.outcome, item.outcome.attempt
     return {
         "task_id": item.task.task_id, "attempt_no": item.task.attempts, "started_at": item.started_at,
-        "latency_ms": out.latency_ms, "outcome": p["_final"], "http_status": out.http_status,
-        "error": _bounded(out.error), "response_body": out.response_body, "worker": owner,
+        "latency_ms": a.latency_ms, "outcome": p["_final"], "http_status": a.http_status,
+        "target": _bounded(a.target, 200), "status_text": _bounded(a.status_text, 200),
+        "error": _bounded(out.error), "response_body": a.response, "worker": owner,
     }
 
 

@@ -22,7 +22,7 @@ from ris_ai_module.config.load import config_from_dict
 from ris_ai_module.context import AppContext
 from ris_ai_module.db.clock import utcnow
 from ris_ai_module.db.tables import dicom_object, report_state
-from ris_ai_module.report.apply import run_sr_apply
+from ris_ai_module.report.handler import SrApplyHandler
 from ris_ai_module.tasks.model import Outcome, Task
 from tests.sr_fixtures.build import save
 
@@ -85,7 +85,7 @@ class Rig:
     def apply(self, sop: str, exam_key: str | None = None) -> Outcome:
         task = Task(task_id=1, task_uuid="u", kind="SR_APPLY", status="IN_PROCESS", exam_key=exam_key,
                     attempts=1, lease_owner="test:1", payload={"sop_instance_uid": sop})
-        return run_sr_apply(task, self.ctx)
+        return SrApplyHandler(self.ctx).handle(task)
 
     def rows(self, exam_key: str) -> dict[str, tuple[str, str, str, str]]:
         """ITEM_KEY -> (value, unit, name, source uid)."""

@@ -10,8 +10,8 @@ from ris_ai_module.cli.main import main
 from ris_ai_module.config.load import load_config
 from ris_ai_module.context import make_context
 from ris_ai_module.demo import write_demo
-from ris_ai_module.report.apply import run_sr_apply
-from ris_ai_module.tasks.worker import Worker
+from ris_ai_module.report.handler import SrApplyHandler
+from ris_ai_module.runtime import make_worker
 from tests.integration.report.conftest import RIS_MEASURE, RIS_REPORT
 from tests.sr_fixtures.build import save
 from tests.sr_fixtures.cases import adult_echo_full
@@ -27,7 +27,7 @@ def test_imported_sr_fills_the_demo_report(tmp_path: Path, capsys) -> None:
     assert "SR_APPLY task" in capsys.readouterr().out
     ctx = make_context(load_config(config))
     try:
-        assert Worker(ctx, handlers={"SR_APPLY": run_sr_apply}).run_once() == 1
+        assert make_worker(ctx, [SrApplyHandler(ctx)]).run_once() == 1
     finally:
         ctx.engine.dispose()
 

@@ -10,10 +10,10 @@ from sqlalchemy import Column, Float, MetaData, String, Table, Text, select, tex
 from ris_ai_module.cli.main import main
 from ris_ai_module.db.dialects import name_of
 from ris_ai_module.db.tables import task
-from ris_ai_module.report.apply import run_sr_apply
+from ris_ai_module.report.handler import SrApplyHandler
 from ris_ai_module.report.pending import retry_pending
+from ris_ai_module.runtime import make_worker
 from ris_ai_module.tasks.model import OutcomeKind
-from ris_ai_module.tasks.worker import Worker
 from tests.integration.report.test_apply import small_echo
 from tests.sr_fixtures.cases import adult_echo_full
 
@@ -111,7 +111,7 @@ def test_pending_report_is_enqueued_once_when_writable_and_the_worker_applies_it
         queued = conn.execute(select(task.c.exam_key, task.c.payload).where(task.c.kind == "SR_APPLY")).all()
     assert [(r.exam_key, json.loads(r.payload)) for r in queued] == [("R1", {"sop_instance_uid": sop})]
 
-    assert Worker(ctx, handlers={"SR_APPLY": run_sr_apply}).run_once() == 1
+    assert make_worker(ctx, [SrApplyHandler(ctx)]).run_once() == 1
     assert rig.state("R1")["state"] == "APPLIED"
     assert rig.rows("R1")["LVEF"][0] == "60"
 
@@ -144,7 +144,7 @@ def test_cli_reports_pending_and_apply(rig, tmp_path, capsys):
 def test_pending_checker_component_reapplies_within_its_interval(rig):
     from dataclasses import replace
 
-    from ris_ai_module.report.pending import make_component
+    from ris_ai_module.runtime import make_pending_checker as make_component
     from tests.support import wait_until
 
     rig.report = {"pending_check_interval": "1s"}

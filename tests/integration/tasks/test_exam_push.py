@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 
 from ris_ai_module.db.tables import study_uid as study_uid_table
 from ris_ai_module.db.tables import task, task_attempt
+from ris_ai_module.runtime import make_worker
 from ris_ai_module.sim.http_host import StubServer
 from ris_ai_module.tasks.worker import Worker
 from tests.integration.tasks.conftest import add_exam, make_ctx, set_status
@@ -36,7 +37,7 @@ def test_started_exam_reaches_ai_host_once_with_all_fields(any_db: Engine, stub:
                    push={"auth": {"type": "bearer", "token": "t0ken"}, "constant_fields": {"hospitalCode": "H01"}})
     add_exam(any_db, "E100", name="欧阳娜娜", study_uid="1.2.826.0.1.3680043.8.498.1")
     set_status(any_db, "E100", "STARTED")
-    worker = Worker(ctx)
+    worker = make_worker(ctx)
     _drain(worker)
     assert len(stub.state.received) == 1
     got = stub.state.received[0]
@@ -63,7 +64,7 @@ def test_missing_study_uid_is_generated_once_and_kept(any_db: Engine, stub: Stub
     set_status(any_db, "E200", "STARTED")
     set_status(any_db, "E200", "FINISHED")
     set_status(any_db, "E200", "STARTED")  # re-started: a second push, same generated UID
-    _drain(Worker(ctx))
+    _drain(make_worker(ctx))
     uids = [r.body["studyInstanceUid"] for r in stub.state.received]
     assert len(uids) == 2 and uids[0] == uids[1]
     assert uids[0].startswith("2.25.") and len(uids[0]) <= 64 and uids[0][5:].isdigit()
@@ -78,7 +79,7 @@ def test_ai_host_down_then_up_delivers_everything_with_attempts_recorded(any_db:
                                                                            "max_attempts": 50}})
     for i in range(5):
         add_exam(any_db, f"E3{i:02d}", status="STARTED")
-    worker = Worker(ctx)
+    worker = make_worker(ctx)
     for _ in range(3):
         worker.run_once()
         wait_until(lambda: False, timeout=0.03)
@@ -108,7 +109,7 @@ def test_non_retryable_4xx_fails_at_once_with_the_body_kept(any_db: Engine, stub
     stub.state.response_body = '{"error": "patientId 格式错误"}'
     ctx = make_ctx(any_db, f"http://127.0.0.1:{stub.port}/api")
     add_exam(any_db, "E400", status="STARTED")
-    _drain(Worker(ctx))
+    _drain(make_worker(ctx))
     (row,) = _tasks(any_db)
     assert row["status"] == "FAILED" and row["attempts"] == 1 and "HTTP 422" in row["last_error"]
     with any_db.connect() as conn:
@@ -122,7 +123,7 @@ def test_retryable_status_then_gives_up_after_max_attempts(any_db: Engine, stub:
     ctx = make_ctx(any_db, f"http://127.0.0.1:{stub.port}/api",
                    push={"retry": {"initial": "1ms", "max_delay": "1ms", "max_attempts": 3}})
     add_exam(any_db, "E503", status="STARTED")
-    worker = Worker(ctx)
+    worker = make_worker(ctx)
     assert wait_until(lambda: (worker.run_once() or True) and _tasks(any_db)[0]["status"] == "FAILED", timeout=10)
     (row,) = _tasks(any_db)
     assert row["attempts"] == 3 and "gave up after 3 attempts" in row["last_error"]
@@ -154,13 +155,13 @@ def test_https_verified_against_the_configured_ca(any_db: Engine, tmp_path: Path
         add_exam(any_db, "E443", status="STARTED", name="李雷")
         trusting = make_ctx(any_db, f"https://127.0.0.1:{server.port}/api", push={"ca_file": str(ca)})
         untrusting = make_ctx(any_db, f"https://127.0.0.1:{server.port}/api")
-        Worker(untrusting).run_once()
+        make_worker(untrusting).run_once()
         (row,) = _tasks(any_db)
         assert row["status"] == "SCHEDULED" and "TLS error" in row["last_error"] and not server.state.received
         with any_db.begin() as conn:
             conn.execute(task.update().values(next_run_at=datetime.now(timezone.utc).replace(tzinfo=None)
                                               - timedelta(seconds=1)))
-        Worker(trusting).run_once()
+        make_worker(trusting).run_once()
         assert _tasks(any_db)[0]["status"] == "DONE"
         assert server.state.received[0].body["patientName"] == "李雷"
         trusting.engine.dispose()
@@ -176,7 +177,7 @@ def test_exam_missing_from_view_fails_with_a_reason(any_db: Engine, stub: StubSe
     ctx = make_ctx(any_db, f"http://127.0.0.1:{stub.port}/api")
     with any_db.begin() as conn:
         queue.enqueue(conn, "EXAM_PUSH", exam_key="NOPE")
-    _drain(Worker(ctx))
+    _drain(make_worker(ctx))
     (row,) = _tasks(any_db)
     assert row["status"] == "FAILED" and "not in RAI_V_EXAM" in row["last_error"]
     assert json.dumps(row["last_error"])

@@ -15,9 +15,10 @@ from sqlalchemy.engine import Engine
 from ris_ai_module.db.clock import utcnow
 from ris_ai_module.db.tables import task, task_attempt
 from ris_ai_module.log import setup_logging
+from ris_ai_module.runtime import make_worker
 from ris_ai_module.sim.http_host import StubServer
 from ris_ai_module.tasks import queue
-from ris_ai_module.tasks.worker import Worker, release
+from ris_ai_module.tasks.worker import release
 from tests.integration.tasks.conftest import add_exam, make_ctx
 from tests.integration.tasks.test_exam_push import _make_ca
 
@@ -33,7 +34,7 @@ def test_purge_removes_only_old_finished_tasks_and_their_attempts(any_db: Engine
     for key in ("OLD_DONE", "NEW_DONE", "OLD_FAILED", "MID_FAILED", "WAITING"):
         add_exam(any_db, key, status="STARTED")
     stub.state.status = 200
-    Worker(ctx).run_once()
+    make_worker(ctx).run_once()
     now = utcnow()
     with any_db.begin() as conn:
         conn.execute(update(task).where(task.c.exam_key.in_(["OLD_FAILED", "MID_FAILED"])).values(status="FAILED"))
@@ -57,7 +58,7 @@ def test_tasks_claimed_but_not_started_are_handed_back_on_stop(any_db: Engine, s
         add_exam(any_db, f"S{i}", status="STARTED")
     claimed = queue.claim(ctx.engine, ctx.owner, 60, 10)
     assert len(claimed) == 3
-    release(ctx, claimed)
+    release(ctx.engine, ctx.owner, claimed)
     with any_db.connect() as conn:
         rows = conn.execute(select(task.c.status, task.c.attempts, task.c.lease_owner)).all()
     assert {(r.status, r.attempts, r.lease_owner) for r in rows} == {("SCHEDULED", 0, None)}
@@ -77,7 +78,7 @@ def test_auth_variants_reach_the_ai_host(any_db: Engine, stub: StubServer, auth:
                                          expected: str) -> None:
     ctx = make_ctx(any_db, f"http://127.0.0.1:{stub.port}/", push={"auth": auth})
     add_exam(any_db, "AUTH1", status="STARTED")
-    Worker(ctx).run_once()
+    make_worker(ctx).run_once()
     assert stub.state.received[0].headers[header] == expected
     ctx.engine.dispose()
 
@@ -101,13 +102,13 @@ def test_mutual_tls_client_certificate(any_db: Engine, tmp_path: Path) -> None:
     try:
         add_exam(any_db, "MTLS", status="STARTED")
         without = make_ctx(any_db, f"https://127.0.0.1:{server.port}/", push={"ca_file": str(ca)})
-        Worker(without).run_once()
+        make_worker(without).run_once()
         assert _statuses(any_db)["MTLS"] == "SCHEDULED" and not server.state.received
         with any_db.begin() as conn:
             conn.execute(update(task).values(next_run_at=None))
         with_cert = make_ctx(any_db, f"https://127.0.0.1:{server.port}/",
                              push={"ca_file": str(ca), "client_cert": str(client_crt), "client_key": str(client_key)})
-        Worker(with_cert).run_once()
+        make_worker(with_cert).run_once()
         assert _statuses(any_db)["MTLS"] == "DONE" and len(server.state.received) == 1
         without.engine.dispose()
         with_cert.engine.dispose()
@@ -121,7 +122,7 @@ def test_logs_mask_patient_name_and_id(any_db: Engine, stub: StubServer, tmp_pat
     setup_logging(ctx.config.logging)
     try:
         add_exam(any_db, "LOG1", status="STARTED", name="诸葛孔明", patient_id="P98765432")
-        Worker(ctx).run_once()
+        make_worker(ctx).run_once()
         for h in logging.getLogger().handlers:
             h.flush()
         text = (tmp_path / "rai.log").read_text(encoding="utf-8")
@@ -144,7 +145,7 @@ def test_a_slow_ai_host_makes_the_worker_hand_back_the_rest_of_its_batch(any_db:
     ctx = make_ctx(any_db, f"http://127.0.0.1:{stub.port}/", worker={"lease": "6s", "batch_size": 8})
     for i in range(8):
         add_exam(any_db, f"SLOW{i}", status="STARTED")
-    assert Worker(ctx).run_once() == 8
+    assert make_worker(ctx).run_once() == 8
     with any_db.connect() as conn:
         rows = conn.execute(select(task.c.status, task.c.attempts, task.c.lease_owner)).all()
     done = [r for r in rows if r.status == "DONE"]

@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, func, select, text, update
 from sqlalchemy.engine import Engine
 
 from ris_ai_module.db.tables import audit, dicom_object, task
-from ris_ai_module.tasks.worker import Worker
+from ris_ai_module.runtime import make_worker
 from tests.integration.tasks.conftest import add_exam
 from tests.integration.web.conftest import MONITOR_TOKEN, OPERATOR, VIEWER, Api, start_api
 from tests.sr_fixtures import cases
@@ -156,7 +156,7 @@ def test_manual_sr_upload_is_stored_linked_and_applied(api: Api, any_db: Engine,
     assert resp.status_code == 201, resp.text
     body = resp.json()
     assert body["exam_key"] == "U1" and body["link_method"] == "ACCESSION" and body["task_id"]
-    Worker(api.ctx).run_once()
+    make_worker(api.ctx).run_once()
     trace = api.get("/api/exams/U1").json()
     selected = {m["item_key"]: m["num_value"] for m in trace["measurements"] if m["selected"]}
     assert selected["LVIDd"] == 47.0 and selected["LVEF"] == 60.0

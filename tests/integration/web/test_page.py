@@ -38,7 +38,7 @@ def test_status_page_shows_queue_failures_and_search_results(any_db: Engine, tmp
 
 @pytest.mark.parametrize("any_db", ["sqlite"], indirect=True)
 def test_a_link_to_one_exam_shows_its_trace_and_measurements(any_db: Engine, tmp_path: Path) -> None:
-    from ris_ai_module.tasks.worker import Worker
+    from ris_ai_module.runtime import make_worker
     from tests.integration.web.test_api import _sr_for
 
     add_exam(any_db, "T1", name="曾小贤", status="STARTED")
@@ -46,7 +46,7 @@ def test_a_link_to_one_exam_shows_its_trace_and_measurements(any_db: Engine, tmp
     try:
         sr = _sr_for(any_db, "T1", tmp_path / "sr.dcm")
         assert api.post("/api/sr", data=sr, headers={"Content-Type": "application/dicom"}).status_code == 201
-        Worker(api.ctx).run_once()
+        make_worker(api.ctx).run_once()
         url = f"http://{VIEWER[0]}:{VIEWER[1]}@127.0.0.1:{api.server.port}/?exam=T1"
         dom = chromium(tmp_path, url, "--dump-dom")
     finally:

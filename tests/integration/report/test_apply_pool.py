@@ -1,5 +1,5 @@
-"""SR_APPLY in the helper process used by ``run``: the same report as in-process, and a dead helper costs
-nothing (the task runs in-process, a new helper takes over)."""
+"""SR_APPLY in the process pool used by ``run``: the same report as in-thread, and a dead pool process costs
+nothing (the pool is replaced and the task tried again in the new one)."""
 
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ from ris_ai_module.config.load import load_config
 from ris_ai_module.context import make_context
 from ris_ai_module.db.tables import dicom_object, task
 from ris_ai_module.demo import write_demo
-from ris_ai_module.report import apply_process
-from ris_ai_module.report.apply import run_sr_apply
+from ris_ai_module.report.apply_pool import ApplyPool
+from ris_ai_module.report.handler import SrApplyHandler
+from ris_ai_module.runtime import make_worker
 from ris_ai_module.tasks.model import TaskKind
 from ris_ai_module.tasks.queue import enqueue
-from ris_ai_module.tasks.worker import Worker
 from tests.integration.report.conftest import RIS_MEASURE
 from tests.sr_fixtures.build import save
 from tests.sr_fixtures.cases import adult_echo_full
@@ -40,13 +40,13 @@ def _import(config: Path, sr: Path) -> None:
     assert main(["--config", str(config), "import-sr", str(sr), "--exam", "E0001"]) == 0
 
 
-def test_helper_applies_like_in_process_and_survives_a_kill(tmp_path: Path, caplog) -> None:
+def test_pool_applies_like_in_thread_and_survives_a_kill(tmp_path: Path, caplog) -> None:
     sr = save(adult_echo_full(), tmp_path / "echo.dcm")
     plain = write_demo(tmp_path / "plain", free_port(), free_port(), "http://127.0.0.1:9/api/exams")
     _import(plain, sr)
     ctx = make_context(load_config(plain))
     try:
-        assert Worker(ctx, handlers={"SR_APPLY": run_sr_apply}).run_once() == 1  # in-process: no helper
+        assert make_worker(ctx, [SrApplyHandler(ctx)]).run_once() == 1  # in-thread: no pool
     finally:
         ctx.engine.dispose()
     expected = _measures(plain)
@@ -54,32 +54,49 @@ def test_helper_applies_like_in_process_and_survives_a_kill(tmp_path: Path, capl
 
     config = write_demo(tmp_path / "demo", free_port(), free_port(), "http://127.0.0.1:9/api/exams")
     ctx = make_context(load_config(config))
-    component = apply_process.make_component(ctx)
-    assert component is not None
-    component.start()
+    pool = ApplyPool(ctx.config, str(config))  # the child loads the configuration by its file name
+    pool.start()
     try:
-        helper = apply_process._helper
-        assert helper is not None and helper.pid is not None and helper.pid != os.getpid()
+        assert pool.pid is not None and pool.pid != os.getpid()
+        worker = make_worker(ctx, [SrApplyHandler(ctx, pool=pool)])
         _import(config, sr)
         with caplog.at_level(logging.INFO):
-            assert Worker(ctx, handlers={"SR_APPLY": run_sr_apply}).run_once() == 1
+            assert worker.run_once() == 1
         assert _measures(config) == expected
-        assert any("SR " in r.getMessage() and "APPLIED" in r.getMessage() for r in caplog.records), \
-            "the helper's log records are logged by the parent"
+        assert any("SR " in r.getMessage() and "APPLIED" in r.getMessage() and r.process == pool.pid
+                   for r in caplog.records), "the child's log records are logged by the parent"
 
-        old = helper.pid
+        old = pool.pid
         os.kill(old, signal.SIGKILL)
-        helper._process.wait(10)
         with ctx.engine.begin() as conn:  # the same SR once more (SR_APPLY is idempotent)
             sop = conn.execute(select(dicom_object.c.sop_instance_uid)).scalar_one()
             enqueue(conn, TaskKind.SR_APPLY, exam_key="E0001", payload={"sop_instance_uid": sop})
-        assert Worker(ctx, handlers={"SR_APPLY": run_sr_apply}).run_once() == 1  # ran in-process
+        with caplog.at_level(logging.WARNING):
+            assert worker.run_once() == 1
+        assert any(getattr(r, "action", "") == "sr_apply_pool_replaced" for r in caplog.records)
         with ctx.engine.connect() as conn:
             assert conn.execute(select(task.c.status).where(task.c.kind == "SR_APPLY")).scalars().all() \
                 == ["DONE", "DONE"]
         assert _measures(config) == expected
-        assert helper.pid is not None and helper.pid != old, "a new helper took over"
+        assert pool.pid is not None and pool.pid != old, "a new pool process took over"
     finally:
-        component.stop()
+        pool.stop()
         ctx.engine.dispose()
-    assert apply_process._helper is None
+    assert pool.pid is None
+
+
+def test_without_a_pool_sr_apply_runs_in_thread(tmp_path: Path) -> None:
+    """A pool that cannot start (or library mode) leaves SR_APPLY to the worker thread: nothing waits."""
+    sr = save(adult_echo_full(), tmp_path / "echo.dcm")
+    config = write_demo(tmp_path / "demo", free_port(), free_port(), "http://127.0.0.1:9/api/exams")
+    ctx = make_context(load_config(config))
+    pool = ApplyPool(ctx.config, str(tmp_path / "no-such-config.toml"))
+    pool.start()  # the child cannot load its configuration: logged, no pool
+    try:
+        assert pool.pid is None
+        _import(config, sr)
+        assert make_worker(ctx, [SrApplyHandler(ctx, pool=pool)]).run_once() == 1
+        assert _measures(config)
+    finally:
+        pool.stop()
+        ctx.engine.dispose()
