@@ -7,19 +7,9 @@ import sys
 from importlib import resources
 from pathlib import Path
 
-from ris_ai_module.config.load import load_config
-from ris_ai_module.config.schema import Config
-from ris_ai_module.errors import ConfigError
+from ris_ai_module.cli.session import config_file, need_config, open_context
 
 Sub = "argparse._SubParsersAction[argparse.ArgumentParser]"
-
-
-def need_config(args: argparse.Namespace) -> Config:
-    """The --config file, loaded strictly (the top-level option, or `config check FILE`)."""
-    path = getattr(args, "config_file", None) or args.config
-    if not path:
-        raise ConfigError("--config", "no configuration file given (ris-ai-module --config FILE COMMAND)")
-    return load_config(path)
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:
@@ -27,7 +17,7 @@ def cmd_config_check(args: argparse.Namespace) -> int:
 
     cfg = need_config(args)
     url = check_url(cfg.database.url)  # dialect known, driver installed
-    print(f"OK: {getattr(args, 'config_file', None) or args.config}")
+    print(f"OK: {config_file(args)}")
     print(f"  database: {url.get_backend_name()}+{url.get_driver_name()}   exam detection: {cfg.ris.detect}   "
           f"push: {cfg.push.url or '-'}")
     return 0
@@ -40,15 +30,10 @@ def cmd_config_example(args: argparse.Namespace) -> int:
 
 def cmd_init_db(args: argparse.Namespace) -> int:
     from ris_ai_module.db import migrate
-    from ris_ai_module.db.engine import make_engine
 
-    cfg = need_config(args)
-    engine = make_engine(cfg.database)
-    try:
-        migrate.upgrade(engine)
-        print(f"RAI_* tables at revision {migrate.current(engine)}")
-    finally:
-        engine.dispose()
+    engine = open_context(args).engine
+    migrate.upgrade(engine)
+    print(f"RAI_* tables at revision {migrate.current(engine)}")
     return 0
 
 
@@ -67,18 +52,17 @@ def cmd_init_demo(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from ris_ai_module.runtime import run
 
-    return run(need_config(args), config_file=getattr(args, "config_file", None) or args.config)
+    return run(need_config(args), config_file=config_file(args))
 
 
 def cmd_push(args: argparse.Namespace) -> int:
     """Push one exam now: a new task (new idempotency key: a deliberate re-delivery), run in this process."""
     import getpass
 
-    from ris_ai_module.context import make_context
     from ris_ai_module.push.handler import ExamPushHandler, request_push
     from ris_ai_module.tasks import queue
 
-    ctx = make_context(need_config(args))
+    ctx = open_context(args)
     with ctx.engine.begin() as conn:
         task_id = request_push(conn, args.exam_key, by=f"cli:{getpass.getuser()}")
     if args.queue_only:
@@ -99,10 +83,9 @@ def cmd_push(args: argparse.Namespace) -> int:
 
 def cmd_tasks(args: argparse.Namespace) -> int:
     from ris_ai_module.cli.output import as_json, table
-    from ris_ai_module.db.engine import make_engine
     from ris_ai_module.tasks import queue
 
-    engine = make_engine(need_config(args).database)
+    engine = open_context(args).engine
     with engine.connect() as conn:
         rows = queue.list_tasks(conn, status=args.status, kind=args.kind, exam_key=args.exam, limit=args.limit)
     if args.json:
@@ -114,10 +97,9 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 
 def cmd_task(args: argparse.Namespace) -> int:
     from ris_ai_module.cli.output import as_json, table
-    from ris_ai_module.db.engine import make_engine
     from ris_ai_module.tasks import queue
 
-    engine = make_engine(need_config(args).database)
+    engine = open_context(args).engine
     with engine.connect() as conn:
         row = queue.get_task(conn, args.task_id)
         attempts = queue.attempts_of(conn, args.task_id)
@@ -133,10 +115,9 @@ def cmd_task(args: argparse.Namespace) -> int:
 
 
 def cmd_retry(args: argparse.Namespace) -> int:
-    from ris_ai_module.db.engine import make_engine
     from ris_ai_module.tasks import queue
 
-    engine = make_engine(need_config(args).database)
+    engine = open_context(args).engine
     with engine.begin() as conn:
         queue.requeue(conn, args.task_id)
     print(f"task {args.task_id} scheduled again")

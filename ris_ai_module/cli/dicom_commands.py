@@ -6,16 +6,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from ris_ai_module.cli.core import need_config
+from ris_ai_module.cli.session import need_config, open_context
 from ris_ai_module.errors import InvalidInput, NotFound
 
 
 def cmd_objects(args: argparse.Namespace) -> int:
     from ris_ai_module.cli.output import as_json, table
-    from ris_ai_module.context import make_context
     from ris_ai_module.dicom import index
 
-    ctx = make_context(need_config(args))
+    ctx = open_context(args)
     try:
         with ctx.engine.connect() as conn:
             rows = index.list_objects(conn, unlinked=args.unlinked, study_uid=args.study, limit=args.limit)
@@ -37,11 +36,10 @@ def cmd_objects(args: argparse.Namespace) -> int:
 
 def cmd_link(args: argparse.Namespace) -> int:
     """Link an object to an exam by hand; an SR is applied (SR_APPLY task) in the same transaction."""
-    from ris_ai_module.context import make_context
     from ris_ai_module.db.ris import get_exam
     from ris_ai_module.dicom import index
 
-    ctx = make_context(need_config(args))
+    ctx = open_context(args)
     try:
         with ctx.engine.begin() as conn:
             obj = index.get_object(conn, args.sop_uid)
@@ -59,7 +57,6 @@ def cmd_link(args: argparse.Namespace) -> int:
 
 def cmd_import_sr(args: argparse.Namespace) -> int:
     """The manual SR upload: the same ingest path as a C-STORE, source IMPORT."""
-    from ris_ai_module.context import make_context
     from ris_ai_module.db.ris import get_exam
     from ris_ai_module.dicom.ingest import Received, ingest
     from ris_ai_module.dicom.storage import StorageArea
@@ -69,7 +66,7 @@ def cmd_import_sr(args: argparse.Namespace) -> int:
     if not path.is_file():
         raise InvalidInput("FILE", f"not a file: {path}")
     _require_sr(path)
-    ctx = make_context(cfg)
+    ctx = open_context(args)
     try:
         if args.exam:
             with ctx.engine.connect() as conn:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from datetime import date, timedelta
 
-from ris_ai_module.cli.core import need_config
+from ris_ai_module.cli.session import need_config, open_context
 from ris_ai_module.errors import InvalidInput
 
 
@@ -19,7 +19,6 @@ def _date(field: str, text: str) -> date:
 
 def cmd_health_report(args: argparse.Namespace) -> int:
     """The IT report of [--since, --until] (local dates, --until inclusive); default: yesterday."""
-    from ris_ai_module.db.engine import make_engine
     from ris_ai_module.health.render import render
     from ris_ai_module.health.report import gather, previous_day
 
@@ -35,7 +34,7 @@ def cmd_health_report(args: argparse.Namespace) -> int:
     assert since is not None and until is not None
     if until < since:
         raise InvalidInput("--until", f"{until} is before --since {since}")
-    engine = make_engine(cfg.database)
+    engine = open_context(args).engine
     try:
         with engine.connect() as conn:
             data = gather(conn, since, until + timedelta(days=1), cfg.module.hospital_name, cfg.module.instance_name)
@@ -47,11 +46,10 @@ def cmd_health_report(args: argparse.Namespace) -> int:
 
 def cmd_checks(args: argparse.Namespace) -> int:
     from ris_ai_module.cli.output import as_json, table
-    from ris_ai_module.db.engine import make_engine
     from ris_ai_module.health import store
     from ris_ai_module.health.report import to_local
 
-    engine = make_engine(need_config(args).database)
+    engine = open_context(args).engine
     try:
         with engine.connect() as conn:
             rows = store.recent(conn, target=args.target, limit=args.limit)
@@ -70,10 +68,9 @@ def cmd_checks(args: argparse.Namespace) -> int:
 def cmd_check_now(args: argparse.Namespace) -> int:
     """Run every configured check once, record the results, print them; exit 1 when any failed."""
     from ris_ai_module.cli.output import table
-    from ris_ai_module.context import make_context
     from ris_ai_module.health.runner import KINDS, run_round
 
-    ctx = make_context(need_config(args))
+    ctx = open_context(args)
     try:
         results = [r for kind in KINDS for r in run_round(ctx, kind)]
     finally:

@@ -2,17 +2,17 @@
 
 Each area of the system registers its own subcommands from a module in this package
 (``register(subparsers)``); every subcommand function takes the parsed args and returns an exit code.
-RaiError is turned into a one-line message and exit status 2 here, never a traceback.
+``cli.session.run_command`` is the one error boundary: a one-line message and an exit status per kind of
+failure (2 input/config, 3 database, 4 operating system), never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
+import importlib
 
 from ris_ai_module import __version__
-from ris_ai_module.errors import ConfigError, RaiError
-from ris_ai_module.optional import resolve
+from ris_ai_module.cli.session import run_command
 
 #: Modules under ris_ai_module.cli that add subcommands, in help order.
 COMMAND_MODULES = ("core", "sr_commands", "dicom_commands", "report_commands", "health_commands", "web_commands",
@@ -28,9 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", "-c", metavar="FILE", help="configuration file (TOML)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        register = resolve(f"ris_ai_module.cli.{name}:register")
-        if register is not None:
-            register(sub)
+        importlib.import_module(f"ris_ai_module.cli.{name}").register(sub)  # a missing module is a bug: raise
     return parser
 
 
@@ -40,16 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    try:
-        return int(args.func(args) or 0)
-    except ConfigError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
-        return 2
-    except RaiError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
+    return run_command(args.func, args)
 
 
 if __name__ == "__main__":

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from ris_ai_module.cli.core import need_config
+from ris_ai_module.cli.session import open_context
 
 
 def cmd_reports(args: argparse.Namespace) -> int:
     from ris_ai_module.cli.output import as_json, table
-    from ris_ai_module.db.engine import make_engine
     from ris_ai_module.report.states import list_states
 
-    engine = make_engine(need_config(args).database)
+    engine = open_context(args).engine
     try:
         with engine.connect() as conn:
             rows = list_states(conn, state="PENDING" if args.pending else args.state, exam_key=args.exam,
@@ -28,11 +27,10 @@ def cmd_reports(args: argparse.Namespace) -> int:
 
 def cmd_apply(args: argparse.Namespace) -> int:
     """Re-apply the newest SR of an exam now, in this process (same path as the worker's SR_APPLY)."""
-    from ris_ai_module.context import make_context
     from ris_ai_module.errors import NotFound
     from ris_ai_module.report.apply import apply_sr, newest_sr
 
-    ctx = make_context(need_config(args))
+    ctx = open_context(args)
     try:
         with ctx.engine.connect() as conn:
             sop = newest_sr(conn, args.exam_key)

@@ -24,9 +24,9 @@ def parse_sr(args: argparse.Namespace) -> int:
 
     overlay = args.overlay
     if overlay is None and args.config:
-        from ris_ai_module.config.load import load_config
+        from ris_ai_module.cli.session import need_config
 
-        overlay = load_config(args.config).sr.catalog_overlay or None
+        overlay = need_config(args).sr.catalog_overlay or None
     results, status = [], 0
     for path in args.files:
         try:

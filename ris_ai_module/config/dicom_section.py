@@ -105,7 +105,7 @@ class DicomConfig:
         """Cross-key checks of [dicom]; each names the key at fault."""
         import ipaddress
 
-        from ris_ai_module.dicom.uids import is_valid_uid
+        from ris_ai_module.config.types import is_valid_uid
 
         if not 1 <= len(self.ae_title.strip()) <= 16 or "\\" in self.ae_title:
             raise ConfigError("dicom.ae_title", f"expected 1 to 16 characters without a backslash, got {self.ae_title!r}")

@@ -41,21 +41,7 @@ def load_config(path: str | os.PathLike[str], environ: typing.Mapping[str, str] 
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("--config", f"{file} is not valid TOML: {exc}") from None
     config = config_from_dict(raw, environ=os.environ if environ is None else environ)
-    config = config.resolve_paths(file.resolve().parent)
-    check_files(config)
-    return config
-
-
-def check_files(config: Config) -> None:
-    """Files the configuration names must be readable now, not at the first SR hours later."""
-    if config.sr.catalog_overlay:
-        from ris_ai_module.errors import InvalidInput
-        from ris_ai_module.sr.catalog import load_catalog
-
-        try:
-            load_catalog(config.sr.catalog_overlay)
-        except InvalidInput as exc:
-            raise ConfigError("sr.catalog_overlay", str(exc)) from None
+    return config.resolve_paths(file.resolve().parent)
 
 
 def config_from_dict(raw: dict[str, Any], environ: typing.Mapping[str, str] | None = None) -> Config:

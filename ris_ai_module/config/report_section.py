@@ -92,10 +92,6 @@ class ReportConfig:
         for key, places in self.decimals.items():
             if not 0 <= places <= 6:
                 raise ConfigError(f"report.decimals.{key}", f"expected 0 to 6 decimals, got {places}")
-        from ris_ai_module.sr.units import lookup
-
-        for key, unit in self.units.items():
-            if lookup(unit) is None:
-                raise ConfigError(f"report.units.{key}", f"{unit!r} is not a UCUM unit of the unit table")
+        # report.units values are checked against the SR engine's unit table by startup.check_config.
         if self.pending_check_interval < 1:
             raise ConfigError("report.pending_check_interval", "expected at least 1s")

@@ -44,6 +44,15 @@ class ByteSize(int):
         raise ValueError(f'expected a size like "500MB" or a number of bytes, got {value!r}')
 
 
+#: PS3.5 §9.1: components of digits, no leading zero (except "0" itself), separated by dots, at most 64 chars.
+_UID = re.compile(r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))+$")
+
+
+def is_valid_uid(value: object) -> bool:
+    """True for a conformant DICOM UID. Such a UID holds only digits and dots, so it can never leave a folder."""
+    return isinstance(value, str) and len(value) <= 64 and bool(_UID.match(value))
+
+
 class FilePath(str):
     """A file or folder path; a relative one is relative to the configuration file's folder."""
 

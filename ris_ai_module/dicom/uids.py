@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import re
+from ris_ai_module.config.types import is_valid_uid
 
-#: PS3.5 §9.1: components of digits, no leading zero (except "0" itself), separated by dots, at most 64 chars.
-_UID = re.compile(r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))+$")
-
-
-def is_valid_uid(value: object) -> bool:
-    """True for a conformant UID. Such a UID holds only digits and dots, so it can never leave a folder."""
-    return isinstance(value, str) and len(value) <= 64 and bool(_UID.match(value))
+__all__ = ["is_valid_uid", "uid_problem"]
 
 
 def uid_problem(name: str, value: object) -> str | None:

@@ -14,7 +14,7 @@ from ris_ai_module.web import params
 from ris_ai_module.web.lookup import ExamQuery, exam_trace, is_pinyin, search_exams
 
 if TYPE_CHECKING:
-    from ris_ai_module.web.app import WebContext
+    from ris_ai_module.web.context import RouteContext as WebContext
 
 
 def install(app: bottle.Bottle, web: WebContext) -> None:

@@ -18,7 +18,7 @@ from ris_ai_module.web.lookup import recent_checks, recent_failures
 
 if TYPE_CHECKING:
     from ris_ai_module.dicom.ingest import Outcome
-    from ris_ai_module.web.app import WebContext
+    from ris_ai_module.web.context import RouteContext as WebContext
 
 log = logging.getLogger(__name__)
 

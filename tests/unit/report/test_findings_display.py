@@ -10,6 +10,7 @@ from ris_ai_module.db.dialects import identifier, procedure_call, qualified_name
 from ris_ai_module.errors import ConfigError
 from ris_ai_module.report.display import format_number, report_item
 from ris_ai_module.report.findings import load_template, render_findings, render_line, replace_block
+from ris_ai_module.startup import check_config
 
 BEGIN, END = "【AI测量】", "【/AI测量】"
 
@@ -121,5 +122,6 @@ def test_procedure_call_per_dialect_compiles():
 )
 def test_bad_report_config_names_the_key(report, key):
     with pytest.raises(ConfigError) as info:
-        config_from_dict({"database": {"url": "sqlite://"}, "worker": {"enabled": False}, "report": report})
+        check_config(config_from_dict({"database": {"url": "sqlite://"}, "worker": {"enabled": False},
+                                       "report": report}))
     assert info.value.key == key

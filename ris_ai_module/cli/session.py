@@ -1,0 +1,88 @@
+"""How a subcommand gets its service context, and the CLI's one error boundary.
+
+Every subcommand that needs the database calls :func:`open_context`; :func:`run_command` runs the
+subcommand, disposes whatever it opened (also when it raised), and turns what went wrong into one line
+on stderr and an exit status that tells a script what kind of failure it was. Never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from ris_ai_module.config.load import load_config
+from ris_ai_module.config.schema import Config
+from ris_ai_module.context import AppContext, make_context
+from ris_ai_module.errors import ConfigError, DatabaseError, RaiError
+from ris_ai_module.startup import check_config
+
+#: Exit statuses: 1 is a command's own "no" (a push the AI host refused, a failed check).
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_INPUT = 2  # bad configuration, bad arguments, something named that does not exist
+EXIT_DATABASE = 3  # the database could not be reached or refused a statement
+EXIT_OS = 4  # a file, folder, port or permission problem on this machine
+EXIT_INTERRUPTED = 130
+
+
+def config_file(args: argparse.Namespace) -> str | None:
+    """The configuration file named on the command line (the top-level option, or `config check FILE`)."""
+    return getattr(args, "config_file", None) or getattr(args, "config", None)
+
+
+def need_config(args: argparse.Namespace) -> Config:
+    """The --config file, loaded strictly and checked by the parts (:func:`startup.check_config`)."""
+    path = config_file(args)
+    if not path:
+        raise ConfigError("--config", "no configuration file given (ris-ai-module --config FILE COMMAND)")
+    return check_config(load_config(path))
+
+
+def open_context(args: argparse.Namespace) -> AppContext:
+    """The command's context (config + engine); :func:`run_command` disposes it when the command ends."""
+    ctx = make_context(need_config(args))
+    opened: list[AppContext] = args.__dict__.setdefault("_opened", [])
+    opened.append(ctx)
+    return ctx
+
+
+def _one_line(text: str) -> str:
+    lines = [line.strip() for line in str(text).strip().splitlines() if line.strip()]
+    return lines[0][:500] if lines else ""
+
+
+def database_message(exc: SQLAlchemyError) -> str:
+    orig = getattr(exc, "orig", None)
+    if orig is not None:
+        return f"{type(orig).__name__}: {_one_line(str(orig))}"
+    return f"{type(exc).__name__}: {_one_line(str(exc))}"
+
+
+def run_command(func: Callable[[argparse.Namespace], int | None], args: argparse.Namespace) -> int:
+    """The boundary: the command's exit status, or one line on stderr and a status naming the failure."""
+    try:
+        return int(func(args) or 0)
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except DatabaseError as exc:
+        print(f"database error: {_one_line(str(exc))}", file=sys.stderr)
+        return EXIT_DATABASE
+    except RaiError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except SQLAlchemyError as exc:
+        print(f"database error: {database_message(exc)}", file=sys.stderr)
+        return EXIT_DATABASE
+    except OSError as exc:
+        where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
+        print(f"system error: {exc.strerror or _one_line(str(exc)) or type(exc).__name__}{where}", file=sys.stderr)
+        return EXIT_OS
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    finally:
+        for ctx in args.__dict__.pop("_opened", []):
+            ctx.engine.dispose()
