@@ -25,11 +25,9 @@ import requests
 
 from ris_ai_module.config.schema import Config, SmtpConfig, WebhookConfig
 from ris_ai_module.health.alerts import EV_DOWN, Alert
+from ris_ai_module.health.kinds import title
 
 log = logging.getLogger(__name__)
-
-KIND_ZH = {"ECHO": "DICOM C-ECHO", "HTTP": "HTTP", "QUEUE": "任务队列 queue", "DISK": "磁盘空间 disk",
-           "CERT": "TLS 证书 certificate"}
 
 
 @dataclass(frozen=True)
@@ -66,7 +64,7 @@ def alert_title(alert: Alert, hospital: str = "") -> str:
 
 def alert_text(alert: Alert, hospital: str = "", instance: str = "") -> str:
     """The body of an alert, in every channel."""
-    kind = KIND_ZH.get(alert.kind, alert.kind)
+    kind = title(alert.kind)
     lines = [alert_title(alert, hospital)]
     if alert.event == EV_DOWN:
         lines.append(f"目标 Target: {alert.target} ({kind})")

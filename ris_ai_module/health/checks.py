@@ -30,8 +30,6 @@ from ris_ai_module.tasks.model import TaskStatus
 log = logging.getLogger(__name__)
 
 ECHO, HTTP, QUEUE, DISK, CERT = "ECHO", "HTTP", "QUEUE", "DISK", "CERT"
-#: Kinds that are network peers: their availability and latency go into the daily report.
-PEER_KINDS = (ECHO, HTTP)
 SELF_TARGET = "self"
 
 
@@ -203,10 +201,8 @@ def plan_disk(config: Config) -> list[PlannedCheck]:
 
 def cert_files(config: Config) -> list[str]:
     """Certificates the configuration uses (ours to renew) plus health.cert_files; CA bundles are not ours."""
-    files = [config.push.client_cert, config.dicom.tls.certificate, *config.health.cert_files]
-    web = getattr(config, "web", None)
-    tls = getattr(web, "tls", None)
-    files.append(getattr(tls, "certificate", "") or getattr(web, "certificate", "") or "")
+    files = [config.push.client_cert, config.dicom.tls.certificate,
+             config.http.tls_certificate if config.http.enabled else "", *config.health.cert_files]
     return list(dict.fromkeys(f for f in files if f))
 
 

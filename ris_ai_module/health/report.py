@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 from ris_ai_module.db.clock import utcnow
 from ris_ai_module.db.tables import assoc_reject, dicom_object, report_state, task
 from ris_ai_module.health import store
-from ris_ai_module.health.checks import PEER_KINDS
+from ris_ai_module.health.kinds import is_peer
 from ris_ai_module.tasks.model import TaskKind, TaskStatus
 
 SR_CLASS_PREFIX = "1.2.840.10008.5.1.4.1.1.88."
@@ -116,7 +116,7 @@ def gather(conn: Connection, since_day: date, until_day: date, hospital: str = "
         per_target[row["target"]].append(row)
     for target in sorted(per_target):
         stats = _target_stats(target, per_target[target])
-        (data.peers if stats.kind in PEER_KINDS else data.others).append(stats)
+        (data.peers if is_peer(stats.kind) else data.others).append(stats)
     data.exams = _exam_counts(conn, since, until)
     data.objects = _object_counts(conn, since, until)
     data.reports = _report_counts(conn, since, until)

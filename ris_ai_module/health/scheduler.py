@@ -35,8 +35,8 @@ from ris_ai_module.db.clock import utcnow
 from ris_ai_module.health import store
 from ris_ai_module.health.alerts import AlertEngine
 from ris_ai_module.health.channels import Notifier
-from ris_ai_module.health.checks import CERT, DISK, ECHO, HTTP, QUEUE
 from ris_ai_module.health.daily import due_day, send_daily_report
+from ris_ai_module.health.kinds import CHECK_KINDS
 from ris_ai_module.health.lease import SCHEDULER_LEASE, Lease
 from ris_ai_module.health.runner import run_round
 
@@ -70,14 +70,13 @@ class HealthScheduler:
         c = self.cfg
         return [
             ("health.lease", max(1.0, c.lease / 3), self.lease.acquire),
-            ("health.echo", c.echo_interval, self._leader(lambda: run_round(self.ctx, ECHO, self.alerts.observe))),
-            ("health.http", c.http_interval, self._leader(lambda: run_round(self.ctx, HTTP, self.alerts.observe))),
-            ("health.queue", c.queue_interval, self._leader(lambda: run_round(self.ctx, QUEUE, self.alerts.observe))),
-            ("health.disk", c.disk_interval, self._leader(lambda: run_round(self.ctx, DISK, self.alerts.observe))),
-            ("health.cert", c.cert_interval, self._leader(lambda: run_round(self.ctx, CERT, self.alerts.observe))),
+            *((f"health.{k.name.lower()}", k.interval(c), self._leader(self._round_of(k.name))) for k in CHECK_KINDS),
             ("health.report", c.report_check_interval, self._leader(self.report_if_due)),
             ("health.purge", PURGE_INTERVAL, self._leader(self.purge)),
         ]
+
+    def _round_of(self, kind: str) -> Callable[[], Any]:
+        return lambda: run_round(self.ctx, kind, self.alerts.observe)
 
     def start(self) -> None:
         first = datetime.now().astimezone() + timedelta(seconds=1)
