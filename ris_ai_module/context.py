@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.engine import Engine
 
 from ris_ai_module.config.schema import Config
+from ris_ai_module.hooks import Hooks
 
 
 @dataclass
@@ -20,10 +21,14 @@ class AppContext:
     stop: threading.Event = field(default_factory=threading.Event)
     #: Set to wake the worker early (a PostgreSQL NOTIFY, a new SR stored by the SCP).
     wake: threading.Event = field(default_factory=threading.Event)
+    #: The hospital's extension hooks (``[hooks] module``), loaded by name.
+    hooks: Hooks | None = None
 
     def __post_init__(self) -> None:
         if not self.owner:
             self.owner = f"{self.config.module.instance_name}:{os.getpid()}"
+        if self.hooks is None:
+            self.hooks = Hooks.from_config(self.config.hooks)
 
 
 def make_context(config: Config) -> AppContext:

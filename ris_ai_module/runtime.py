@@ -23,6 +23,7 @@ from ris_ai_module.context import AppContext, make_context
 from ris_ai_module.errors import DatabaseError
 from ris_ai_module.log import setup_logging
 from ris_ai_module.periodic import PeriodicComponent
+from ris_ai_module.services import hooks_of
 from ris_ai_module.tasks.registry import HandlerRegistry, TaskHandler
 from ris_ai_module.tasks.worker import Worker
 
@@ -43,7 +44,7 @@ def task_handlers(ctx: AppContext, apply_pool: Any | None = None) -> list[TaskHa
     from ris_ai_module.report.handler import SrApplyHandler
 
     return [
-        ExamPushHandler(ctx.engine, ctx.config.push),
+        ExamPushHandler(ctx.engine, ctx.config.push, hooks_of(ctx)),
         SrApplyHandler(ctx, pool=apply_pool),
     ]
 
@@ -75,8 +76,8 @@ def make_pending_checker(ctx: AppContext) -> PeriodicComponent | None:
                              first_round_now=False)
 
 
-def build_components(ctx: AppContext, config_file: str | None = None) -> list[Any]:
-    """The components of ``run``, in start order."""
+def build_components(ctx: AppContext, config_file: str | None = None, apply_pool: bool = True) -> list[Any]:
+    """The components of ``run``, in start order (``apply_pool`` False: SR_APPLY on the worker's threads)."""
     from ris_ai_module.dicom.scp import make_component as make_scp
     from ris_ai_module.health.scheduler import make_component as make_scheduler
     from ris_ai_module.report.apply_pool import ApplyPool
@@ -86,7 +87,7 @@ def build_components(ctx: AppContext, config_file: str | None = None) -> list[An
     cfg = ctx.config
     parts: list[tuple[str, Any]] = []
     if cfg.worker.enabled:
-        pool = ApplyPool(cfg, config_file)  # before the worker: it stops after it
+        pool = ApplyPool(cfg, config_file) if apply_pool else None  # before the worker: it stops after it
         parts.append(("sr-apply-pool", pool))
         parts.append(("worker", make_worker(ctx, task_handlers(ctx, apply_pool=pool))))
     else:
@@ -117,14 +118,53 @@ def check_schema(ctx: AppContext) -> None:
         raise DatabaseError("the RAI_* tables are missing: run `ris-ai-module --config FILE init-db` first")
 
 
+class Service:
+    """Every component of ``run`` in this process, started and stopped by its host.
+
+    Threads only: no signal handler is installed, logging is left as the host configured it. ``run`` (the
+    command) and ``ris_ai_module.api.start`` both use it.
+    """
+
+    def __init__(self, ctx: AppContext, config_file: str | None = None, apply_pool: bool = True) -> None:
+        self.ctx = ctx
+        self.config_file = config_file
+        self.apply_pool = apply_pool
+        self.started: list[Any] = []
+
+    def start(self) -> None:
+        """Start every component in order; if one fails, those started are stopped again and it raises."""
+        check_schema(self.ctx)
+        components = build_components(self.ctx, self.config_file, self.apply_pool)
+        try:
+            for c in components:
+                c.start()
+                self.started.append(c)
+                log.info("%s started", c.name, extra={"action": "component_started"})
+        except BaseException:
+            self.stop()
+            raise
+        log.info("ris-ai-module running as %s", self.ctx.owner, extra={"action": "running"})
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop in reverse order (new work first, the worker last); safe to call twice."""
+        self.ctx.stop.set()
+        self.ctx.wake.set()
+        while self.started:
+            c = self.started.pop()
+            try:
+                c.stop(timeout)
+            except Exception:
+                log.exception("stopping %s failed", c.name)
+        log.info("ris-ai-module stopped", extra={"action": "stopped"})
+
+
 def run(config: Config, ready: threading.Event | None = None, stop: threading.Event | None = None,
         config_file: str | None = None) -> int:
-    """Start every component, wait for SIGTERM/SIGINT or ``stop`` (the Windows service's stop request),
-    then stop them all the same graceful way; returns the exit status."""
+    """The ``run`` command: start every component, wait for SIGTERM/SIGINT or ``stop`` (the Windows
+    service's stop request), then stop them all the same graceful way; returns the exit status."""
     setup_logging(config.logging)
     ctx = make_context(config)
-    check_schema(ctx)
-    components = build_components(ctx, config_file)
+    service = Service(ctx, config_file)
     stopping = stop if stop is not None else threading.Event()
 
     def _on_signal(signum: int, _frame: Any) -> None:
@@ -134,25 +174,13 @@ def run(config: Config, ready: threading.Event | None = None, stop: threading.Ev
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _on_signal)
         signal.signal(signal.SIGINT, _on_signal)
-    started = []
     try:
-        for c in components:
-            c.start()
-            started.append(c)
-            log.info("%s started", c.name, extra={"action": "component_started"})
-        log.info("ris-ai-module running as %s", ctx.owner, extra={"action": "running"})
+        service.start()
         if ready is not None:
             ready.set()
         while not stopping.wait(1.0):
             pass
     finally:
-        ctx.stop.set()
-        ctx.wake.set()
-        for c in reversed(started):
-            try:
-                c.stop(30.0)
-            except Exception:
-                log.exception("stopping %s failed", c.name)
+        service.stop()
         ctx.engine.dispose()
-        log.info("ris-ai-module stopped", extra={"action": "stopped"})
     return 0

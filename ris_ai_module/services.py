@@ -1,4 +1,4 @@
-"""What a part of the module needs from its host to work: the database engine and the configuration.
+"""What a part of the module needs from its host to work: the database engine, the configuration, the hooks.
 
 A structural type, so that parts below the composition root (``report``, ``dicom``, ``health``, ``web``)
 name what they use without importing the service context: ``runtime``'s AppContext fits it, and so does
@@ -12,6 +12,7 @@ from typing import Protocol
 from sqlalchemy.engine import Engine
 
 from ris_ai_module.config.schema import Config
+from ris_ai_module.hooks import NO_HOOKS, Hooks
 
 
 class Services(Protocol):
@@ -20,3 +21,11 @@ class Services(Protocol):
 
     @property
     def engine(self) -> Engine: ...
+
+    @property
+    def hooks(self) -> Hooks | None: ...
+
+
+def hooks_of(services: object) -> Hooks:
+    """The hooks of a host object, or none (a host built before hooks existed, a test's own object)."""
+    return getattr(services, "hooks", None) or NO_HOOKS

@@ -59,6 +59,7 @@ def cmd_push(args: argparse.Namespace) -> int:
     """Push one exam now: a new task (new idempotency key: a deliberate re-delivery), run in this process."""
     import getpass
 
+    from ris_ai_module.hooks import NO_HOOKS
     from ris_ai_module.push.handler import ExamPushHandler, request_push
     from ris_ai_module.tasks import queue
 
@@ -72,7 +73,7 @@ def cmd_push(args: argparse.Namespace) -> int:
     if not claimed:
         print(f"task {task_id} queued; a running worker took it first")
         return 0
-    handler = ExamPushHandler(ctx.engine, ctx.config.push)
+    handler = ExamPushHandler(ctx.engine, ctx.config.push, ctx.hooks or NO_HOOKS)
     outcome = handler.handle(claimed[0])
     queue.record_outcomes(ctx.engine, ctx.owner, [queue.Finished(claimed[0], outcome, claimed[0].created_at)],
                           lambda _kind: handler.retry_policy)

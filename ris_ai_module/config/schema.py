@@ -147,6 +147,15 @@ class SrConfig:
 
 
 @dataclass(frozen=True)
+class HooksConfig:
+    """A hospital's extension hooks (see ris_ai_module/hooks.py and docs/api.md): a module importable by name."""
+
+    module: str = ""
+    timeout: Duration = Duration(2)
+    max_failures: int = 5
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration."""
 
@@ -164,6 +173,7 @@ class Config:
     sr: SrConfig = field(default_factory=SrConfig)
     http: HttpConfig = field(default_factory=HttpConfig)
     audit: AuditConfig = field(default_factory=AuditConfig)
+    hooks: HooksConfig = field(default_factory=HooksConfig)
 
     def validate(self) -> None:
         """Checks that span keys; each names the key at fault."""
@@ -193,6 +203,10 @@ class Config:
             raise ConfigError("worker.batch_size", "expected at least 1")
         if self.worker.lease < 5:
             raise ConfigError("worker.lease", "expected at least 5s")
+        if self.hooks.max_failures < 1:
+            raise ConfigError("hooks.max_failures", "expected at least 1")
+        if not 0 < self.hooks.timeout <= 60:
+            raise ConfigError("hooks.timeout", f"expected more than 0 and at most 60s, got {float(self.hooks.timeout):g}s")
         self.report.validate()
         validate_health(self.health, self.alerts, self.dicom)
         self.dicom.validate()

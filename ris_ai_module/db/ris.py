@@ -6,6 +6,7 @@ the module never reads RIS tables directly.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -77,6 +78,16 @@ def _as_date(name: str, value: Any) -> Any:
 def get_exam(conn: Connection, exam_key: str) -> Exam | None:
     row = conn.execute(select(exam_view).where(exam_view.c.exam_key == exam_key)).first()
     return Exam.from_row(row) if row else None
+
+
+def exams_of_patient(conn: Connection, patient_id: str | None, limit: int = 50) -> list[dict[str, Any]]:
+    """The newest exams of one patient ID (RAI_V_EXAM columns), for a hook choosing among them."""
+    if not patient_id or not patient_id.strip():
+        return []
+    v = exam_view.c
+    rows = conn.execute(select(exam_view).where(v.patient_id == patient_id.strip())
+                        .order_by(v.exam_date.desc()).limit(limit))
+    return [dataclasses.asdict(Exam.from_row(r)) for r in rows]
 
 
 def exams_with_study_uids(conn: Connection, exam_keys: list[str]) -> dict[str, tuple[Exam, str]]:

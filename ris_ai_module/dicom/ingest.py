@@ -18,16 +18,20 @@ from pydicom import dcmread
 from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset
 from pydicom.filereader import read_partial
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ris_ai_module.context import AppContext
 from ris_ai_module.db.clock import utcnow
+from ris_ai_module.db.ris import exams_of_patient
 from ris_ai_module.dicom import index, statuses
 from ris_ai_module.dicom.index import ObjectRow
 from ris_ai_module.dicom.linking import UNLINKED, Link, find_exam, parse_da
 from ris_ai_module.dicom.storage import StorageArea, TempObject, sha256_of
 from ris_ai_module.dicom.uids import uid_problem
+from ris_ai_module.hooks import Hooks
 from ris_ai_module.log import phi_id
+from ris_ai_module.services import hooks_of
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +144,8 @@ def _ingest(ctx: AppContext, area: StorageArea, rc: Received) -> Outcome:
             if not area.has_room():
                 return _fail(statuses.OUT_OF_RESOURCES, "storage below min_free", sop)
             link = _link(conn, rc, row, ds)
+            if link.exam_key is None and hooks_of(ctx).has("pick_exam"):
+                link = pick_by_hook(conn, hooks_of(ctx), row, ds)
             row = _with_link(row, link)
             if existing is None:
                 index.insert_object(conn, row)
@@ -329,6 +335,22 @@ def _link(conn: object, rc: Received, row: ObjectRow, ds: Dataset) -> Link:
     except Exception:  # a malformed value must not cost the object: keep it unlinked
         log.exception("linking %s failed", row.sop_instance_uid)
         return UNLINKED
+
+
+def pick_by_hook(conn: Connection, hooks: Hooks, row: ObjectRow, ds: Dataset) -> Link:
+    """Ask the hospital's ``pick_exam`` hook; its choice must be an exam of the object's patient ID."""
+    candidates = exams_of_patient(conn, row.patient_id)
+    obj = {"sop_instance_uid": row.sop_instance_uid, "study_uid": row.study_uid, "accession_no": row.accession_no,
+           "patient_id": row.patient_id, "patient_name": _text(ds.get("PatientName")),
+           "study_date": _text(ds.get("StudyDate")), "modality": _text(ds.get("Modality"))}
+    chosen = hooks.pick_exam(obj, candidates)
+    if chosen is None:
+        return UNLINKED
+    if chosen not in {c["exam_key"] for c in candidates}:
+        log.warning("pick_exam hook chose exam %s for %s, not an exam of the object's patient: left unlinked",
+                    chosen, row.sop_instance_uid, extra={"action": "hook_pick_refused"})
+        return UNLINKED
+    return Link(chosen, "HOOK")
 
 
 def _with_link(row: ObjectRow, link: Link) -> ObjectRow:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Sequence
@@ -11,6 +12,7 @@ from sqlalchemy.engine import Connection, Engine
 from ris_ai_module.config.schema import PushConfig
 from ris_ai_module.db.ris import exams_with_study_uids, get_exam, study_uid_for
 from ris_ai_module.errors import NotFound
+from ris_ai_module.hooks import NO_HOOKS, Hooks
 from ris_ai_module.log import phi_id
 from ris_ai_module.push.client import PushClient
 from ris_ai_module.push.payload import build_payload
@@ -35,9 +37,10 @@ class ExamPushHandler:
 
     kind = TaskKind.EXAM_PUSH
 
-    def __init__(self, engine: Engine, cfg: PushConfig) -> None:
+    def __init__(self, engine: Engine, cfg: PushConfig, hooks: Hooks = NO_HOOKS) -> None:
         self.engine = engine
         self.cfg = cfg
+        self.hooks = hooks
         self.retry_policy = RetryPolicy.from_config(cfg.retry)
 
     def _client(self) -> PushClient:
@@ -68,6 +71,8 @@ class ExamPushHandler:
                     return Outcome.failed(f"exam {task.exam_key} is not in RAI_V_EXAM")
                 study_uid = study_uid_for(conn, exam)
         body = build_payload(exam, study_uid, self.cfg)
+        if self.hooks.has("build_push_payload"):
+            body = self.hooks.amend_payload(dataclasses.asdict(exam), body)
         outcome = self._client().send(body, task.task_uuid)
         log.info(
             "exam %s (patient %s) push attempt %d: %s%s", task.exam_key, phi_id(exam.patient_id), task.attempts,

@@ -23,8 +23,8 @@ from ris_ai_module.db.clock import utcnow
 from ris_ai_module.db.tables import dicom_object, measurement
 from ris_ai_module.errors import ConfigError, InvalidInput, NotFound
 from ris_ai_module.report import writer
-from ris_ai_module.report.display import report_items
-from ris_ai_module.services import Services
+from ris_ai_module.report.display import ReportItem, report_items
+from ris_ai_module.services import Services, hooks_of
 from ris_ai_module.sr.model import Measurement
 from ris_ai_module.sr.parse import parse_sr_file
 from ris_ai_module.tasks.model import Outcome, Task
@@ -52,7 +52,27 @@ def storage_root(ctx: Services) -> Path:
 
 
 def apply_sr(ctx: Services, sop_uid: str) -> tuple[str, str]:
-    """Apply one stored SR; returns (state, detail). Raises NotFound / InvalidInput for a bad object."""
+    """Apply one stored SR; returns (state, detail). Raises NotFound / InvalidInput for a bad object.
+
+    The hospital's ``after_apply`` hook hears of every result after its commit (see hooks.py).
+    """
+    state, detail = _apply_sr(ctx, sop_uid)
+    hooks = hooks_of(ctx)
+    if hooks.has("after_apply") and state != "UNLINKED":
+        with ctx.engine.connect() as conn:
+            exam_key = conn.execute(select(dicom_object.c.exam_key)
+                                    .where(dicom_object.c.sop_instance_uid == sop_uid)).scalar()
+        hooks.after_apply(exam_key or "", sop_uid, state, detail)
+    return state, detail
+
+
+def hook_items(items: Sequence[ReportItem]) -> dict[str, dict[str, Any]]:
+    """Measurements as a hook sees them: key -> value, unit, names, display text (plain data, a copy)."""
+    return {i.key: {"value": i.value, "unit": i.unit, "name_zh": i.name_zh, "name_en": i.name_en,
+                    "display": i.display, "source_uid": i.source_uid} for i in items}
+
+
+def _apply_sr(ctx: Services, sop_uid: str) -> tuple[str, str]:
     with ctx.engine.connect() as conn:
         obj = conn.execute(select(dicom_object).where(dicom_object.c.sop_instance_uid == sop_uid)).first()
     if obj is None:
@@ -77,8 +97,15 @@ def apply_sr(ctx: Services, sop_uid: str) -> tuple[str, str]:
             newer = _newer_sr(conn, state, obj.received_at, sop_uid)
             if newer:
                 return "SUPERSEDED", f"a newer SR ({newer}) is already applied to exam {exam_key}"
+            hooks = hooks_of(ctx)
+            held = hooks.may_write_report(exam_key, hook_items(items))  # None: may be written
+            if held is not None and writer.blocked_reason(cfg, exists, status) is None:
+                writer.save_state(conn, exam_key, sop_uid, writer.HELD, held)
+                return writer.HELD, held
+            render = ((lambda by_key, text: hooks.render_findings(hook_items(list(by_key.values())), text))
+                      if hooks.has("render_findings") else None)
             result = writer.write_report(
-                conn, cfg, exam_key, items, sop_uid, writer.previous_keys(state), exists, status
+                conn, cfg, exam_key, items, sop_uid, writer.previous_keys(state), exists, status, render
             )
             written = result.written if result.state == writer.APPLIED else None
             writer.save_state(conn, exam_key, sop_uid, result.state, result.detail, written)

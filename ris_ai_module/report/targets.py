@@ -39,6 +39,8 @@ class WriteJob:
     previous: Mapping[str, Mapping[str, str | None]]
     source_uid: str
     now_local: datetime
+    #: A hospital's findings hook: (items by key, the module's paragraph) -> the paragraph to write.
+    render_text: Callable[[Mapping[str, ReportItem], str], str] | None = None
 
     def previous_of(self, target: str) -> Mapping[str, str | None]:
         return self.previous.get(target, {})
@@ -186,6 +188,8 @@ def write_text(job: WriteJob) -> TargetResult:
     template = load_template(c.template)
     items = job.by_key
     paragraph = render_findings(template, items)
+    if job.render_text is not None:
+        paragraph = job.render_text(items, paragraph)
     col = identifier(c.column)
     t = ris_table(job.cfg.table, column(identifier(job.cfg.exam_id_column), String()), column(col, Text()))
     exam = t.c[identifier(job.cfg.exam_id_column)]

@@ -11,7 +11,7 @@ lets a newer SR replace exactly the older one's values and leave a doctor's edit
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -28,6 +28,8 @@ from ris_ai_module.report.targets import TARGETS, WriteJob, ris_table
 
 APPLIED = "APPLIED"
 PENDING = "PENDING"
+#: Held for review by the hospital's may_write_report hook (re-applied by hand: ``apply EXAM_KEY``).
+HELD = "HELD"
 FAILED = "FAILED"
 
 DETAIL_CHARS = 1000
@@ -70,6 +72,7 @@ def blocked_reason(cfg: ReportConfig, exists: bool, status: str | None) -> str |
 def write_report(
     conn: Connection, cfg: ReportConfig, exam_key: str, items: Sequence[ReportItem], source_uid: str,
     previous: Mapping[str, Mapping[str, str | None]], exists: bool, status: str | None,
+    render_text: Callable[[Mapping[str, ReportItem], str], str] | None = None,
 ) -> WriteResult:
     """Write ``items`` through every configured target, or return PENDING with the reason.
 
@@ -86,7 +89,7 @@ def write_report(
         conn.execute(insert(t).values({
             identifier(cfg.exam_id_column): exam_key, identifier(cfg.status_column): cfg.new_status, **stamp,
         }))
-    job = WriteJob(conn, cfg, exam_key, items, previous, source_uid, now_local)
+    job = WriteJob(conn, cfg, exam_key, items, previous, source_uid, now_local, render_text)
     result = WriteResult(APPLIED)
     kept: set[str] = set()
     for name in cfg.targets:
