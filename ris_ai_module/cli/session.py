@@ -61,28 +61,68 @@ def database_message(exc: SQLAlchemyError) -> str:
     return f"{type(exc).__name__}: {_one_line(str(exc))}"
 
 
+#: Operator actions (they change state): command -> the argument naming its target. Each run is written to
+#: RAI_AUDIT (ris_ai_module.audit), done or refused, with the operating-system account and host.
+AUDITED_COMMANDS = {
+    "push": "exam_key", "retry": "task_id", "link": "sop_uid", "import-sr": "file", "apply": "exam_key",
+    "init-db": None,
+}
+
+
 def run_command(func: Callable[[argparse.Namespace], int | None], args: argparse.Namespace) -> int:
     """The boundary: the command's exit status, or one line on stderr and a status naming the failure."""
+    error: str | None = None
+    status = EXIT_FAILED
     try:
-        return int(func(args) or 0)
+        status = int(func(args) or 0)
+        return status
     except ConfigError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
-        return EXIT_INPUT
+        error = f"configuration error: {exc}"
+        status = EXIT_INPUT
     except DatabaseError as exc:
-        print(f"database error: {_one_line(str(exc))}", file=sys.stderr)
-        return EXIT_DATABASE
+        error = f"database error: {_one_line(str(exc))}"
+        status = EXIT_DATABASE
     except RaiError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_INPUT
+        error = f"error: {exc}"
+        status = EXIT_INPUT
     except SQLAlchemyError as exc:
-        print(f"database error: {database_message(exc)}", file=sys.stderr)
-        return EXIT_DATABASE
+        error = f"database error: {database_message(exc)}"
+        status = EXIT_DATABASE
     except OSError as exc:
         where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
-        print(f"system error: {exc.strerror or _one_line(str(exc)) or type(exc).__name__}{where}", file=sys.stderr)
-        return EXIT_OS
+        error = f"system error: {exc.strerror or _one_line(str(exc)) or type(exc).__name__}{where}"
+        status = EXIT_OS
     except KeyboardInterrupt:
-        return EXIT_INTERRUPTED
+        status = EXIT_INTERRUPTED
+        return status
     finally:
-        for ctx in args.__dict__.pop("_opened", []):
-            ctx.engine.dispose()
+        opened: list[AppContext] = args.__dict__.pop("_opened", [])
+        try:
+            if opened:
+                _audit(args, opened[0], status, error)
+        finally:
+            for ctx in opened:
+                ctx.engine.dispose()
+    print(error, file=sys.stderr)
+    return status
+
+
+def _audit(args: argparse.Namespace, ctx: AppContext, status: int, error: str | None) -> None:
+    """One RAI_AUDIT row for an operator action; an audit that cannot be written is said, not hidden."""
+    command = getattr(args, "command", None)
+    if command not in AUDITED_COMMANDS:
+        return
+    from ris_ai_module.audit import AuditEvent, cli_actor, insert
+
+    target_arg = AUDITED_COMMANDS[command]
+    target = None if target_arg is None else str(getattr(args, target_arg, "") or "") or None
+    actor, source = cli_actor()
+    event = AuditEvent(actor, source, f"cli_{command.replace('-', '_')}", target,
+                       error or f"exit status {status}", ok=status == EXIT_OK)
+    try:
+        with ctx.engine.begin() as conn:
+            insert(conn, [event])
+    except SQLAlchemyError as exc:
+        if status != EXIT_DATABASE:  # else the command's own one line already says the database failed
+            print(f"warning: the audit row of this command was not written: {database_message(exc)}",
+                  file=sys.stderr)

@@ -60,3 +60,27 @@ def test_configuration_error_is_exit_2_naming_the_key(tmp_path: Path) -> None:
     proc = _cli("--config", str(path), "tasks", cwd=tmp_path)
     assert proc.returncode == 2
     assert _one_line_no_traceback(proc).startswith("configuration error: worker.threads: ")
+
+
+def test_operator_actions_on_the_cli_are_audited_done_or_refused(tmp_path: Path) -> None:
+    import getpass
+    import sqlite3
+
+    from ris_ai_module.demo import write_demo
+
+    config = write_demo(tmp_path / "demo", free_port(), free_port(), "http://127.0.0.1:9/api/exams")
+    refused = _cli("--config", str(config), "push", "NO_SUCH_EXAM", cwd=tmp_path)
+    assert refused.returncode == 2
+    queued = _cli("--config", str(config), "push", "E0001", "--queue-only", cwd=tmp_path)
+    assert queued.returncode == 0, queued.stderr
+    listed = _cli("--config", str(config), "tasks", cwd=tmp_path)  # a read: not an operator action
+    assert listed.returncode == 0
+    db = sqlite3.connect(tmp_path / "demo" / "ris.db")
+    try:
+        rows = db.execute("SELECT ACTOR, SOURCE, ACTION, TARGET, OK, DETAIL FROM RAI_AUDIT"
+                          " WHERE ACTION LIKE 'cli_%' ORDER BY AUDIT_ID").fetchall()
+    finally:
+        db.close()
+    assert [(r[2], r[3], r[4]) for r in rows] == [("cli_push", "NO_SUCH_EXAM", 0), ("cli_push", "E0001", 1)]
+    assert all(r[0] == getpass.getuser() and r[1].startswith("cli:") for r in rows)
+    assert "not in RAI_V_EXAM" in rows[0][5]

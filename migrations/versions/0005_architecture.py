@@ -3,8 +3,8 @@
 RAI_TASK_ATTEMPT.HTTP_STATUS stays (filled by HTTP deliveries; DBAs query it); RESPONSE_BODY holds the
 bounded answer of any protocol.
 
-Revision ID: 0004_architecture
-Revises: 0003
+Revision ID: 0005_architecture
+Revises: 0004_ops
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_architecture"
-down_revision = "0003"
+revision = "0005_architecture"
+down_revision = "0004_ops"
 branch_labels = None
 depends_on = None
 
