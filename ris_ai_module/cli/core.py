@@ -8,6 +8,7 @@ from importlib import resources
 from pathlib import Path
 
 from ris_ai_module.cli.session import config_file, need_config, open_context
+from ris_ai_module.tasks.model import OutcomeKind, TaskStatus
 
 Sub = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
@@ -79,7 +80,7 @@ def cmd_push(args: argparse.Namespace) -> int:
                           lambda _kind: handler.retry_policy)
     print(f"task {task_id}: {outcome.kind.value}" + (f" HTTP {outcome.http_status}" if outcome.http_status else "")
           + (f" - {outcome.error}" if outcome.error else ""))
-    return 0 if outcome.kind.value == "DONE" else 1
+    return 0 if outcome.kind is OutcomeKind.DONE else 1
 
 
 def cmd_tasks(args: argparse.Namespace) -> int:
@@ -154,7 +155,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=cmd_push)
 
     p = sub.add_parser("tasks", help="list tasks / 任务列表")
-    p.add_argument("--status", choices=["SCHEDULED", "IN_PROCESS", "DONE", "FAILED", "CANCELED"])
+    p.add_argument("--status", choices=[s.value for s in TaskStatus])
     p.add_argument("--kind")
     p.add_argument("--exam", help="EXAM_KEY")
     p.add_argument("--limit", type=int, default=50)

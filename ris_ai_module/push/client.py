@@ -10,19 +10,19 @@ import requests
 from requests.auth import HTTPBasicAuth
 
 from ris_ai_module.config.schema import PushConfig
-from ris_ai_module.tasks.model import Attempt, Outcome
+from ris_ai_module.tasks.model import Attempt, Outcome, OutcomeKind
 
 #: Status classes that are worth another attempt; any other non-2xx fails at once (RFC 9110 semantics).
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 
-def classify(status: int) -> str:
-    """'DONE', 'RETRY' or 'FAILED' for an HTTP status code. Pure; tested without a network."""
+def classify(status: int) -> OutcomeKind:
+    """DONE, RETRY or FAILED for an HTTP status code. Pure; tested without a network."""
     if 200 <= status < 300:
-        return "DONE"
+        return OutcomeKind.DONE
     if status in RETRYABLE_STATUS or status >= 500:
-        return "RETRY"
-    return "FAILED"
+        return OutcomeKind.RETRY
+    return OutcomeKind.FAILED
 
 
 class PushClient:
@@ -69,12 +69,12 @@ class PushClient:
         latency = _ms(started)
         verdict = classify(resp.status_code)
         status_text = f"HTTP {resp.status_code} {resp.reason or ''}".strip()
-        if verdict == "DONE":
+        if verdict is OutcomeKind.DONE:
             return Outcome.done(Attempt(target=self.cfg.url, status_text=status_text, latency_ms=latency,
                                         http_status=resp.status_code))
         attempt = Attempt(target=self.cfg.url, status_text=status_text, latency_ms=latency,
                           response=resp.text[: self.cfg.keep_response_bytes], http_status=resp.status_code)
-        if verdict == "RETRY":
+        if verdict is OutcomeKind.RETRY:
             return Outcome.retry(status_text, attempt, after=_retry_after(resp.headers.get("Retry-After")))
         return Outcome.failed(status_text, attempt)
 

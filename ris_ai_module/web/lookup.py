@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 
 from ris_ai_module.db.ris import exam_view
 from ris_ai_module.db.tables import check, dicom_object, measurement, report_state, task, task_attempt
+from ris_ai_module.tasks.model import TaskKind, TaskStatus
 
 _PINYIN_QUERY = re.compile(r"^[A-Za-z ]+$")
 
@@ -144,7 +145,7 @@ def _add_status(conn: Connection, exams: list[dict[str, Any]]) -> None:
     if not keys:
         return
     latest = select(task.c.exam_key, func.max(task.c.task_id).label("task_id")).where(
-        task.c.exam_key.in_(keys), task.c.kind == "EXAM_PUSH").group_by(task.c.exam_key).subquery()
+        task.c.exam_key.in_(keys), task.c.kind == TaskKind.EXAM_PUSH.value).group_by(task.c.exam_key).subquery()
     push = {r.exam_key: r.status for r in conn.execute(
         select(task.c.exam_key, task.c.status).join(latest, latest.c.task_id == task.c.task_id))}
     objects = dict(conn.execute(select(dicom_object.c.exam_key, func.count()).where(
@@ -195,5 +196,5 @@ def recent_checks(conn: Connection, limit: int = 50) -> list[dict[str, Any]]:
 
 def recent_failures(conn: Connection, limit: int = 20) -> list[dict[str, Any]]:
     rows = conn.execute(select(task.c.task_id, task.c.kind, task.c.exam_key, task.c.last_error, task.c.finished_at)
-                        .where(task.c.status == "FAILED").order_by(task.c.task_id.desc()).limit(limit))
+                        .where(task.c.status == TaskStatus.FAILED.value).order_by(task.c.task_id.desc()).limit(limit))
     return [dict(r._mapping) for r in rows]

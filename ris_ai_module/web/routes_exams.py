@@ -10,6 +10,7 @@ import bottle
 from ris_ai_module.db.clock import utcnow
 from ris_ai_module.errors import InvalidInput, NotFound
 from ris_ai_module.push.handler import request_push
+from ris_ai_module.tasks.model import TaskStatus
 from ris_ai_module.web import params
 from ris_ai_module.web.lookup import ExamQuery, exam_trace, is_pinyin, search_exams
 
@@ -64,7 +65,7 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
             entry.detail = f"task {task_id}"
         web.ctx.wake.set()
         bottle.response.status = 202
-        return {"task_id": task_id, "status": "SCHEDULED"}
+        return {"task_id": task_id, "status": TaskStatus.SCHEDULED.value}
 
 
 def _describe(query: ExamQuery, total: int) -> str:

@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ris_ai_module.db.ris import get_exam
 from ris_ai_module.errors import NotFound
 from ris_ai_module.tasks import queue
+from ris_ai_module.tasks.model import TaskStatus
 from ris_ai_module.web import params
 from ris_ai_module.web.errors import HttpError
 from ris_ai_module.web.lookup import recent_checks, recent_failures
@@ -45,7 +46,7 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
         web.user()
         q = bottle.request.query
         status = params.text(q.get("status"), "status", 16)
-        if status and status not in ("SCHEDULED", "IN_PROCESS", "DONE", "FAILED", "CANCELED"):
+        if status and status not in {s.value for s in TaskStatus}:
             raise HttpError(400, f"unknown status {status!r}", "status")
         with web.ctx.engine.connect() as conn:
             rows = queue.list_tasks(conn, status=status, kind=params.text(q.get("kind"), "kind", 20),
@@ -59,7 +60,7 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
         with web.audited(user.name, "task_retry", str(task_id)), web.ctx.engine.begin() as conn:
             queue.requeue(conn, task_id)
         web.ctx.wake.set()
-        return {"task_id": task_id, "status": "SCHEDULED"}
+        return {"task_id": task_id, "status": TaskStatus.SCHEDULED.value}
 
     @app.get("/api/status")
     def status() -> dict[str, Any]:
