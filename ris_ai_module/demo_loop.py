@@ -264,10 +264,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _demo_engine(args: argparse.Namespace) -> Engine:
-    from ris_ai_module.cli.core import need_config
     from ris_ai_module.db.engine import make_engine
+    from ris_ai_module.startup import load_checked
 
-    return make_engine(need_config(args).database)
+    return make_engine(load_checked(getattr(args, "config_file", None) or getattr(args, "config", None)).database)
 
 
 def cmd_demo_exam_register(args: argparse.Namespace) -> int:

@@ -8,8 +8,18 @@ still stops start-up naming its key, not at the first SR hours later.
 
 from __future__ import annotations
 
+import os
+
+from ris_ai_module.config.load import load_config
 from ris_ai_module.config.schema import Config
 from ris_ai_module.errors import ConfigError, InvalidInput
+
+
+def load_checked(path: str | os.PathLike[str] | None) -> Config:
+    """The configuration file loaded strictly and checked by the parts; ConfigError naming --config without one."""
+    if not path:
+        raise ConfigError("--config", "no configuration file given (ris-ai-module --config FILE COMMAND)")
+    return check_config(load_config(path))
 
 
 def check_config(config: Config) -> Config:

@@ -13,11 +13,10 @@ from collections.abc import Callable
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from ris_ai_module.config.load import load_config
 from ris_ai_module.config.schema import Config
 from ris_ai_module.context import AppContext, make_context
 from ris_ai_module.errors import ConfigError, DatabaseError, RaiError
-from ris_ai_module.startup import check_config
+from ris_ai_module.startup import load_checked
 
 #: Exit statuses: 1 is a command's own "no" (a push the AI host refused, a failed check).
 EXIT_OK = 0
@@ -35,10 +34,7 @@ def config_file(args: argparse.Namespace) -> str | None:
 
 def need_config(args: argparse.Namespace) -> Config:
     """The --config file, loaded strictly and checked by the parts (:func:`startup.check_config`)."""
-    path = config_file(args)
-    if not path:
-        raise ConfigError("--config", "no configuration file given (ris-ai-module --config FILE COMMAND)")
-    return check_config(load_config(path))
+    return load_checked(config_file(args))
 
 
 def open_context(args: argparse.Namespace) -> AppContext:

@@ -98,6 +98,10 @@ class Outcome:
     def latency_ms(self) -> int | None:
         return self.attempt.latency_ms
 
+    @property
+    def response_body(self) -> str | None:
+        return self.attempt.response
+
 
 @dataclass(frozen=True)
 class Task:

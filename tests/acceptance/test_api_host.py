@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from ris_ai_module.demo import write_demo
-from ris_ai_module.push.stub_host import StubServer
+from ris_ai_module.sim.http_host import StubServer
 from tests.sr_fixtures.build import save
 from tests.sr_fixtures.cases import adult_echo_full
 from tests.support import free_port
