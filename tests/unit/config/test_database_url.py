@@ -48,7 +48,7 @@ def test_a_good_url_reports_its_dialect_and_driver(tmp_path: Path) -> None:
 
 def test_run_against_a_database_that_is_down_is_one_line(tmp_path: Path) -> None:
     done = _cli(_config(tmp_path, "postgresql+psycopg://postgres@127.0.0.1:1/x?connect_timeout=2"), "run")
-    assert done.returncode == 2 and "cannot connect to database.url" in done.stderr
+    assert done.returncode == 3 and "cannot connect to database.url" in done.stderr
     assert "Traceback" not in done.stderr + done.stdout
 
 
