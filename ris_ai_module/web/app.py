@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
 import re
@@ -21,7 +20,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from importlib import resources
 from typing import Any
-from urllib.parse import urlsplit
 
 import bottle
 from sqlalchemy.exc import SQLAlchemyError
@@ -30,6 +28,8 @@ from ris_ai_module.audit import AuditEvent, AuditLog
 from ris_ai_module.config.http_section import HttpTokenConfig, HttpUserConfig
 from ris_ai_module.context import AppContext
 from ris_ai_module.web.auth import Authenticator
+from ris_ai_module.web.checks import address_allowed as _allowed
+from ris_ai_module.web.checks import origin_of as _origin
 from ris_ai_module.web.errors import HttpError, install_error_pages, json_boundary
 from ris_ai_module.web.lockout import LoginFailures
 from ris_ai_module.web.sessions import COOKIE, Session, SessionStore
@@ -167,20 +167,6 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PAGE_CLIENT = "rai-page"
 
 
-def _origin(request: bottle.BaseRequest) -> str:
-    """"same" when Origin (else Referer) names this server, "other" when it names another (or "null"),
-    "none" when the client sent neither (not a browser). Compared by host and port: behind a TLS proxy the
-    scheme seen here may differ from the browser's."""
-    own = request.urlparts.netloc.lower()
-    origin = request.get_header("Origin")
-    if origin is not None:
-        return "same" if origin != "null" and urlsplit(origin).netloc.lower() == own else "other"
-    referer = request.get_header("Referer")
-    if referer:
-        return "same" if urlsplit(referer).netloc.lower() == own else "other"
-    return "none"
-
-
 def to_json(value: Any) -> str:
     """UTF-8 JSON (Chinese as is); dates and times in ISO 8601."""
     return json.dumps(value, ensure_ascii=False, default=_iso)
@@ -192,16 +178,6 @@ def _iso(value: Any) -> str:
     if isinstance(value, Decimal):
         return str(value)
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
-def _allowed(remote: str, allow: tuple[str, ...]) -> bool:
-    if not allow:
-        return True
-    try:
-        address = ipaddress.ip_address(remote)
-    except ValueError:
-        return False
-    return any(address in ipaddress.ip_network(net, strict=False) for net in allow)
 
 
 def _page() -> tuple[str, str]:

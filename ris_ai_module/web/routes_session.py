@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 
 
 def install(app: bottle.Bottle, web: WebContext) -> None:
-    from ris_ai_module.web.app import _allowed, _origin
+    from ris_ai_module.web.checks import address_allowed as _allowed
+    from ris_ai_module.web.checks import origin_of as _origin
 
     @app.post("/login")
     def login() -> Any:
