@@ -6,7 +6,9 @@ new section gets the rule by declaring its paths with that type.
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
+import types
 from functools import cache
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
@@ -31,6 +33,8 @@ def _resolve(value: Any, hint: Any, base: Path) -> Any:
     if get_origin(hint) is tuple:
         (item,) = get_args(hint)[:1]
         return tuple(_resolve(v, item, base) for v in value)
+    if get_origin(hint) in (dict, collections.abc.Mapping) and get_args(hint)[1:] == (FilePath,):
+        return types.MappingProxyType({k: _fix(v, base) for k, v in value.items()})
     return value
 
 

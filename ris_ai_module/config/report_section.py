@@ -52,7 +52,12 @@ class ReportTextConfig:
     """Target ``text``: a findings paragraph rendered from a template into a marked block of a column."""
 
     column: str = "FINDINGS"
+    #: The adult echo template (the only one before issue 8); "" = built-in.
     template: FilePath = FilePath("")
+    #: Template name (echo_adult, echo_pediatric, ob, gyn, vascular, thyroid, breast) -> a hospital's file.
+    templates: Mapping[str, FilePath] = field(default_factory=empty_mapping)
+    #: Reported values no template line places: "list" them after the paragraph, or only "warn".
+    unplaced: Literal["list", "warn"] = "list"
     begin_marker: str = "【AI测量】"
     end_marker: str = "【/AI测量】"
     place: Literal["append", "prepend"] = "append"

@@ -24,6 +24,7 @@ from ris_ai_module.db.tables import dicom_object, measurement
 from ris_ai_module.errors import ConfigError, InvalidInput, NotFound
 from ris_ai_module.report import writer
 from ris_ai_module.report.display import ReportItem, report_items
+from ris_ai_module.report.findings_kind import DocumentInfo
 from ris_ai_module.services import Services, hooks_of
 from ris_ai_module.sr.model import Measurement
 from ris_ai_module.sr.parse import parse_sr_file
@@ -105,7 +106,8 @@ def _apply_sr(ctx: Services, sop_uid: str) -> tuple[str, str]:
             render = ((lambda by_key, text: hooks.render_findings(hook_items(list(by_key.values())), text))
                       if hooks.has("render_findings") else None)
             result = writer.write_report(
-                conn, cfg, exam_key, items, sop_uid, writer.previous_keys(state), exists, status, render
+                conn, cfg, exam_key, items, sop_uid, writer.previous_keys(state), exists, status, render,
+                document=DocumentInfo.of(parsed),
             )
             written = result.written if result.state == writer.APPLIED else None
             writer.save_state(conn, exam_key, sop_uid, result.state, result.detail, written)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 
 from ris_ai_module.config.schema import ReportConfig
+from ris_ai_module.report.item_context import context_zh
 from ris_ai_module.sr.model import Measurement
 from ris_ai_module.sr.units import convert
 
@@ -47,12 +48,18 @@ class ReportItem:
     key: str
     name_zh: str
     name_en: str
-    value: float
+    value: float | None
     unit: str
     display_value: str
     display_unit: str
     source_uid: str
     base_key: str = ""
+    #: NUM, or CODE/TEXT for a finding (a category or descriptor: ``value`` None, the wording in display).
+    value_type: str = "NUM"
+    #: The coded value as sent ({scheme, code, meaning}) of a CODE finding.
+    code: Mapping[str, str] | None = None
+    #: Chinese context for the findings template (side, site, position, vessel, fetus, lesion).
+    context: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     @property
     def display(self) -> str:
@@ -60,11 +67,14 @@ class ReportItem:
         return f"{self.display_value}{self.display_unit}"
 
     def to_json(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "key": self.key, "name_zh": self.name_zh, "name_en": self.name_en, "value": self.value,
             "unit": self.unit, "display": self.display, "display_value": self.display_value,
             "display_unit": self.display_unit, "source_uid": self.source_uid,
         }
+        if self.value_type != "NUM":  # issue 8: a category or descriptor, with its code
+            out.update(value_type=self.value_type, code=dict(self.code) if self.code else None)
+        return out
 
 
 def format_number(value: float, decimals: int) -> str:
@@ -99,6 +109,26 @@ def report_item(
         display_value=format_number(shown, decimals), display_unit=unit_label(shown_unit), source_uid=source_uid,
         base_key=lookup_key,
     )
+
+
+def finding_item(m: Measurement, key: str, name_suffix: str, source_uid: str) -> ReportItem:
+    """The report form of a CODE/TEXT finding: its Chinese wording (``4A类``, ``低回声``), no unit."""
+    shown = m.value_zh or (m.code_value.meaning if m.code_value is not None else (m.text_value or "").strip())
+    code = m.code_value.to_dict() if m.code_value is not None else None
+    return ReportItem(
+        key=key, name_zh=(m.name_zh or m.name_en) + name_suffix, name_en=m.name_en, value=None, unit="",
+        display_value=shown, display_unit="", source_uid=source_uid, base_key=str(m.key), value_type=m.value_type,
+        code=code,
+    )
+
+
+def _reported(m: Measurement) -> bool:
+    """Selected, identified, not held for review, and with a value (a number with its unit, or a finding)."""
+    if not (m.selected and m.key) or m.hold:
+        return False
+    if m.value_type != "NUM":
+        return m.has_value
+    return m.value is not None and bool(m.unit)
 
 
 def by_key(items: Iterable[ReportItem]) -> dict[str, ReportItem]:
@@ -156,7 +186,7 @@ def report_items(cfg: ReportConfig, measurements: Iterable[Measurement], source_
     context (image mode, method …), which is appended (``LVIDd_Mmode``) — never a counter that would
     depend on the order of the items in one file.
     """
-    chosen = [m for m in measurements if m.selected and m.key and m.value is not None and m.unit and not m.hold]
+    chosen = [m for m in measurements if _reported(m)]
     keyed: list[tuple[Measurement, str, str]] = []
     count: dict[str, int] = {}
     for m in chosen:
@@ -172,6 +202,10 @@ def report_items(cfg: ReportConfig, measurements: Iterable[Measurement], source_
     for m, key, name_suffix in final:
         if seen[key] > 1:  # two values no context tells apart: neither is written (both stay in RAI_MEASUREMENT)
             continue
-        items.append(report_item(cfg, key, (m.name_zh or m.name_en) + name_suffix, m.name_en, float(m.value),
-                                 str(m.unit), source_uid, base_key=str(m.key)))
+        if m.value_type != "NUM":  # a category or descriptor (issue 8 item 9)
+            item = finding_item(m, key, name_suffix, source_uid)
+        else:
+            item = report_item(cfg, key, (m.name_zh or m.name_en) + name_suffix, m.name_en, float(m.value),  # type: ignore[arg-type]
+                               str(m.unit), source_uid, base_key=str(m.key))
+        items.append(replace(item, context=context_zh(m)))
     return items

@@ -24,7 +24,8 @@ from ris_ai_module.config.schema import ReportConfig
 from ris_ai_module.db.dialects import identifier, name_of, procedure_call, qualified_name
 from ris_ai_module.errors import ConfigError
 from ris_ai_module.report.display import ReportItem
-from ris_ai_module.report.findings import load_template, render_findings, replace_block
+from ris_ai_module.report.findings import replace_block
+from ris_ai_module.report.findings_kind import DocumentInfo, findings_text
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,8 @@ class WriteJob:
     now_local: datetime
     #: A hospital's findings hook: (items by key, the module's paragraph) -> the paragraph to write.
     render_text: Callable[[Mapping[str, ReportItem], str], str] | None = None
+    #: The SR's document (title, template id, SOP class): chooses the findings template; None = echo.
+    document: DocumentInfo | None = None
 
     def previous_of(self, target: str) -> Mapping[str, str | None]:
         return self.previous.get(target, {})
@@ -56,6 +59,8 @@ class TargetResult:
     written: dict[str, str] = field(default_factory=dict)
     #: Keys left alone because a doctor's value is there.
     kept: set[str] = field(default_factory=set)
+    #: Problems worth the report state's detail (no findings template for the document, unplaced values).
+    warnings: list[str] = field(default_factory=list)
 
 
 def ris_table(name: str, *columns: Column | object) -> TableClause:
@@ -185,11 +190,9 @@ def write_procedure(job: WriteJob) -> TargetResult:
 def write_text(job: WriteJob) -> TargetResult:
     """The findings paragraph in the module's marked block of the text column of the report row."""
     c = job.cfg.text
-    template = load_template(c.template)
-    items = job.by_key
-    paragraph = render_findings(template, items)
+    paragraph, warnings = findings_text(c, job.document, job.items)
     if job.render_text is not None:
-        paragraph = job.render_text(items, paragraph)
+        paragraph = job.render_text(job.by_key, paragraph)
     col = identifier(c.column)
     t = ris_table(job.cfg.table, column(identifier(job.cfg.exam_id_column), String()), column(col, Text()))
     exam = t.c[identifier(job.cfg.exam_id_column)]
@@ -197,7 +200,7 @@ def write_text(job: WriteJob) -> TargetResult:
     new = replace_block(current, paragraph, c.begin_marker, c.end_marker, c.place)
     if new != (current or ""):
         job.conn.execute(update(t).where(exam == job.exam_key).values({col: new}))
-    return TargetResult()  # the marked block is the module's as a whole
+    return TargetResult(warnings=warnings)  # the marked block is the module's as a whole
 
 
 #: Target name in ``[report].targets`` -> the function writing it.

@@ -24,6 +24,7 @@ from ris_ai_module.db.clock import utcnow
 from ris_ai_module.db.dialects import identifier, lock_rows
 from ris_ai_module.db.tables import report_state
 from ris_ai_module.report.display import ReportItem
+from ris_ai_module.report.findings_kind import DocumentInfo
 from ris_ai_module.report.targets import TARGETS, WriteJob, ris_table
 
 APPLIED = "APPLIED"
@@ -73,6 +74,7 @@ def write_report(
     conn: Connection, cfg: ReportConfig, exam_key: str, items: Sequence[ReportItem], source_uid: str,
     previous: Mapping[str, Mapping[str, str | None]], exists: bool, status: str | None,
     render_text: Callable[[Mapping[str, ReportItem], str], str] | None = None,
+    document: DocumentInfo | None = None,
 ) -> WriteResult:
     """Write ``items`` through every configured target, or return PENDING with the reason.
 
@@ -89,20 +91,24 @@ def write_report(
         conn.execute(insert(t).values({
             identifier(cfg.exam_id_column): exam_key, identifier(cfg.status_column): cfg.new_status, **stamp,
         }))
-    job = WriteJob(conn, cfg, exam_key, items, previous, source_uid, now_local, render_text)
+    job = WriteJob(conn, cfg, exam_key, items, previous, source_uid, now_local, render_text, document)
     result = WriteResult(APPLIED)
     kept: set[str] = set()
+    warnings: list[str] = []
     for name in cfg.targets:
         out = TARGETS[name](job)
         if name in ("rows", "columns"):
             result.written[name] = dict(sorted(out.written.items()))
         kept |= out.kept
+        warnings += out.warnings
     if stamp and exists:
         conn.execute(update(t).where(t.c[identifier(cfg.exam_id_column)] == exam_key).values(stamp))
     n = len(items)
     result.detail = f"{n} measurement{'s' if n != 1 else ''} from {source_uid}"
     if kept:
         result.detail += f"; kept the doctor's values for {', '.join(sorted(kept))}"
+    for warning in warnings:
+        result.detail += f"; {warning}"
     return result
 
 
