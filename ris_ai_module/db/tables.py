@@ -156,6 +156,13 @@ measurement = Table(
     Column("selected", Integer, nullable=False, server_default="0"),
     Column("item_path", String(100), nullable=True),
     Column("created_at", Timestamp, nullable=False),
+    # 0006_sr_findings: coded and text findings (issue 8 item 9)
+    Column("value_type", String(8), nullable=True, comment="NUM, CODE or TEXT (NULL = NUM)"),
+    Column("value_scheme", String(16), nullable=True, comment="CODE: coding scheme as sent"),
+    Column("value_code", String(64), nullable=True, comment="CODE: code value as sent"),
+    Column("value_meaning", String(200), nullable=True, comment="CODE: code meaning as sent"),
+    Column("value_text", String(1000), nullable=True, comment="TEXT: the text as sent"),
+    Column("value_zh", String(100), nullable=True, comment="CODE/TEXT: the value as the report writes it"),
     Index("rai_ix_measure_sop", "sop_instance_uid"),
     Index("rai_ix_measure_exam", "exam_key", "item_key"),
 )

@@ -25,6 +25,7 @@ from ris_ai_module.errors import ConfigError, InvalidInput, NotFound
 from ris_ai_module.report import writer
 from ris_ai_module.report.display import ReportItem, report_items
 from ris_ai_module.report.findings_kind import DocumentInfo
+from ris_ai_module.report.item_context import finding_columns
 from ris_ai_module.services import Services, hooks_of
 from ris_ai_module.sr.model import Measurement
 from ris_ai_module.sr.parse import parse_sr_file
@@ -133,6 +134,7 @@ def store_measurements(conn: Connection, sop_uid: str, exam_key: str | None, fou
             "concept_meaning": _cut(m.concept.meaning, 200),
             "context": json.dumps(_context_json(m), ensure_ascii=False, default=str),
             "selected": 1 if m.selected else 0, "item_path": _cut(m.path, 100), "created_at": now,
+            **finding_columns(m),
         }
         for m in found
     ]

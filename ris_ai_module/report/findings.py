@@ -37,7 +37,7 @@ _END = ("@end", "@结束")
 _SEP = "，,、；;"
 _AFTER_COLON = re.compile(rf"([：:])\s*[{_SEP}]+")
 _BEFORE_END = re.compile(rf"[{_SEP}\s]+([。]|$)")
-_REPEATED = re.compile(rf"([{_SEP}])[{_SEP}]+")
+_REPEATED = re.compile(rf"[{_SEP}]{{2,}}")
 
 #: Block dimension -> the context role of a report item it groups by (``ReportItem.context``).
 DIMENSIONS: Mapping[str, str] = {
@@ -148,7 +148,7 @@ def _line(line: str, scope: _Scope) -> str | None:
     text, values, _found, _missing, _end = _render(line, 0, scope, False)
     if keys and not values:  # every part with a value was dropped: nothing to say
         return None
-    text = _REPEATED.sub(r"\1", text)
+    text = _REPEATED.sub(lambda m: m.group(0)[-1], text)  # "，；" left by a dropped part reads "；"
     text = _AFTER_COLON.sub(r"\1", text)
     text = _BEFORE_END.sub(r"\1", text)
     return text.rstrip()

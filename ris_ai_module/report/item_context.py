@@ -48,3 +48,15 @@ def context_zh(m: Measurement) -> dict[str, str]:
     if m.context.get("vessel") and "vessel" not in out and "finding_site" in out:
         out["vessel"] = out["finding_site"]  # the Finding Site is the vessel (kind "vessel" in values.csv)
     return out
+
+
+def finding_columns(m: Measurement) -> dict[str, str | None]:
+    """RAI_MEASUREMENT's value columns of a CODE/TEXT finding (0006_sr_findings); NUM rows say NUM."""
+    code = m.code_value
+    text = m.text_value
+    return {
+        "value_type": m.value_type, "value_scheme": code.scheme[:16] if code else None,
+        "value_code": code.code[:64] if code else None, "value_meaning": code.meaning[:200] if code else None,
+        "value_text": text[:1000] if text is not None else None,
+        "value_zh": (m.value_zh or "")[:100] or None if m.value_type != "NUM" else None,
+    }
