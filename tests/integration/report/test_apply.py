@@ -48,7 +48,8 @@ def test_full_echo_sr_fills_measure_rows_and_chinese_findings(rig):
     findings = rig.report_row("E1")["findings"]
     assert findings.startswith("患者配合良好。\n【AI测量】\n")
     assert findings.endswith("\n【/AI测量】")
-    assert "左心室内径：左室舒张末期内径47.0mm，左室收缩末期内径31.0mm，室间隔厚度9.0mm，左室后壁厚度9.5mm。" in findings
+    assert ("左心室内径：左室舒张末期内径47.0mm，左室收缩末期内径31.0mm，室间隔厚度9.0mm，左室后壁厚度9.5mm，"
+            "室间隔收缩末期厚度13.0mm，左室后壁收缩末期厚度14.0mm。") in findings  # IVSs/LVPWs have a place (issue 8)
     assert "左室射血分数60%" in findings
     assert "二尖瓣血流频谱：E峰流速81cm/s，A峰流速96cm/s，E/A比值0.84" in findings
     assert "组织多普勒：二尖瓣环室间隔侧e′8.0cm/s" in findings
