@@ -31,13 +31,15 @@ DEFAULT_KEY_DECIMALS: Mapping[str, int] = {
         "S_PRIME_SEPTAL", "S_PRIME_LATERAL", "TV_E_PRIME", "TV_A_PRIME", "TV_S_PRIME",
         "E_E_PRIME_SEPTAL", "E_E_PRIME_LATERAL", "E_E_PRIME_AVG", "CO", "CI",
     )},
+    **{k: 0 for k in ("FOLLICLE_COUNT_LEFT", "FOLLICLE_COUNT_RIGHT")},  # a count, shown whole
+    **{k: 1 for k in ("OVARY_VOLUME", "FOLLICLE_VOLUME")},  # a few ml: one decimal, as GYN reports write it
 }
 
 #: How a UCUM code is printed in a Chinese report (UCUM's brackets and annotations are not for readers).
 UNIT_LABELS: Mapping[str, str] = {
     "mm[Hg]": "mmHg", "{ratio}": "", "1": "", "l/min": "L/min", "l/min/m2": "L/(min·m²)", "l": "L",
     "cm2": "cm²", "mm2": "mm²", "g/m2": "g/m²", "ml/m2": "ml/m²", "/min": "次/分", "{beats}/min": "次/分",
-    "d": "天", "wk": "周",
+    "d": "天", "wk": "周", "{z-score}": "",
 }
 
 

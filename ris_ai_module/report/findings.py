@@ -4,6 +4,8 @@ Template syntax (kept small so a hospital's report clerk can edit it):
 
 * ``{KEY}`` the value with its unit (``48.0mm``), or the Chinese wording of a category/descriptor
   (``4A类``, ``低回声``); ``{KEY:value}`` the number only; ``{KEY:name}`` the Chinese name;
+  ``{KEY:weeks}`` a gestational age in days as Chinese reports write it (``33周4天``); a KEY without
+  its context suffix (``FOLLICLE_COUNT_LEFT`` for ``FOLLICLE_COUNT_LEFT_L``) finds the one item of that key;
 * ``[ ... ]`` an optional part, dropped when a value in it is missing (parts nest);
 * a line whose values are all missing is left out; a line starting with ``#`` is a comment;
 * ``@each DIM …`` … ``@end`` repeats the lines between for every lesion, fetus, side, vessel … found
@@ -22,6 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from importlib import resources
 from pathlib import Path
 
@@ -30,7 +33,7 @@ from ris_ai_module.report.display import ReportItem
 
 BUILTIN_TEMPLATE = "echo_adult_findings_zh.txt"
 
-_PLACEHOLDER = re.compile(r"\{(@?[A-Za-z0-9_]+)(?::(value|name|unit))?\}")
+_PLACEHOLDER = re.compile(r"\{(@?[A-Za-z0-9_]+)(?::(value|name|unit|weeks))?\}")
 _EACH = re.compile(r"^@(?:each|每个)\s+(.+?)\s*$")
 _SKIP = re.compile(r"^@(?:skip|不写)\s+(.+?)\s*$")
 _END = ("@end", "@结束")
@@ -38,6 +41,7 @@ _SEP = "，,、；;"
 _AFTER_COLON = re.compile(rf"([：:])\s*[{_SEP}]+")
 _BEFORE_END = re.compile(rf"[{_SEP}\s]+([。]|$)")
 _REPEATED = re.compile(rf"[{_SEP}]{{2,}}")
+_LEADING = re.compile(rf"^[{_SEP}\s]+")
 
 #: Block dimension -> the context role of a report item it groups by (``ReportItem.context``).
 DIMENSIONS: Mapping[str, str] = {
@@ -105,6 +109,11 @@ def _value(name: str, part: str | None, scope: _Scope) -> str | None:
         return item.name_zh
     if part == "unit":
         return item.display_unit
+    if part == "weeks":
+        if item.unit != "d" or item.value is None:
+            return item.display
+        weeks, days = divmod(int(Decimal(repr(item.value)).quantize(Decimal(1), rounding=ROUND_HALF_UP)), 7)
+        return f"{weeks}周{days}天"
     return item.display
 
 
@@ -151,6 +160,7 @@ def _line(line: str, scope: _Scope) -> str | None:
     text = _REPEATED.sub(lambda m: m.group(0)[-1], text)  # "，；" left by a dropped part reads "；"
     text = _AFTER_COLON.sub(r"\1", text)
     text = _BEFORE_END.sub(r"\1", text)
+    text = _LEADING.sub("", text) if line[:1] not in _SEP else text
     return text.rstrip()
 
 
@@ -199,6 +209,12 @@ def render_report(template: str, items: Iterable[ReportItem]) -> tuple[str, set[
     """All lines rendered (empty when no line has a value) and the keys of the items placed."""
     items = list(items)
     flat = {i.key: i for i in items}
+    bases: dict[str, list[ReportItem]] = {}
+    for i in items:
+        bases.setdefault(i.base_key or i.key, []).append(i)
+    for base, members in bases.items():  # a key's one item answers to the key without its context suffix
+        if len(members) == 1:
+            flat.setdefault(base, members[0])
     placed: set[str] = set()
     out: list[str] = []
     lines = template.splitlines()

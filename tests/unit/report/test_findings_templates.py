@@ -152,7 +152,8 @@ def test_thyroid_paragraph_per_nodule_with_its_category(paragraphs):
 
 def test_thyroid_lobes_isthmus_and_sizes(paragraphs):
     text, _ = paragraphs["thyroid"]
-    assert "甲状腺右叶：大小48.0×16.0×15.0mm" in text and "甲状腺左叶：大小45.0×15.0×14.0mm" in text
+    assert "甲状腺右叶：长径48.0mm，横径16.0mm，前后径15.0mm。" in text
+    assert "甲状腺左叶：长径45.0mm，横径15.0mm，前后径14.0mm。" in text
     assert "甲状腺峡部厚度3.0mm。" in text
     assert "甲状腺右叶结节 12.0×8.0×7.0 mm。" in text and "甲状腺左叶结节 6.0×5.0×4.0 mm。" in text
 
@@ -177,6 +178,9 @@ def test_ob_paragraph_per_fetus(paragraphs):
         "胎儿B：双顶径83.0mm，头围320.0mm，腹围301.0mm，股骨长62.0mm。")
     assert "脐动脉：PI 0.95，RI 0.62。大脑中动脉：收缩期峰值流速52cm/s。" in lines  # fetus A
     assert "脐动脉：PI 1.10，RI 0.62。大脑中动脉：收缩期峰值流速52cm/s。" in lines  # fetus B
+    # GA 33.5 wk = 234.5 d (half up 235 = 33 weeks 4 days); 33.0 wk = 231 d = 33 weeks 0 days
+    assert "估计胎儿体重2100g，超声孕周33周4天，胎心率142次/分。" in lines
+    assert "估计胎儿体重2100g，超声孕周33周0天，胎心率142次/分。" in lines
 
 
 def test_vascular_paragraph_per_side_and_vessel(paragraphs):
@@ -217,7 +221,7 @@ def test_gyn_paragraph_uterus_endometrium_each_ovary_and_follicles():
     text, warnings = findings_text(CFG.text, DocumentInfo("", ("DCM", "125000")), items)
     assert text.splitlines() == [
         "子宫：长径72.0mm，前后径41.0mm，横径50.0mm；子宫内膜厚度8.5mm。",
-        "右侧卵巢：大小32.0×21.0×18.0mm，长径32.0mm。",
+        "右侧卵巢：长径32.0mm，横径21.0mm，前后径18.0mm。",
         "左侧卵巢：长径30.0mm。",
         "右侧卵巢内卵泡1：直径18.2mm。",
         "右侧卵巢内卵泡2：直径12.0mm。",
@@ -233,3 +237,63 @@ def test_configured_template_paths_are_relative_to_the_config_file(tmp_path):
     text = load_config(tmp_path / "c.toml").report.text
     assert dict(text.templates) == {"thyroid": str((tmp_path / "tpl" / "thyroid.txt").resolve())}
     assert text.unplaced == "warn"
+
+
+@pytest.fixture(scope="module")
+def structure_paragraphs(tmp_path_factory):
+    """The standard's own structures (tests/sr_fixtures/structures.py) through the same path."""
+    from tests.sr_fixtures import structures
+
+    directory = tmp_path_factory.mktemp("structures")
+    out = {}
+    for name in ("ob_gyn", "vascular", "pediatric_derived"):
+        path = directory / f"{name}.dcm"
+        structures.CASES[name]().save_as(path, enforce_file_format=True)
+        parsed = parse_sr_file(path)
+        out[name] = findings_text(CFG.text, DocumentInfo.of(parsed), report_items(CFG, parsed.measurements, "1.2.3"))
+    return out
+
+
+def test_ob_gyn_paragraph_from_tid_5000(structure_paragraphs):
+    """TID 5000 fixture: BPD mean 8.5 cm with GA 238 d (34w0d), 40th percentile, z -0.25; FL 65 mm with GA
+    33.5 wk (234.5 d -> 235 = 33w4d); EFW 2300 g, 45th percentile, GA 236 d (33w5d); uterus 80/50/40 mm,
+    85 ml; endometrium 8 mm; cervix 3.0 cm; left ovary 30/20 mm 4.7 ml; right 32/21 mm; 2 follicles left."""
+    text, warnings = structure_paragraphs["ob_gyn"]
+    assert text.splitlines() == [
+        "胎儿1：双顶径85.0mm（相当于孕34周0天，第40百分位，Z值-0.25），股骨长65.0mm（相当于孕33周4天，第35百分位）。",
+        "估计胎儿体重2300g（第45百分位），超声孕周33周5天。",
+        "脐动脉：收缩期峰值流速45cm/s，S/D 2.80，PI 1.02，RI 0.65。大脑中动脉：收缩期峰值流速52cm/s，PI 1.90。静脉导管：PI 0.55。",
+        "左侧子宫动脉：PI 0.90，RI 0.55。",
+        "右侧子宫动脉：PI 1.10，RI 0.62。",
+        "子宫：长径80.0mm，前后径40.0mm，横径50.0mm，体积85ml；子宫内膜厚度8.0mm。",
+        "宫颈长度30.0mm。",
+        "左侧卵巢：长径30.0mm，横径20.0mm，体积4.7ml。",
+        "右侧卵巢：长径32.0mm，横径21.0mm。",
+        "左侧卵巢卵泡数2个。",
+        "左侧卵巢内卵泡1：直径18.0mm。",
+        "左侧卵巢内卵泡2：直径12.0mm。",
+    ]
+    assert warnings == []
+
+
+def test_vascular_paragraph_per_side_vessel_and_segment(structure_paragraphs):
+    text, warnings = structure_paragraphs["vascular"]
+    assert text.splitlines() == [
+        "右侧颈总动脉近段：收缩期峰值流速90cm/s。",
+        "右侧颈总动脉远段：收缩期峰值流速85cm/s。",
+        "右侧颈总动脉：舒张末期流速20cm/s。",
+        "右侧颈内动脉：收缩期峰值流速120cm/s，舒张末期流速40cm/s。",
+        "右侧颈外动脉：收缩期峰值流速110cm/s，舒张末期流速15cm/s。",
+        "左侧椎动脉：收缩期峰值流速50cm/s，阻力指数0.70。",
+        "左侧肾动脉：收缩期峰值流速95cm/s，阻力指数0.68。",
+        "左侧肾段动脉：阻力指数0.62。",
+        "右侧颈内/颈总动脉收缩期峰值流速比1.33。",
+    ]
+    assert warnings == []
+
+
+def test_pediatric_paragraph_shows_z_scores_beside_the_measurement(structure_paragraphs):
+    """Fixture: IVSd 0.6 cm with z -1.1, 14th percentile, normal range 0.4-0.8 cm; LVIDd 3.4 cm, z 2.1."""
+    text, warnings = structure_paragraphs["pediatric_derived"]
+    assert text == "左心室：左室舒张末期内径34.0mm（Z值2.10），室间隔厚度6.0mm（Z值-1.10，第14百分位，正常值4.0～8.0mm）。"
+    assert warnings == []
