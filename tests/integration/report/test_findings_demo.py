@@ -17,8 +17,8 @@ from ris_ai_module.config.load import load_config
 from ris_ai_module.context import make_context
 from ris_ai_module.db.tables import measurement, report_state
 from ris_ai_module.demo import DEMO_EXAMS, write_demo
-from ris_ai_module.report.apply import run_sr_apply
-from ris_ai_module.tasks.worker import Worker
+from ris_ai_module.report.handler import SrApplyHandler
+from ris_ai_module.runtime import make_worker
 from tests.integration.report.conftest import RIS_MEASURE, RIS_REPORT
 from tests.sr_fixtures import cases, findings_cases
 from tests.sr_fixtures.build import save
@@ -47,7 +47,7 @@ def _apply(tmp_path: Path, case: str) -> tuple[Path, str]:
     assert main(["--config", str(config), "import-sr", str(sr), "--exam", exam]) == 0
     ctx = make_context(load_config(config))
     try:
-        assert Worker(ctx, handlers={"SR_APPLY": run_sr_apply}).run_once() == 1
+        assert make_worker(ctx, [SrApplyHandler(ctx)]).run_once() == 1
     finally:
         ctx.engine.dispose()
     return config, exam
