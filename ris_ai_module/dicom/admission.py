@@ -4,7 +4,8 @@ A TCP connection is in the *handshake* from accept until its A-ASSOCIATE-RQ is a
 is an *association* until it closes. Handshakes are capped globally and per source address
 (``dicom.max_handshakes``, ``dicom.max_handshakes_per_source``) and checked at accept time, before any byte is
 read. Only admitted associations count against ``dicom.max_associations``: a port scan or a silent connection
-costs a handshake slot for at most the ARTIM time, never an association slot.
+costs a handshake slot for at most the ARTIM time, never an association slot. An address that had an
+association admitted in the last hour (the AI host) is held only to its per-source cap, not the global one.
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ CLOSED = "closed"
 
 #: A ticket never bound to an association (its connection thread failed early) is dropped after this long.
 UNBOUND_GRACE = 30.0
+#: An address that had an association admitted within this time is a known peer: the global handshake cap
+#: does not apply to it (only its per-source cap), so a crowd of strangers cannot lock the AI host out.
+KNOWN_FOR = 3600.0
+KNOWN_MAX = 1024
 
 
 @dataclass(eq=False)
@@ -55,13 +60,15 @@ class AdmissionGate:
         self.max_associations = max_associations
         self._lock = threading.Lock()
         self._tickets: set[Ticket] = set()
+        self._known: dict[str, float] = {}  # address -> when an association from it was last admitted
 
     def enter(self, address: str) -> tuple[Ticket | None, str]:
         """A ticket for a new connection from ``address``, or (None, why not)."""
         with self._lock:
             self._prune()
             handshakes = [t for t in self._tickets if t.phase == HANDSHAKE]
-            if len(handshakes) >= self.max_handshakes:
+            known = time.monotonic() - self._known.get(address, -KNOWN_FOR) < KNOWN_FOR
+            if len(handshakes) >= self.max_handshakes and not known:
                 return None, f"{len(handshakes)} connections in the handshake (dicom.max_handshakes)"
             from_source = sum(1 for t in handshakes if t.address == address)
             if from_source >= self.max_per_source:
@@ -84,6 +91,10 @@ class AdmissionGate:
                 return False
             ticket.phase = ASSOCIATED
             self._tickets.add(ticket)
+            if len(self._known) >= KNOWN_MAX:
+                for address in sorted(self._known, key=self._known.__getitem__)[:KNOWN_MAX // 4]:
+                    del self._known[address]
+            self._known[ticket.address] = time.monotonic()
             return True
 
     def close(self, ticket: Ticket) -> None:
