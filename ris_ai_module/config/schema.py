@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import socket
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -33,6 +32,15 @@ from ris_ai_module.config.health_section import (  # noqa: F401
 )
 from ris_ai_module.config.http_section import HttpConfig, HttpUserConfig  # noqa: F401
 from ris_ai_module.config.paths import resolve_file_paths
+from ris_ai_module.config.push_section import (  # noqa: F401
+    AiHostConfig,
+    AuthConfig,
+    HostSettings,
+    PushConfig,
+    RetryConfig,
+    RouteCondition,
+    RouteRule,
+)
 from ris_ai_module.config.report_section import (  # noqa: F401
     REPORT_TARGETS,
     ReportColumnsConfig,
@@ -41,7 +49,8 @@ from ris_ai_module.config.report_section import (  # noqa: F401
     ReportRowsConfig,
     ReportTextConfig,
 )
-from ris_ai_module.config.types import ByteSize, Duration, FilePath, empty_mapping
+from ris_ai_module.config.types import ByteSize, Duration, FilePath
+from ris_ai_module.config.view import CANONICAL_COLUMNS
 from ris_ai_module.errors import ConfigError
 
 
@@ -87,47 +96,6 @@ class WorkerConfig:
     purge_failed_after: Duration = Duration(90 * 86400)
     purge_interval: Duration = Duration(3600)
     pg_notify: bool = True
-
-
-@dataclass(frozen=True)
-class RetryConfig:
-    """Exponential backoff: initial, doubled (multiplier) each attempt, capped at max_delay."""
-
-    initial: Duration = Duration(30)
-    multiplier: float = 2.0
-    max_delay: Duration = Duration(600)
-    max_attempts: int = 20
-
-
-@dataclass(frozen=True)
-class AuthConfig:
-    type: Literal["none", "bearer", "basic", "header"] = "none"
-    token: str = ""
-    username: str = ""
-    password: str = ""
-    header_name: str = ""
-    header_value: str = ""
-
-
-@dataclass(frozen=True)
-class PushConfig:
-    """The AI host's exam API."""
-
-    url: str = ""
-    method: Literal["POST", "PUT"] = "POST"
-    connect_timeout: Duration = Duration(5)
-    read_timeout: Duration = Duration(30)
-    verify_tls: bool = True
-    ca_file: FilePath = FilePath("")
-    client_cert: FilePath = FilePath("")
-    client_key: FilePath = FilePath("")
-    auth: AuthConfig = field(default_factory=AuthConfig)
-    headers: Mapping[str, str] = field(default_factory=empty_mapping)
-    field_names: Mapping[str, str] = field(default_factory=empty_mapping)
-    constant_fields: Mapping[str, str] = field(default_factory=empty_mapping)
-    omit_fields: tuple[str, ...] = ()
-    retry: RetryConfig = field(default_factory=RetryConfig)
-    keep_response_bytes: int = 4000
 
 
 @dataclass(frozen=True)
@@ -181,22 +149,7 @@ class Config:
             raise ConfigError("database.url", "must not be empty")
         if "://" not in self.database.url:
             raise ConfigError("database.url", f"expected an SQLAlchemy URL like postgresql+psycopg://user@host/db, got {self.database.url!r}")
-        if self.push.url and not self.push.url.startswith(("http://", "https://")):
-            raise ConfigError("push.url", f"expected an http:// or https:// URL, got {self.push.url!r}")
-        if self.worker.enabled and not self.push.url:
-            raise ConfigError("push.url", "required while worker.enabled is true (exams are pushed there)")
-        if self.push.auth.type == "bearer" and not self.push.auth.token:
-            raise ConfigError("push.auth.token", "required when push.auth.type is \"bearer\"")
-        if self.push.auth.type == "basic" and not self.push.auth.username:
-            raise ConfigError("push.auth.username", "required when push.auth.type is \"basic\"")
-        if self.push.auth.type == "header" and not self.push.auth.header_name:
-            raise ConfigError("push.auth.header_name", "required when push.auth.type is \"header\"")
-        if bool(self.push.client_cert) != bool(self.push.client_key):
-            raise ConfigError("push.client_key", "push.client_cert and push.client_key go together")
-        if self.push.retry.multiplier < 1:
-            raise ConfigError("push.retry.multiplier", f"expected a number >= 1, got {self.push.retry.multiplier}")
-        if self.push.retry.max_attempts < 1:
-            raise ConfigError("push.retry.max_attempts", "expected at least 1")
+        self.push.validate_push(self.worker.enabled, CANONICAL_COLUMNS)
         if self.worker.threads < 1:
             raise ConfigError("worker.threads", "expected at least 1")
         if self.worker.batch_size < 1:

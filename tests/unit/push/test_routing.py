@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from ris_ai_module.push.routing import DEFAULT_HOST, RouteCondition, RouteRule, route, rule_problems
+from ris_ai_module.config.push_section import (
+    DEFAULT_HOST,
+    AiHostConfig,
+    PushConfig,
+    RouteCondition,
+    RouteRule,
+    route_problems,
+)
+from ris_ai_module.push.routing import route
 
 COLUMNS = ["EXAM_KEY", "PATIENT_ID", "MODALITY", "EXAM_ITEMS", "EXAM_DESC", "CAMPUS"]
 
@@ -56,7 +64,8 @@ def test_problems_name_the_dotted_key_and_what_is_known() -> None:
         RouteRule(hosts=("echo-ai", "ghost"), when=(RouteCondition("WARD", equals=("3",)),)),
         RouteRule(hosts=(), when=(RouteCondition("MODALITY"), RouteCondition("EXAM_DESC", regex="("))),
     )
-    problems = dict(rule_problems(bad, ["nowhere"], hosts=[DEFAULT_HOST, "echo-ai"], columns=COLUMNS))
+    push = PushConfig(hosts=(AiHostConfig(name="echo-ai"),), routes=bad, default_hosts=("nowhere",))
+    problems = dict(route_problems(push, COLUMNS))
     assert "unknown host 'ghost'" in problems["push.routes[0].hosts[1]"]
     assert "unknown RAI_V_EXAM column 'WARD'" in problems["push.routes[0].when[0].column"]
     assert "CAMPUS" in problems["push.routes[0].when[0].column"]  # the known columns are listed
@@ -64,5 +73,5 @@ def test_problems_name_the_dotted_key_and_what_is_known() -> None:
     assert "equals, contains, prefix, regex" in problems["push.routes[1].when[0]"]
     assert "not a regular expression" in problems["push.routes[1].when[1].regex"]
     assert "unknown host 'nowhere'" in problems["push.default_hosts[0]"]
-    assert rule_problems(RULES, [DEFAULT_HOST], [DEFAULT_HOST, "breast-ai", "echo-ai", "archive-ai", "west-ai"],
-                         COLUMNS) == []
+    hosts = tuple(AiHostConfig(name=n) for n in ("breast-ai", "echo-ai", "archive-ai", "west-ai"))
+    assert route_problems(PushConfig(hosts=hosts, routes=RULES), COLUMNS) == []
