@@ -41,7 +41,8 @@ class AuthConfig:
 
 @dataclass(frozen=True)
 class HostSettings:
-    """What one AI host's exam API needs: address, TLS, credentials, payload mapping, retries."""
+    """What one AI host's exam API needs: address, TLS, credentials, payload mapping. (Retries are the
+    EXAM_PUSH kind's policy, ``[push.retry]``, the same for every host.)"""
 
     url: str = ""
     method: Literal["POST", "PUT"] = "POST"
@@ -56,7 +57,6 @@ class HostSettings:
     field_names: Mapping[str, str] = field(default_factory=empty_mapping)
     constant_fields: Mapping[str, str] = field(default_factory=empty_mapping)
     omit_fields: tuple[str, ...] = ()
-    retry: RetryConfig = field(default_factory=RetryConfig)
     keep_response_bytes: int = 4000
 
     def validate_host(self, where: str, required: bool) -> None:
@@ -73,10 +73,6 @@ class HostSettings:
             raise ConfigError(f"{where}.auth.header_name", f"required when {where}.auth.type is \"header\"")
         if bool(self.client_cert) != bool(self.client_key):
             raise ConfigError(f"{where}.client_key", f"{where}.client_cert and {where}.client_key go together")
-        if self.retry.multiplier < 1:
-            raise ConfigError(f"{where}.retry.multiplier", f"expected a number >= 1, got {self.retry.multiplier}")
-        if self.retry.max_attempts < 1:
-            raise ConfigError(f"{where}.retry.max_attempts", "expected at least 1")
 
 
 @dataclass(frozen=True)
@@ -116,6 +112,7 @@ class RouteRule:
 class PushConfig(HostSettings):
     """The AI host's exam API (host ``default``), more hosts of a group, and the routing between them."""
 
+    retry: RetryConfig = field(default_factory=RetryConfig)
     hosts: tuple[AiHostConfig, ...] = ()
     routes: tuple[RouteRule, ...] = ()
     #: Hosts of an exam that no rule matches; an empty list means such exams are not pushed.
@@ -146,6 +143,10 @@ class PushConfig(HostSettings):
             if not h.name or h.name == DEFAULT_HOST or h.name in names[:i]:
                 raise ConfigError(f"push.hosts[{i}].name",
                                   f"each host needs its own name other than {DEFAULT_HOST!r}, got {h.name!r}")
+        if self.retry.multiplier < 1:
+            raise ConfigError("push.retry.multiplier", f"expected a number >= 1, got {self.retry.multiplier}")
+        if self.retry.max_attempts < 1:
+            raise ConfigError("push.retry.max_attempts", "expected at least 1")
         used = self.used_hosts()
         self.validate_host("push", required=worker_enabled and DEFAULT_HOST in used)
         for i, h in enumerate(self.hosts):

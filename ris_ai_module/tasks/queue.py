@@ -39,12 +39,14 @@ def enqueue(
     exam_key: str | None = None,
     payload: dict[str, Any] | None = None,
     run_at: datetime | None = None,
+    task_uuid: str | None = None,
 ) -> int:
-    """Insert a SCHEDULED task with a fresh idempotency key; returns its id (in the caller's transaction)."""
+    """Insert a SCHEDULED task with a fresh idempotency key (or the one given: a key derived from another
+    task's, see push/fanout.py); returns its id (in the caller's transaction)."""
     now = utcnow()
     result = conn.execute(
         insert(task).values(
-            task_uuid=str(uuid.uuid4()),
+            task_uuid=task_uuid or str(uuid.uuid4()),
             kind=TaskKind(kind).value,
             status=TaskStatus.SCHEDULED.value,
             exam_key=exam_key,
