@@ -15,9 +15,11 @@ from ris_ai_module.errors import NotFound
 from ris_ai_module.hooks import NO_HOOKS, Hooks
 from ris_ai_module.log import phi_id
 from ris_ai_module.push.client import PushClient
+from ris_ai_module.push.fanout import HOST_KEY, exam_columns, fan_out
 from ris_ai_module.push.payload import build_payload
+from ris_ai_module.push.routing import route
 from ris_ai_module.tasks import queue
-from ris_ai_module.tasks.model import Outcome, Task, TaskKind
+from ris_ai_module.tasks.model import Attempt, Outcome, Task, TaskKind
 from ris_ai_module.tasks.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -43,11 +45,15 @@ class ExamPushHandler:
         self.hooks = hooks
         self.retry_policy = RetryPolicy.from_config(cfg.retry)
 
-    def _client(self) -> PushClient:
-        """One keep-alive session per worker thread (requests.Session is not thread-safe)."""
-        client = getattr(_local, "client", None)
-        if client is None or client.cfg is not self.cfg:
-            client = _local.client = PushClient(self.cfg)
+    def _client(self, host: str) -> PushClient:
+        """One keep-alive session per host and worker thread (requests.Session is not thread-safe)."""
+        clients = getattr(_local, "clients", None)
+        if clients is None or getattr(_local, "push_cfg", None) is not self.cfg:
+            clients = _local.clients = {}
+            _local.push_cfg = self.cfg
+        client = clients.get(host)
+        if client is None:
+            client = clients[host] = PushClient(self.cfg.host(host))  # type: ignore[arg-type]
         return client
 
     def prepare(self, batch: Sequence[Task]) -> None:
@@ -70,13 +76,32 @@ class ExamPushHandler:
                 if exam is None:
                     return Outcome.failed(f"exam {task.exam_key} is not in RAI_V_EXAM")
                 study_uid = study_uid_for(conn, exam)
-        body = build_payload(exam, study_uid, self.cfg)
+        host = task.payload.get(HOST_KEY)
+        if host is None:  # an exam start not routed yet: decide its host(s) now
+            decision = route(exam_columns(exam), self.cfg.routes, self.cfg.default_hosts)
+            if not decision.hosts:
+                log.info("exam %s: no routing rule sends it to an AI host (push.default_hosts is empty)",
+                         task.exam_key, extra={"action": "exam_push", "task_id": task.task_id})
+                return Outcome.done(Attempt(target="(no AI host)", status_text="not routed"))
+            if len(decision.hosts) > 1:
+                with self.engine.begin() as conn:
+                    queued = fan_out(conn, task.task_uuid or str(task.task_id), task.exam_key, decision.hosts,
+                                     decision.reason, task.task_id)
+                log.info("exam %s routed by %s to %s (%d new tasks)", task.exam_key, decision.reason,
+                         ", ".join(decision.hosts), len(queued),
+                         extra={"action": "exam_route", "task_id": task.task_id})
+                return Outcome.done(Attempt(target=", ".join(decision.hosts),
+                                            status_text=f"routed by {decision.reason}: one task per host"))
+            host = decision.hosts[0]
+        elif host not in self.cfg.host_names():
+            return Outcome.failed(f"AI host {host!r} is no longer configured (push.hosts)")
+        body = build_payload(exam, study_uid, self.cfg.host(host))  # type: ignore[arg-type]
         if self.hooks.has("build_push_payload"):
             body = self.hooks.amend_payload(dataclasses.asdict(exam), body)
-        outcome = self._client().send(body, task.task_uuid)
+        outcome = self._client(host).send(body, task.task_uuid)
         log.info(
-            "exam %s (patient %s) push attempt %d: %s%s", task.exam_key, phi_id(exam.patient_id), task.attempts,
-            outcome.kind.value, f" ({outcome.error})" if outcome.error else "",
+            "exam %s (patient %s) push to %s attempt %d: %s%s", task.exam_key, phi_id(exam.patient_id), host,
+            task.attempts, outcome.kind.value, f" ({outcome.error})" if outcome.error else "",
             extra={"action": "exam_push", "task_id": task.task_id},
         )
         return outcome
