@@ -170,7 +170,7 @@ def select_findings(measurements: list[Measurement], warnings: list[str]) -> Non
     for m in measurements:
         if m.value_type in FINDING_TYPES:
             m.selected = False
-            if m.has_value:
+            if m.has_value and not m.hold:
                 groups.setdefault(m.group, []).append(m)
     for members in groups.values():
         ranked = [m for m in members if m.selection_rank]

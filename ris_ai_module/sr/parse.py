@@ -489,12 +489,14 @@ class _Walker:
     def _finding(self, node: raw.Node, path: str, context: dict[str, Modifier]) -> None:
         """A CODE/TEXT item: a finding (mapped or kept unmapped) or context to leave alone (sr/coded_findings.py)."""
         catalog = self.catalog
+        context, hold = self._side(path, context)  # a lateralised site gives the side; a contradiction holds
         found = coded_findings.finding(
             node, path, context, catalog, self.decoder, self.manufacturer, self.model, self.warn,
             lambda ctx: _context(ctx, catalog), lambda key, concept, ctx: _group(key, concept, ctx, catalog),
             lambda ctx: _SELECTION_RANK.get(ctx["selection_status"].code_key, 0) if "selection_status" in ctx else 0,
         )
         if found is not None:
+            found.hold = hold
             self.measurements.append(found)
 
     def _check_references(self) -> None:

@@ -176,3 +176,18 @@ def test_every_finding_rule_value_set_and_key_exists():
     assert sorted(code for scheme, code in cat.value_sets["CID 6027"]) == sorted(
         ["397138000", "397140005", "397141009", "397143007", "397144001", "397145000",
          "MA.II.A.5.4A", "MA.II.A.5.4B", "MA.II.A.5.4C", "MA.II.A.5.6"])
+
+
+def test_a_lateralised_site_gives_the_side_and_a_contradiction_holds_the_category(tmp_path):
+    """Left lobe of thyroid (SCT 79163004, CID 12131) is the left side; with Laterality Right it is held."""
+    from tests.sr_fixtures.build import c
+
+    implied = lesion_group("N1", findings_cases.THYROID_NODULE, site(findings_cases.LEFT_LOBE), (5, 4, 3),
+                           ev_text(C_TIRADS, "3"))
+    contradicted = lesion_group("N2", findings_cases.THYROID_NODULE,
+                                site(c("SCT:79163004", "Left lobe of thyroid"), findings_cases.RIGHT), (6, 5, 4),
+                                ev_text(C_TIRADS, "4B"))
+    r = _parse(tmp_path, document(THYROID_REPORT, [implied, contradicted]))
+    assert selected(r, "C_TIRADS", lesion="N1").context["laterality"] == "Left"
+    held = [m for m in r.measurements if m.key == "C_TIRADS" and m.context["lesion"] == "N2"]
+    assert len(held) == 1 and held[0].hold and not held[0].selected
