@@ -107,8 +107,6 @@ def test_ob_biometry_reads_back(tmp_path: Path) -> None:
         assert got.get(key) == pytest.approx(value, abs=1e-6), key
 
 
-@pytest.mark.xfail(reason="issue 8: the engine does not yet read the Fetus ID subject context of TID 5000 "
-                          "sections, nor TID 5025/5104 vessel containers", strict=False)
 def test_twins_and_fetal_doppler_read_back_per_fetus(tmp_path: Path) -> None:
     result, paths = _write(tmp_path, v.OB, fetuses=2)
     parsed = parse_sr_file(paths[-1])
@@ -118,8 +116,6 @@ def test_twins_and_fetal_doppler_read_back_per_fetus(tmp_path: Path) -> None:
         assert [m.value for m in bpd] == [f.bpd] and [m.value for m in ua] == [f.ua_ri]
 
 
-@pytest.mark.xfail(reason="issue 8: TID 5104 groups name the vessel in the container; the engine reads the "
-                          "vessel only from a Finding Site so far", strict=False)
 def test_carotid_velocities_read_back_per_side_and_vessel(tmp_path: Path) -> None:
     result, paths = _write(tmp_path, v.CAROTID)
     parsed = parse_sr_file(paths[-1])
