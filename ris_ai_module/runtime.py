@@ -82,6 +82,7 @@ def build_components(ctx: AppContext, config_file: str | None = None, apply_pool
     from ris_ai_module.health.scheduler import make_component as make_scheduler
     from ris_ai_module.report.apply_pool import ApplyPool
     from ris_ai_module.tasks.notify import PgListener
+    from ris_ai_module.web.name_index import make_component as make_name_index
     from ris_ai_module.web.server import make_component as make_web
 
     cfg = ctx.config
@@ -99,6 +100,7 @@ def build_components(ctx: AppContext, config_file: str | None = None, apply_pool
     parts.append(("dicom-scp", make_scp(ctx)))
     parts.append(("health-scheduler", make_scheduler(ctx)))
     parts.append(("web", make_web(ctx)))
+    parts.append(("name-index", make_name_index(ctx)))
     components = []
     for name, component in parts:
         if component is None:

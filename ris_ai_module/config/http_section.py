@@ -55,6 +55,9 @@ class HttpConfig:
     threads: int = 16
     #: Pinyin name search looks this far back when no date range is given (it reads names to compare).
     pinyin_window: Duration = Duration(365 * 86400)
+    #: How often the name look-up's term table is compared with RAI_V_EXAM (a corrected name is found
+    #: under its new name after the next rescan).
+    name_rescan_interval: Duration = Duration(60)
     #: Request line and headers must arrive within this time; a body within it plus its length at min_body_rate.
     header_timeout: Duration = Duration(10)
     min_body_rate: ByteSize = ByteSize(32 * 1024)
@@ -91,6 +94,8 @@ class HttpConfig:
                 raise ConfigError(f"http.ip_allow[{i}]", f"expected an IP address or CIDR range, got {address!r}") from None
         if self.lockout_failures < 1:
             raise ConfigError("http.lockout_failures", "expected at least 1")
+        if self.name_rescan_interval < 5:
+            raise ConfigError("http.name_rescan_interval", "expected at least 5s")
         if self.lockout_address_failures < self.lockout_failures:
             raise ConfigError("http.lockout_address_failures", "expected at least http.lockout_failures")
         if not 60 <= self.session_idle <= 86400:

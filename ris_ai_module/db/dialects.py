@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Integer, Select, String, Text, TextClause, text
-from sqlalchemy.dialects import mssql, mysql, oracle
+from sqlalchemy.dialects import mssql, mysql, oracle, postgresql
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.schema import CreateTable
@@ -25,6 +25,15 @@ Timestamp = (
     .with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
     .with_variant(oracle.TIMESTAMP(), "oracle", "dm")
     .with_variant(mssql.DATETIME2(precision=6), "mssql")
+)
+
+#: A search term compared byte by byte (binary collation), so a prefix is a range of the index on every
+#: database: PostgreSQL "C", MySQL/MariaDB utf8mb4_bin (whose general collation folds characters outside the
+#: BMP together), SQLite BINARY, Oracle's default BINARY.
+SearchTerm = (
+    String(64)
+    .with_variant(postgresql.VARCHAR(64, collation="C"), "postgresql")
+    .with_variant(mysql.VARCHAR(64, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb")
 )
 
 #: Surrogate key type: BIGINT where it autoincrements, INTEGER on SQLite (only INTEGER PRIMARY KEY is the rowid).
@@ -139,3 +148,34 @@ def _unicode_text_on_sql_server(element: String, compiler: Any, **kw: Any) -> st
     """SQL Server's VARCHAR holds only the collation's code page: Chinese needs NVARCHAR (n ≤ 4000, else MAX)."""
     length = getattr(element, "length", None)
     return f"NVARCHAR({length})" if length and length <= 4000 else "NVARCHAR(max)"
+
+
+def bind_value(conn: Any, column: Any, value: Any) -> Any:
+    """``value`` as the driver receives it for ``column`` (its type's bind processing, done once)."""
+    processor = column.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+    return processor(value) if processor else value
+
+
+def bulk_insert(conn: Any, table: Any, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert many rows with the driver's own executemany. The values must be driver-ready (``bind_value``):
+    SQLAlchemy's per-row parameter processing costs more than the insert for millions of small rows.
+    Placeholders follow the driver's paramstyle."""
+    if not rows:
+        return
+    dialect = conn.dialect
+    style = dialect.paramstyle
+    if style == "qmark":
+        marks = ["?"] * len(columns)
+    elif style in ("format", "pyformat"):
+        marks = ["%s"] * len(columns)
+    elif style == "numeric":
+        marks = [f":{i + 1}" for i in range(len(columns))]
+    else:  # named
+        marks = [f":{c}" for c in columns]
+    preparer = dialect.identifier_preparer
+    sql = (f"INSERT INTO {preparer.format_table(table)} ({', '.join(preparer.quote(c) for c in columns)}) "
+           f"VALUES ({', '.join(marks)})")
+    if style == "named":
+        conn.exec_driver_sql(sql, [dict(zip(columns, r, strict=True)) for r in rows])
+    else:
+        conn.exec_driver_sql(sql, list(rows))

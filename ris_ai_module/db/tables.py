@@ -24,7 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from ris_ai_module.db.dialects import BigKey, Timestamp
+from ris_ai_module.db.dialects import BigKey, SearchTerm, Timestamp
 
 metadata = MetaData(naming_convention={"pk": "%(table_name)s_pk"})
 
@@ -276,4 +276,38 @@ login_failure = Table(
     Column("first_failed_at", Timestamp, nullable=False),
     Column("last_failed_at", Timestamp, nullable=False),
     Column("locked_until", Timestamp, nullable=True),
+)
+
+#: The name look-up's ledger: which name and date of each exam the search terms were built from (a rescan
+#: compares it with RAI_V_EXAM and rebuilds what changed).
+name_index = Table(
+    "rai_name_index",
+    metadata,
+    Column("exam_key", String(64), primary_key=True),
+    Column("patient_name", String(200), nullable=True),
+    Column("exam_date", Timestamp, nullable=True),
+    Column("indexed_at", Timestamp, nullable=False),
+)
+
+#: Search terms of each exam's patient name: Chinese substrings (1-4 characters) and pinyin keys (full,
+#: initials and mixed, from each character on, every reading of polyphonic characters). A name query is an
+#: index range: exact term for Chinese, prefix for pinyin; newest first from the same index.
+name_key = Table(
+    "rai_name_key",
+    metadata,
+    Column("term", SearchTerm, primary_key=True),
+    Column("exam_date", Timestamp, primary_key=True),
+    Column("exam_key", String(64), primary_key=True),
+    Index("rai_ix_name_key_exam", "exam_key"),
+)
+
+#: When the name index last finished a full rescan of RAI_V_EXAM (the look-up uses the index once one has).
+name_scan = Table(
+    "rai_name_scan",
+    metadata,
+    Column("scan_name", String(40), primary_key=True),
+    Column("started_at", Timestamp, nullable=False),
+    Column("finished_at", Timestamp, nullable=True),
+    Column("exams", Integer, nullable=True),
+    Column("changed", Integer, nullable=True),
 )

@@ -64,15 +64,22 @@ def pinyin_keys(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     Every reading of a polyphonic character counts (曾 is "zeng" as a surname though "ceng" is the usual
     reading), computed per character and cached, so 100,000 names cost well under a second the first time.
     """
-    per_char = [r for r in (_readings(c) for c in name) if r != ("",)]
-    if not per_char:
+    spellings = name_spellings(name)
+    if not spellings:
         return (), ()
-    if prod(len(r) for r in per_char) > _MAX_SPELLINGS:
-        per_char = [per_char[0], *((r[0],) for r in per_char[1:])]
-    spellings = list(product(*per_char))
     full = tuple(dict.fromkeys("".join(s) for s in spellings))
     initials = tuple(dict.fromkeys("".join(syllable[:1] for syllable in s) for s in spellings))
     return full, initials
+
+
+def name_spellings(name: str) -> list[tuple[str, ...]]:
+    """Every spelling of a name as a tuple of syllables (one per character that has a reading)."""
+    per_char = [r for r in (_readings(c) for c in name) if r != ("",)]
+    if not per_char:
+        return []
+    if prod(len(r) for r in per_char) > _MAX_SPELLINGS:
+        per_char = [per_char[0], *((r[0],) for r in per_char[1:])]
+    return list(product(*per_char))
 
 
 def pinyin_matcher(query: str) -> Callable[[str], bool]:
@@ -112,7 +119,12 @@ def search_exams(conn: Connection, q: ExamQuery) -> tuple[list[dict[str, Any]], 
     if q.name and not pinyin:
         conditions.append(v.patient_name.like(f"%{_escape_like(q.name)}%", escape="\\"))
     order = (v.exam_date.desc(), v.exam_key.desc())
-    if pinyin:
+    indexed = _index_answers(conn, q, pinyin)
+    if indexed is not None:
+        wanted, total = indexed
+        found = {r.exam_key: r for r in conn.execute(select(exam_view).where(v.exam_key.in_(wanted)))} if wanted else {}
+        page = [found[k] for k in wanted if k in found]
+    elif pinyin:
         # Pinyin cannot be matched in SQL portably: read only key and name of the candidates (narrowed by
         # the other filters and the date window), compare in Python, then read the page's rows by key.
         matches = pinyin_matcher(q.name or "")
@@ -128,6 +140,22 @@ def search_exams(conn: Connection, q: ExamQuery) -> tuple[list[dict[str, Any]], 
     exams = [_exam_dict(r) for r in page]
     _add_status(conn, exams)
     return exams, total
+
+
+def _index_answers(conn: Connection, q: ExamQuery, pinyin: bool) -> tuple[list[str], int] | None:
+    """A name query answered from the module's term table (web/name_index.py), or None where it cannot
+    be: other criteria given (an exact ID narrows enough), text that is neither pinyin nor Chinese, or no
+    finished rescan yet."""
+    from ris_ai_module.web import name_index
+
+    if not q.name or q.patient_id or q.accession:
+        return None
+    text = "".join(q.name.split())
+    if not text or not (pinyin or all(name_index.is_cjk(c) for c in text)):
+        return None
+    if not name_index.ready(conn):
+        return None
+    return name_index.search_keys(conn, text, pinyin, q.date_from, q.date_to, q.limit, q.offset)
 
 
 def _escape_like(text: str) -> str:

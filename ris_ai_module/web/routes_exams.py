@@ -11,7 +11,7 @@ from ris_ai_module.db.clock import utcnow
 from ris_ai_module.errors import InvalidInput, NotFound
 from ris_ai_module.push.handler import request_push
 from ris_ai_module.tasks.model import TaskStatus
-from ris_ai_module.web import params
+from ris_ai_module.web import name_index, params
 from ris_ai_module.web.lookup import ExamQuery, exam_trace, is_pinyin, search_exams
 
 if TYPE_CHECKING:
@@ -35,10 +35,12 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
         if query.date_from and query.date_to and query.date_from >= query.date_to:
             raise InvalidInput("to", "must not be before from")
         window = None
-        if query.name and is_pinyin(query.name) and not (query.date_from or query.patient_id or query.accession):
-            window = utcnow() - timedelta(seconds=float(web.ctx.config.http.pinyin_window))
-            query = ExamQuery(**{**query.__dict__, "date_from": window})
         with web.ctx.engine.connect() as conn:
+            # reading names to compare pinyin looks back a window; the term table searches every exam
+            if (query.name and is_pinyin(query.name) and not (query.date_from or query.patient_id or query.accession)
+                    and not name_index.ready(conn)):
+                window = utcnow() - timedelta(seconds=float(web.ctx.config.http.pinyin_window))
+                query = ExamQuery(**{**query.__dict__, "date_from": window})
             exams, total = search_exams(conn, query)
         web.audit_read(user.name, "exam_search", None, _describe(query, total))
         answer: dict[str, Any] = {"total": total, "limit": query.limit, "offset": query.offset, "exams": exams}

@@ -1,0 +1,80 @@
+"""The name look-up's term table on every database: what staff type finds the exam (Chinese substrings of
+any length, full pinyin, initials, mixed, every reading of a polyphonic surname), newest first with the right
+total, and a name corrected in the RIS is found under its new name after the rescan."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from ris_ai_module.web import name_index
+from ris_ai_module.web.lookup import ExamQuery, search_exams
+from tests.integration.tasks.conftest import add_exam
+
+EXAMS = [("N1", "张三丰", datetime(2026, 11, 20, 9)), ("N2", "张小凡", datetime(2026, 11, 26, 11)),
+         ("N3", "曾小贤", datetime(2026, 11, 24, 8)), ("N4", "欧阳娜娜", datetime(2026, 11, 25, 10)),
+         ("N5", "单田芳", datetime(2025, 3, 1, 8)), ("N6", "爱新觉罗溥仪", datetime(2026, 1, 5, 8))]
+
+
+def _fill(engine: Engine) -> None:
+    for key, name, when in EXAMS:
+        add_exam(engine, key, name=name)
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE ris_exam SET EXAM_DATE = :d WHERE EXAM_ID = :k"), {"d": when, "k": key})
+
+
+def _find(engine: Engine, name: str, **kw) -> tuple[list[str], int]:  # noqa: ANN003
+    with engine.connect() as conn:
+        exams, total = search_exams(conn, ExamQuery(name=name, **kw))
+    return [e["exam_key"] for e in exams], total
+
+
+def test_what_staff_type_finds_the_exam_from_the_term_table(any_db: Engine) -> None:
+    _fill(any_db)
+    with any_db.connect() as conn:
+        assert not name_index.ready(conn), "no rescan yet: the look-up reads names instead"
+    assert name_index.rescan(any_db, chunk=4) == (6, 6)
+    with any_db.connect() as conn:
+        assert name_index.ready(conn)
+    assert _find(any_db, "张") == (["N2", "N1"], 2), "one character, newest first"
+    assert _find(any_db, "小") == (["N2", "N3"], 2)
+    assert _find(any_db, "三丰") == (["N1"], 1)
+    assert _find(any_db, "觉罗溥仪") == (["N6"], 1)
+    assert _find(any_db, "新觉罗溥仪") == (["N6"], 1), "longer than the indexed substrings"
+    assert _find(any_db, "新觉罗溥") == (["N6"], 1)
+    assert _find(any_db, "三小") == ([], 0)
+    assert _find(any_db, "zhangsanfeng") == (["N1"], 1)
+    assert _find(any_db, "zhangsan") == (["N1"], 1)
+    assert _find(any_db, "zsf") == (["N1"], 1)
+    assert _find(any_db, "zs") == (["N1"], 1), "initials as a prefix"
+    assert _find(any_db, "zhang s") == (["N1"], 1), "full syllable, then initials"
+    assert _find(any_db, "Zhang XF") == (["N2"], 1)
+    assert _find(any_db, "zx") == (["N2", "N3"], 2), "张小凡 and 曾小贤 (zeng xiao xian)"
+    assert _find(any_db, "zeng") == (["N3"], 1), "曾 as a surname"
+    assert _find(any_db, "ceng") == (["N3"], 1), "and its usual reading"
+    assert _find(any_db, "shantianfang") == (["N5"], 1), "单 as the surname Shan"
+    assert _find(any_db, "dantianfang") == (["N5"], 1)
+    assert _find(any_db, "ouyang") == (["N4"], 1)
+    assert _find(any_db, "xiao") == (["N2", "N3"], 2), "a given name"
+    assert _find(any_db, "z") == (["N2", "N3", "N1"], 3), "each exam once, however many keys start with z"
+    assert _find(any_db, "zhangsanfengx") == ([], 0)
+    assert _find(any_db, "x", limit=1, offset=1) == (["N3"], 3), "paging keeps the total (小, 小, 新)"
+    assert _find(any_db, "张", date_from=datetime(2026, 11, 21)) == (["N2"], 1)
+    assert _find(any_db, "张", date_to=datetime(2026, 11, 21)) == (["N1"], 1)
+
+
+def test_a_corrected_name_is_found_under_its_new_name_after_the_rescan(any_db: Engine) -> None:
+    _fill(any_db)
+    name_index.rescan(any_db)
+    with any_db.begin() as conn:
+        conn.execute(text("UPDATE ris_exam SET PATIENT_NAME = '章三峰' WHERE EXAM_ID = 'N1'"))
+    add_exam(any_db, "N7", name="张三")
+    assert name_index.rescan(any_db) == (7, 2), "only the changed and the new exam are rebuilt"
+    assert _find(any_db, "张三") == (["N7"], 1)
+    assert _find(any_db, "章三峰") == (["N1"], 1)
+    found, total = _find(any_db, "zhangsanfeng")
+    assert (found, total) == (["N1"], 1), "章三峰 reads zhang san feng too"
+    assert _find(any_db, "zsf")[1] == 1
+    assert name_index.rescan(any_db) == (7, 0), "nothing changed, nothing rebuilt"
