@@ -335,7 +335,7 @@ class _Walker:
             num = item.numeric
             mod.number = num.number
             mod.unit = num.unit.code if num.unit else None
-            mod.display = num.raw or ""
+            mod.display = f"{num.number:g}" if num.number is not None else num.raw or ""  # "1.0" shows as "1"
         if mod.code is None and mod.number is None:
             mod.text = item.text_value
             mod.display = mod.text or ""

@@ -50,7 +50,7 @@ def test_acquisition_parameters_are_context_not_measurements(read):
     assert sorted(m.key for m in r.measurements) == ["HR", "MV_E"]
     assert selected(r, "HR").value == 72.0  # the heart rate measured in its own right
     mv_e = selected(r, "MV_E")
-    assert mv_e.value == 80.0 and mv_e.context["acquisition:Heart rate"] == "75.0"
+    assert mv_e.value == 80.0 and mv_e.context["acquisition:Heart rate"] == "75"
     acq = {a["concept"]["code"]: (a["value"], a["unit"]) for a in mv_e.modifiers["acquisition"]}
     assert acq == {"125106": (20.0, "deg"), "125107": (8.0, "cm")}
 
@@ -162,3 +162,19 @@ def test_a_site_contradicting_its_laterality_is_kept_and_not_reported(read):
     assert [(m.key, m.value, m.selected) for m in held] == [("THYROID_LOBE_WIDTH", 15.0, False)]
     assert "Left lobe of thyroid" in held[0].hold and "Right" in held[0].hold
     assert any("kept, not reported" in w for w in r.warnings)
+
+
+def test_fetus_number_identifies_the_fetus_without_a_fetus_id(tmp_path):
+    """TID 1008: Subject Class = Fetus with a Fetus number (DCM 121037) and no Fetus ID."""
+    from tests.sr_fixtures.build import c, code, container, document, num
+
+    def fetus(n: int, bpd_cm: float):
+        return container(structures.FETAL_BIOMETRY, code(structures.SUBJECT_CLASS, structures.FETUS, rel="obs"),
+                         num(c("DCM:121037", "Fetus number"), n, "1", rel="obs"),
+                         num(c("LN:11820-8", "Biparietal Diameter"), bpd_cm, "cm"))
+    path = tmp_path / "n.dcm"
+    document(structures.OB_GYN, [fetus(1, 8.4), fetus(2, 8.1)]).save_as(path, enforce_file_format=True)
+    r = parse_sr_file(path)
+    assert [(m.value, m.context["fetus_id"], m.selected) for m in r.by_key("BPD", selected_only=False)] == [
+        (84.0, "1", True), (81.0, "2", True)]  # two fetuses, never two replicates
+    assert not [m for m in r.measurements if m.concept.code == "121037"]
