@@ -51,8 +51,11 @@ def task_handlers(ctx: AppContext, apply_pool: Any | None = None) -> list[TaskHa
 
 def make_worker(ctx: AppContext, handlers: Sequence[TaskHandler] | None = None) -> Worker:
     """The worker over ``handlers`` (default: every kind, SR_APPLY in this process's threads)."""
+    from ris_ai_module.push.campus import campus_claim_filter
+
     registry = HandlerRegistry(task_handlers(ctx) if handlers is None else handlers)
-    return Worker(ctx.engine, ctx.config.worker, ctx.owner, registry, stop=ctx.stop, wake=ctx.wake)
+    only = campus_claim_filter(ctx.config.ris.campus_column, ctx.config.module.campuses)
+    return Worker(ctx.engine, ctx.config.worker, ctx.owner, registry, stop=ctx.stop, wake=ctx.wake, only=only)
 
 
 def make_poller(ctx: AppContext) -> PeriodicComponent | None:

@@ -8,6 +8,7 @@ running component.
 from __future__ import annotations
 
 import dataclasses
+import re
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +61,8 @@ class ModuleConfig:
 
     instance_name: str = field(default_factory=socket.gethostname)
     hospital_name: str = ""
+    #: Campuses (values of ``ris.campus_column``) whose exams this instance works on; empty: all of them.
+    campuses: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,8 @@ class RisConfig:
     detect: Literal["trigger", "poll"] = "trigger"
     poll_interval: Duration = Duration(2)
     poll_lookback: Duration = Duration(3 * 86400)
+    #: An optional column of RAI_V_EXAM naming the exam's campus (院区) in a hospital group; empty: none.
+    campus_column: str = ""
 
 
 @dataclass(frozen=True)
@@ -143,13 +148,21 @@ class Config:
     audit: AuditConfig = field(default_factory=AuditConfig)
     hooks: HooksConfig = field(default_factory=HooksConfig)
 
+    def view_columns(self) -> tuple[str, ...]:
+        """RAI_V_EXAM's columns as configured: the canonical ones and the optional ones named in config."""
+        return CANONICAL_COLUMNS + ((self.ris.campus_column,) if self.ris.campus_column else ())
+
     def validate(self) -> None:
         """Checks that span keys; each names the key at fault."""
         if not self.database.url.strip():
             raise ConfigError("database.url", "must not be empty")
         if "://" not in self.database.url:
             raise ConfigError("database.url", f"expected an SQLAlchemy URL like postgresql+psycopg://user@host/db, got {self.database.url!r}")
-        self.push.validate_push(self.worker.enabled, CANONICAL_COLUMNS)
+        if self.ris.campus_column and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$#]{0,29}", self.ris.campus_column):
+            raise ConfigError("ris.campus_column", f"not a column name: {self.ris.campus_column!r}")
+        if self.module.campuses and not self.ris.campus_column:
+            raise ConfigError("module.campuses", "needs ris.campus_column (the view column that names the campus)")
+        self.push.validate_push(self.worker.enabled, self.view_columns())
         if self.worker.threads < 1:
             raise ConfigError("worker.threads", "expected at least 1")
         if self.worker.batch_size < 1:

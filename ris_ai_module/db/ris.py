@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Column, Date, DateTime, MetaData, String, Table, select
+from sqlalchemy import Column, Date, DateTime, MetaData, String, Table, column, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import ColumnClause
 
 from ris_ai_module.db import tables
 from ris_ai_module.db.clock import utcnow
@@ -73,6 +75,22 @@ def _as_date(name: str, value: Any) -> Any:
     if name == "exam_key" and value is not None:
         return str(value)
     return value
+
+
+def optional_column(name: str) -> ColumnClause[Any]:
+    """A column of RAI_V_EXAM that the DBA added and the configuration names (``ris.campus_column`` …)."""
+    from ris_ai_module.db.dialects import identifier
+
+    return column(identifier(name), String()).label(name.lower())
+
+
+def optional_columns(conn: Connection, exam_key: str, names: Sequence[str]) -> dict[str, Any]:
+    """``{name_lower: value}`` of optional view columns for one exam (empty when it is not in the view)."""
+    if not names:
+        return {}
+    row = conn.execute(select(*(optional_column(n) for n in names)).select_from(exam_view)
+                       .where(exam_view.c.exam_key == exam_key)).first()
+    return dict(row._mapping) if row else {}
 
 
 def get_exam(conn: Connection, exam_key: str) -> Exam | None:

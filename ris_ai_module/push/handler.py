@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from sqlalchemy.engine import Connection, Engine
 
 from ris_ai_module.config.schema import PushConfig
-from ris_ai_module.db.ris import exams_with_study_uids, get_exam, study_uid_for
+from ris_ai_module.config.view import CANONICAL_COLUMNS
+from ris_ai_module.db.ris import exams_with_study_uids, get_exam, optional_columns, study_uid_for
 from ris_ai_module.errors import NotFound
 from ris_ai_module.hooks import NO_HOOKS, Hooks
 from ris_ai_module.log import phi_id
@@ -44,6 +45,8 @@ class ExamPushHandler:
         self.cfg = cfg
         self.hooks = hooks
         self.retry_policy = RetryPolicy.from_config(cfg.retry)
+        self._optional = sorted({c.column for r in cfg.routes for c in r.when
+                                 if c.column.upper() not in CANONICAL_COLUMNS})
 
     def _client(self, host: str) -> PushClient:
         """One keep-alive session per host and worker thread (requests.Session is not thread-safe)."""
@@ -78,7 +81,11 @@ class ExamPushHandler:
                 study_uid = study_uid_for(conn, exam)
         host = task.payload.get(HOST_KEY)
         if host is None:  # an exam start not routed yet: decide its host(s) now
-            decision = route(exam_columns(exam), self.cfg.routes, self.cfg.default_hosts)
+            columns = exam_columns(exam)
+            if self._optional:  # rules on columns the DBA added (the campus …): one more read
+                with self.engine.connect() as conn:
+                    columns.update(optional_columns(conn, task.exam_key, self._optional))
+            decision = route(columns, self.cfg.routes, self.cfg.default_hosts)
             if not decision.hosts:
                 log.info("exam %s: no routing rule sends it to an AI host (push.default_hosts is empty)",
                          task.exam_key, extra={"action": "exam_push", "task_id": task.task_id})

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.sql.elements import ColumnElement
 
 from ris_ai_module.db.clock import utcnow
 from ris_ai_module.db.dialects import lock_for_claim, name_of
@@ -74,14 +75,17 @@ def _runnable(now: datetime, kinds: Sequence[str] | None) -> Any:
 
 def claim(
     engine: Engine, owner: str, lease_seconds: float, limit: int, kinds: Sequence[str] | None = None,
-    task_ids: Sequence[int] | None = None,
+    task_ids: Sequence[int] | None = None, only: ColumnElement[bool] | None = None,
 ) -> list[Task]:
     """Claim up to ``limit`` due tasks (or tasks whose lease expired) for ``owner``, in one transaction.
 
-    ``task_ids`` restricts the claim to those tasks (a manual push runs its own task at once).
+    ``task_ids`` restricts the claim to those tasks (a manual push runs its own task at once); ``only`` is
+    any further condition on RAI_TASK the composition root gives the worker (an instance's campuses).
     """
     now = utcnow()
     where = _runnable(now, kinds)
+    if only is not None:
+        where = and_(where, only)
     if task_ids is not None:
         where = and_(where, task.c.task_id.in_(list(task_ids)))
     candidates = lock_for_claim(

@@ -17,6 +17,7 @@ from datetime import timedelta
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.elements import ColumnElement
 
 from ris_ai_module.config.schema import WorkerConfig
 from ris_ai_module.db.clock import utcnow
@@ -38,8 +39,10 @@ class Worker:
     name = "worker"
 
     def __init__(self, engine: Engine, cfg: WorkerConfig, owner: str, handlers: HandlerRegistry,
-                 stop: threading.Event | None = None, wake: threading.Event | None = None) -> None:
+                 stop: threading.Event | None = None, wake: threading.Event | None = None,
+                 only: ColumnElement[bool] | None = None) -> None:
         self.engine = engine
+        self.only = only  # a further claim condition: this instance's campuses
         self.cfg = cfg
         self.owner = owner
         self.handlers = handlers
@@ -88,7 +91,7 @@ class Worker:
         ``task_ids`` restricts the claim to those tasks (the CLI's ``push`` runs its own task at once).
         """
         claimed = queue.claim(self.engine, self.owner, float(self.cfg.lease), self.cfg.batch_size,
-                              self.handlers.kinds(), task_ids=task_ids)
+                              self.handlers.kinds(), task_ids=task_ids, only=self.only)
         if not claimed:
             return 0
         self._prepare(claimed)
