@@ -81,6 +81,7 @@ def make_pending_checker(ctx: AppContext) -> PeriodicComponent | None:
 
 def build_components(ctx: AppContext, config_file: str | None = None, apply_pool: bool = True) -> list[Any]:
     """The components of ``run``, in start order (``apply_pool`` False: SR_APPLY on the worker's threads)."""
+    from ris_ai_module.dicom.inbox import make_component as make_inbox
     from ris_ai_module.dicom.scp import make_component as make_scp
     from ris_ai_module.health.scheduler import make_component as make_scheduler
     from ris_ai_module.report.apply_pool import ApplyPool
@@ -101,6 +102,7 @@ def build_components(ctx: AppContext, config_file: str | None = None, apply_pool
     parts.append(("pg-listener", PgListener(ctx.engine.url, ctx.stop, ctx.wake) if listen else None))
     parts.append(("report-pending", make_pending_checker(ctx)))
     parts.append(("dicom-scp", make_scp(ctx)))
+    parts.append(("inbox", make_inbox(ctx)))
     parts.append(("health-scheduler", make_scheduler(ctx)))
     parts.append(("web", make_web(ctx)))
     parts.append(("name-index", make_name_index(ctx)))

@@ -32,6 +32,7 @@ from ris_ai_module.config.health_section import (  # noqa: F401
     validate_health,
 )
 from ris_ai_module.config.http_section import HttpConfig, HttpUserConfig  # noqa: F401
+from ris_ai_module.config.inbox_section import InboxConfig
 from ris_ai_module.config.paths import resolve_file_paths
 from ris_ai_module.config.push_section import (  # noqa: F401
     AiHostConfig,
@@ -143,6 +144,7 @@ class Config:
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     dicom: DicomConfig = field(default_factory=DicomConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
+    inbox: InboxConfig = field(default_factory=InboxConfig)
     sr: SrConfig = field(default_factory=SrConfig)
     http: HttpConfig = field(default_factory=HttpConfig)
     audit: AuditConfig = field(default_factory=AuditConfig)
@@ -174,6 +176,7 @@ class Config:
         if not 0 < self.hooks.timeout <= 60:
             raise ConfigError("hooks.timeout", f"expected more than 0 and at most 60s, got {float(self.hooks.timeout):g}s")
         self.report.validate()
+        self.inbox.validate()
         validate_health(self.health, self.alerts, self.dicom)
         self.dicom.validate()
         self.http.validate()
