@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import datetime
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from ris_ai_module.config.types import ByteSize, Duration, FilePath
@@ -12,6 +15,33 @@ from ris_ai_module.errors import ConfigError
 HASH_PREFIX = "pbkdf2_sha256$"
 TOKEN_PREFIX = "sha256$"
 
+Role = Literal["viewer", "operator", "sysadmin", "secadmin", "auditadmin"]
+#: 三员分立 (GB/T 22239-2019 8.1.4.2): system, security and audit administrator; each needs a second factor.
+ADMIN_ROLES = ("sysadmin", "secadmin", "auditadmin")
+
+
+@dataclass(frozen=True)
+class PasswordPolicyConfig:
+    """[http.password_policy]: checked when a password is hashed (`hash-password`, `account-add`)."""
+
+    min_length: int = 10
+    #: Of the four classes lower case, upper case, digits, other characters (CJK counts as other).
+    min_classes: int = 3
+    #: A new password may not be one of the account's last N (kept as hashes in RAI_PASSWORD_HISTORY).
+    history: int = 5
+    #: A password older than this is refused at login (0 s = never expires); counted from password_set.
+    max_age: Duration = Duration(90 * 86400)
+    #: Within this time before expiry every answer carries X-Password-Expires-In-Days.
+    warn_before: Duration = Duration(14 * 86400)
+
+    def validate(self) -> None:
+        if self.min_length < 8:
+            raise ConfigError("http.password_policy.min_length", "expected at least 8 (等保 password complexity)")
+        if not 1 <= self.min_classes <= 4:
+            raise ConfigError("http.password_policy.min_classes", "expected 1 to 4")
+        if self.history < 0:
+            raise ConfigError("http.password_policy.history", "expected 0 or more")
+
 
 @dataclass(frozen=True)
 class HttpUserConfig:
@@ -19,7 +49,17 @@ class HttpUserConfig:
 
     name: str
     password_hash: str
-    role: Literal["viewer", "operator"] = "viewer"
+    role: Role = "viewer"
+    #: Further roles of the same account; two administrator roles only with separation_of_duties = false.
+    extra_roles: tuple[Role, ...] = ()
+    #: The day the password was set (YYYY-MM-DD, printed by hash-password): its expiry counts from it.
+    password_set: str = ""
+    #: TOTP secret (base32, from `ris-ai-module totp-enrol`); required for the administrator roles.
+    totp_secret: str = ""
+
+    @property
+    def roles(self) -> frozenset[str]:
+        return frozenset((self.role, *self.extra_roles))
 
 
 @dataclass(frozen=True)
@@ -65,6 +105,9 @@ class HttpConfig:
     max_body: ByteSize = ByteSize(64 * 1024)
     #: Requests in progress at once from one client address; more are answered 503 at once.
     max_per_source: int = 4
+    #: No account holds two of sysadmin/secadmin/auditadmin (三员分立); false only for a site with too few staff.
+    separation_of_duties: bool = True
+    password_policy: PasswordPolicyConfig = field(default_factory=PasswordPolicyConfig)
 
     def validate(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -80,6 +123,7 @@ class HttpConfig:
             if not user.password_hash.startswith(HASH_PREFIX) or user.password_hash.count("$") != 3:
                 raise ConfigError(f"http.users[{i}].password_hash",
                                   "expected a hash from `ris-ai-module hash-password` (plain passwords are not accepted)")
+            _validate_account(i, user, self.separation_of_duties)
         for i, token in enumerate(self.tokens):
             if not token.name.strip() or names.count(token.name) > 1:
                 raise ConfigError(f"http.tokens[{i}].name", f"expected a unique, non-empty name, got {token.name!r}")
@@ -111,5 +155,31 @@ class HttpConfig:
         if self.max_per_source >= self.threads:
             raise ConfigError("http.max_per_source", f"expected fewer than http.threads ({self.threads}), so that "
                                                      "one client address can never take every worker")
+        self.password_policy.validate()
+
+
+def _validate_account(i: int, user: HttpUserConfig, separation: bool) -> None:
+    admin = sorted(user.roles & set(ADMIN_ROLES))
+    if separation and len(admin) > 1:
+        raise ConfigError(f"http.users[{i}].extra_roles",
+                          f"{user.name!r} would hold {' and '.join(admin)}: system, security and audit administrator "
+                          "are separate accounts (三员分立; http.separation_of_duties = false to allow it)")
+    if user.totp_secret:
+        try:
+            secret = base64.b32decode(user.totp_secret.upper() + "=" * (-len(user.totp_secret) % 8))
+        except (binascii.Error, ValueError):
+            secret = b""
+        if len(secret) < 10:
+            raise ConfigError(f"http.users[{i}].totp_secret",
+                              "expected a base32 secret of at least 80 bits from `ris-ai-module totp-enrol`")
+    elif admin:
+        raise ConfigError(f"http.users[{i}].totp_secret",
+                          f"the {admin[0]} role needs a second factor: run `ris-ai-module totp-enrol {user.name}`")
+    if user.password_set:
+        try:
+            datetime.date.fromisoformat(user.password_set)
+        except ValueError:
+            raise ConfigError(f"http.users[{i}].password_set",
+                              f"expected a date YYYY-MM-DD, got {user.password_set!r}") from None
 
 

@@ -311,3 +311,14 @@ name_scan = Table(
     Column("exams", Integer, nullable=True),
     Column("changed", Integer, nullable=True),
 )
+
+#: Earlier password hashes per HTTP account, so that a new password cannot be one of the last N
+#: (等保 password policy); written by hash-password/account-add, never read by the web server.
+password_history = Table(
+    "rai_password_history",
+    metadata,
+    Column("history_id", BigKey, Identity(), primary_key=True),
+    Column("user_name", String(100), nullable=False),
+    Column("password_hash", String(200), nullable=False),
+    Column("set_at", Timestamp, nullable=False),
+    Index("rai_ix_pwhist_user", "user_name", "set_at"),

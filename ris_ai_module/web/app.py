@@ -36,6 +36,16 @@ from ris_ai_module.web.sessions import COOKIE, Session, SessionStore
 
 log = logging.getLogger(__name__)
 
+#: What each role may do: a route asks for "viewer" (read exams and tasks), "operator" (change them) or one
+#: of the administrator roles. The three administrators do not read patient data (三员分立, least privilege).
+GRANTS: dict[str, frozenset[str]] = {
+    "viewer": frozenset({"viewer"}),
+    "operator": frozenset({"viewer", "operator"}),
+    "sysadmin": frozenset({"sysadmin"}),
+    "secadmin": frozenset({"secadmin"}),
+    "auditadmin": frozenset({"auditadmin"}),
+}
+
 
 @dataclass
 class AuditEntry:
@@ -112,6 +122,9 @@ class WebContext:
             return HttpError(429, "account locked after repeated failures; try later", headers=self._challenge())
         if reason == "address locked":
             return HttpError(429, "too many failed logins from this address; try later", headers=self._challenge())
+        if reason == "password expired":
+            return HttpError(401, "password expired: the system administrator sets a new one "
+                             "(ris-ai-module hash-password)", headers=self._challenge())
         return HttpError(401, "bad credentials", headers=self._challenge())
 
     def _refuse_cross_site(self, name: str) -> None:
@@ -130,10 +143,15 @@ class WebContext:
         return {"WWW-Authenticate": 'Basic realm="ris-ai-module"'}
 
     def _with_role(self, user: HttpUserConfig | HttpTokenConfig, role: str) -> HttpUserConfig | HttpTokenConfig:
-        if role == "operator" and user.role != "operator":
+        roles = user.roles if isinstance(user, HttpUserConfig) else {user.role}
+        if not any(role in GRANTS[r] for r in roles):
             request = bottle.request
-            self.audit(user.name, "forbidden", request.path, f"{request.method} needs the operator role", ok=False)
-            raise HttpError(403, "this action needs the operator role")
+            self.audit(user.name, "forbidden", request.path, f"{request.method} needs the {role} role", ok=False)
+            raise HttpError(403, f"this action needs the {role} role")
+        if isinstance(user, HttpUserConfig):
+            left = self.auth.days_left(user)
+            if left is not None and left * 86400 <= int(self.ctx.config.http.password_policy.warn_before):
+                bottle.response.set_header("X-Password-Expires-In-Days", str(left))
         return user
 
     @contextmanager
@@ -205,7 +223,7 @@ def _security_headers(tls: bool) -> None:
 
 def make_app(ctx: AppContext, audit_log: AuditLog | None = None) -> bottle.Bottle:
     """The app; ``audit_log`` is the server's (closed by it), else one of its own."""
-    from ris_ai_module.web import routes_exams, routes_session, routes_tasks
+    from ris_ai_module.web import routes_admin, routes_exams, routes_session, routes_tasks
 
     app = bottle.Bottle(catchall=True)
     app.uninstall(bottle.JSONPlugin)
@@ -236,4 +254,5 @@ def make_app(ctx: AppContext, audit_log: AuditLog | None = None) -> bottle.Bottl
     routes_session.install(app, web)
     routes_exams.install(app, web)
     routes_tasks.install(app, web)
+    routes_admin.install(app, web)
     return app

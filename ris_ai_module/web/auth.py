@@ -10,6 +10,7 @@ so the deliberately slow PBKDF2 runs once per user and window, not once per Basi
 from __future__ import annotations
 
 import base64
+import datetime
 import hashlib
 import hmac
 import secrets
@@ -24,6 +25,7 @@ from ris_ai_module.config.http_section import (
     HttpUserConfig,
 )
 from ris_ai_module.web.lockout import LoginFailures
+from ris_ai_module.web.totp import TotpVerifier, split
 
 ITERATIONS = 600_000  # OWASP 2023 figure for PBKDF2-HMAC-SHA256
 VERIFIED_FOR = 300.0
@@ -73,10 +75,19 @@ class Authenticator:
         self._dummy = hash_password(secrets.token_hex(8), ITERATIONS if not cfg.users else _iterations(cfg.users[0]))
         self._verified: dict[tuple[str, bytes], float] = {}
         self._lock = threading.Lock()
+        self._totp = TotpVerifier()
+
+    def days_left(self, user: HttpUserConfig) -> int | None:
+        """Days until the account's password expires under the policy (None: no expiry)."""
+        from ris_ai_module.web.password_policy import days_left
+
+        return days_left(user.password_set, self.cfg.password_policy, datetime.date.today())
 
     def check(self, name: str, password: str, address: str) -> tuple[HttpUserConfig | None, str]:
-        """(user, "") when accepted, else (None, reason): "locked" (account), "address locked" or
-        "bad credentials". A locked account or address is refused even with the right password."""
+        """(user, "") when accepted, else (None, reason): "locked" (account), "address locked",
+        "bad credentials" or "password expired". A locked account or address is refused even with the right
+        password. An account with a TOTP secret (every administrator role) sends its password followed by the
+        current 6-digit code; both must be right, and a failure of either counts towards the lockout."""
         if self.failures is None:
             raise RuntimeError("Authenticator.check needs the LoginFailures store")
         lock = self.failures.locked(name, address)
@@ -89,9 +100,17 @@ class Authenticator:
             cached = self._verified.get(token, 0.0) > now
             if len(self._verified) > 10_000:
                 self._verified = {k: v for k, v in self._verified.items() if v > now}
+        secret, code = password, ""
+        if user is not None and user.totp_secret:
+            secret, code = split(password)
         if user is None:
             verify_password(password, self._dummy)
-        ok = user is not None and (cached or verify_password(password, user.password_hash))
+        ok = user is not None and (cached or (verify_password(secret, user.password_hash) and (
+            not user.totp_secret or self._totp.verify(name, user.totp_secret, code))))
+        if ok and user is not None:
+            left = self.days_left(user)
+            if left is not None and left < 0:
+                return None, "password expired"
         if ok:
             if not cached:
                 self.failures.succeeded(name)

@@ -61,6 +61,20 @@ class LoginFailures:
             conn.execute(delete(lf).where(lf.c.fail_key == account_key(name), or_(lf.c.locked_until.is_(None),
                                                                                     lf.c.locked_until <= utcnow())))
 
+    def locked_now(self, now: datetime | None = None) -> dict[str, int]:
+        """Every locked key (``account:NAME``, ``address:IP``) with its seconds left, for the security administrator."""
+        now = now or utcnow()
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(lf.c.fail_key, lf.c.locked_until).where(lf.c.locked_until > now)).all()
+        return {r.fail_key: max(0, int((r.locked_until.replace(tzinfo=None) - now.replace(tzinfo=None))
+                                       .total_seconds())) for r in rows}
+
+    def unlock(self, key: str) -> bool:
+        """Lift a lock (the security administrator's action); True when ``key`` was locked."""
+        with self.engine.begin() as conn:
+            return bool(conn.execute(delete(lf).where(lf.c.fail_key == key, lf.c.locked_until.is_not(None)))
+                        .rowcount)
+
     def forget_stale(self, now: datetime | None = None) -> int:
         """Delete counters neither locked nor touched for a day (bounded table whatever names are tried)."""
         now = now or utcnow()
