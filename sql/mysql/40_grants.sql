@@ -42,6 +42,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON rai_lease TO 'rai_module'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON rai_alert_state TO 'rai_module'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON rai_report_sent TO 'rai_module'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON rai_session TO 'rai_module'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE ON rai_password_history TO 'rai_module'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON rai_login_failure TO 'rai_module'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON rai_name_index TO 'rai_module'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON rai_name_key TO 'rai_module'@'%';
