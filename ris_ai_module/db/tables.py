@@ -322,3 +322,4 @@ password_history = Table(
     Column("password_hash", String(200), nullable=False),
     Column("set_at", Timestamp, nullable=False),
     Index("rai_ix_pwhist_user", "user_name", "set_at"),
+)
