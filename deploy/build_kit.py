@@ -165,8 +165,13 @@ def sha256(path: Path) -> str:
 
 
 def build_module_wheel(wheels: Path) -> Path:
+    """The module's wheel, built from a clean copy of the tree: setuptools reuses an existing build/ folder,
+    which would carry files deleted from the tree (an old migration) into the wheel."""
     with tempfile.TemporaryDirectory() as tmp:
-        run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", tmp, str(ROOT)])
+        source = Path(tmp) / "src"
+        shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+            ".git", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".ruff_cache", ".hypothesis"))
+        run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", tmp, str(source)])
         built = next(Path(tmp).glob("ris_ai_module-*.whl"))
         target = wheels / built.name
         shutil.copy2(built, target)

@@ -51,7 +51,8 @@ def test_kit_installs_offline_into_a_fresh_venv_and_runs(tmp_path: Path) -> None
     names = {line.split("==")[0] for line in pins}
     # Every direct dependency of setup.cfg is in the kit, each pinned to one version with its hash.
     assert {"ris-ai-module", "sqlalchemy", "alembic", "pydicom", "pynetdicom", "apscheduler", "bottle", "cheroot",
-            "oracledb", "psycopg", "psycopg-binary", "pymysql", "pypinyin", "requests", "cryptography"} <= names
+            "oracledb", "psycopg", "psycopg-binary", "pymysql", "pypinyin", "requests", "cryptography",
+            "pyotp"} <= names
     assert all("==" in p and " --hash=sha256:" in p for p in pins)
     assert ("tomli" in names) == (sys.version_info < (3, 11))
     assert "pywin32" not in names and "tzdata" not in names  # Windows-only dependencies stay out of a Linux kit
