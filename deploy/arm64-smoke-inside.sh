@@ -28,6 +28,7 @@ $RAI init-demo demo --dicom-port 11612 --http-port 18612 --ai-url http://127.0.0
 $RAI --config demo/ris-ai-module.toml config check
 $RAI --config demo/ris-ai-module.toml run > run.log 2>&1 &
 RUN=$!
+trap 'kill -TERM $RUN 2>/dev/null || true' EXIT   # a failed step leaves no module running
 /opt/ris/venv/bin/python - <<'EOF'
 import time, urllib.request
 for _ in range(240):
