@@ -1,6 +1,7 @@
 """The offline install kit (deploy/build_kit.py) installs the module with pip's index switched off, into a
-fresh venv that sees nothing of this machine's packages, and the installed module works: a hospital
-server with no internet gets a working installation from the kit alone.
+fresh venv that sees nothing of this machine's packages, and the installed module works (init-demo, config
+check, parse-sr, and `ris-ai-module demo`, the whole loop): a hospital server with no internet gets a
+working installation from the kit alone.
 
 Only the Linux x86-64 kit for the running Python is built here (one target keeps CI short); the other
 targets use the same code path with other --platform/--python-version values.
@@ -104,3 +105,7 @@ def test_kit_installs_offline_into_a_fresh_venv_and_runs(tmp_path: Path) -> None
     assert parsed.returncode == 0, parsed.stderr
     values = {m["key"]: (m["value"], m["unit"]) for m in json.loads(parsed.stdout)["measurements"]}
     assert values["LVIDd"] == (47.0, "mm") and values["LVEF"] == (60.0, "%")
+    # The whole loop from the installed kit alone: exams out, the simulated AI's SC and SR in, reports written.
+    loop = subprocess.run([exe, "demo"], cwd=outside, capture_output=True, text=True, timeout=300, env=offline_env())
+    assert loop.returncode == 0, loop.stdout[-2000:] + loop.stderr[-2000:]
+    assert "3 reports written" in loop.stdout
