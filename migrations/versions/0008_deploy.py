@@ -1,7 +1,7 @@
 """Password history of the HTTP accounts (等保 password policy: no reuse of the last N).
 
-Revision ID: 0007_deploy
-Revises: 0006_sr_findings
+Revision ID: 0008_deploy
+Revises: 0007_ops_search
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from alembic import op
 
 from ris_ai_module.db.dialects import BigKey, Timestamp
 
-revision = "0007_deploy"
-down_revision = "0006_sr_findings"
+revision = "0008_deploy"
+down_revision = "0007_ops_search"
 branch_labels = None
 depends_on = None
 
