@@ -63,4 +63,4 @@ print(f"report written: {len(rows)} rows in RIS_REPORT_MEASURE for E0001, LVEF={
 EOF
 kill -TERM "$RUN"
 if wait "$RUN"; then stamp "run stopped on SIGTERM with exit status 0"; else echo "run exited with $?" >&2; exit 1; fi
-grep -c Traceback run.log && { echo "traceback in run.log" >&2; exit 1; } || true
+if grep -q Traceback run.log; then echo "traceback in run.log" >&2; exit 1; fi
