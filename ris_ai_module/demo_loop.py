@@ -41,6 +41,8 @@ DEMO_LOOP_EXAMS = (
     NewExam("E1003", "P100003", "周德明", "M", "1952-12-11", "A20261202103", "颈部血管彩超", "双侧颈动脉超声"),
 )
 WAIT_SECONDS = 50.0
+#: Start-up of `run` (imports, migrations check, SCP, API) gets its own allowance on a loaded machine.
+START_SECONDS = 90.0
 
 
 def free_port() -> int:
@@ -78,11 +80,14 @@ def start_module(config: Path) -> subprocess.Popen:
     root = str(Path(__file__).resolve().parent.parent)
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    log = open(config.parent / "logs" / "run-console.log", "ab")  # noqa: SIM115 - kept open for the child
+    log = open(config.parent / "logs" / "run-console.log", "ab")  # noqa: SIM115 - closed once the child has it
     kwargs: dict[str, Any] = {"start_new_session": True} if os.name != "nt" else {
         "creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}  # type: ignore[attr-defined]
-    return subprocess.Popen([sys.executable, "-m", "ris_ai_module", "--config", str(config), "run"],
-                            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(config.parent), **kwargs)
+    try:
+        return subprocess.Popen([sys.executable, "-m", "ris_ai_module", "--config", str(config), "run"],
+                                stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(config.parent), **kwargs)
+    finally:
+        log.close()  # the child has its own copy of the handle
 
 
 def stop_module(proc: subprocess.Popen, timeout: float = 30.0) -> None:
@@ -156,10 +161,14 @@ def run_demo(keep: Path | None = None, out: TextIO | None = None, wait: float = 
     engine = create_engine(f"sqlite:///{folder / 'ris.db'}")
     ok = False
     try:
-        deadline = time.monotonic() + wait
+        deadline = time.monotonic() + START_SECONDS
         while not module_ready(setup.http_port):
             if proc.poll() is not None or time.monotonic() > deadline:
-                say("模块未能启动 the module did not start; see " + str(folder / "logs"))
+                console = folder / "logs" / "run-console.log"
+                tail = console.read_text(encoding="utf-8", errors="replace")[-2000:] if console.exists() else ""
+                say("模块未能启动 the module did not start"
+                    + (f" (exit status {proc.returncode})" if proc.poll() is not None else f" within {START_SECONDS:.0f}s")
+                    + (":\n" + tail if tail else ""))
                 return 1
             time.sleep(0.1)
         say(f"模块已运行 module running: SCP RIS_AI@127.0.0.1:{setup.dicom_port}, "
@@ -173,6 +182,7 @@ def run_demo(keep: Path | None = None, out: TextIO | None = None, wait: float = 
             started[exam.exam_id] = time.time()
             say(f"检查已登记并开始 registered and started: {exam.exam_id} {exam.exam_items} ({exam.accession_no})")
         keys = [e.exam_id for e in DEMO_LOOP_EXAMS]
+        deadline = time.monotonic() + wait
         state = progress(engine, keys)
         last = ""
         while time.monotonic() < deadline:

@@ -41,7 +41,7 @@ def snapshot_report(conn: Connection, cfg: Config, exam_key: str) -> dict[str, A
             continue
         seen.add((name.lower(), col.lower()))
         t = reflect(conn, name)
-        key_col = _column(t, col)
+        key_col = column_of(t, col)
         rows = [dict(r._mapping) for r in conn.execute(select(t).where(key_col == exam_key))]
         out["tables"].append({"table": name, "exam_column": key_col.name, "rows": _jsonable(rows)})
     state = conn.execute(select(report_state).where(report_state.c.exam_key == exam_key)).first()
@@ -49,7 +49,7 @@ def snapshot_report(conn: Connection, cfg: Config, exam_key: str) -> dict[str, A
     return out
 
 
-def _column(t: Table, name: str) -> Any:
+def column_of(t: Table, name: str) -> Any:
     for c in t.columns:
         if c.name.lower() == name.lower():
             return c
@@ -77,10 +77,10 @@ def restore_report(conn: Connection, snap: dict[str, Any]) -> None:
     exam_key = snap["exam_key"]
     for entry in snap["tables"]:
         t = reflect(conn, entry["table"])
-        key_col = _column(t, entry["exam_column"])
+        key_col = column_of(t, entry["exam_column"])
         conn.execute(delete(t).where(key_col == exam_key))
         for row in entry["rows"]:
-            conn.execute(insert(t).values({_column(t, k).name: _datetime_if(_column(t, k), v) for k, v in row.items()}))
+            conn.execute(insert(t).values({column_of(t, k).name: _datetime_if(column_of(t, k), v) for k, v in row.items()}))
     conn.execute(delete(report_state).where(report_state.c.exam_key == exam_key))
     if snap.get("state"):
         state = {k: (datetime.fromisoformat(v) if k == "updated_at" and isinstance(v, str) else v)
@@ -95,13 +95,13 @@ def strip_values_of(conn: Connection, cfg: Config, exam_key: str, sops: set[str]
     state = conn.execute(select(report_state).where(report_state.c.exam_key == exam_key)).first()
     if "rows" in rep.targets and rep.rows.source_column:
         t = reflect(conn, rep.rows.table)
-        conn.execute(delete(t).where(_column(t, rep.rows.exam_id_column) == exam_key,
-                                     _column(t, rep.rows.source_column).in_(sorted(sops))))
+        conn.execute(delete(t).where(column_of(t, rep.rows.exam_id_column) == exam_key,
+                                     column_of(t, rep.rows.source_column).in_(sorted(sops))))
     if state is None or state.sop_instance_uid not in sops:
         return
     if "text" in rep.targets:
         t = reflect(conn, rep.table)
-        key, col = _column(t, rep.exam_id_column), _column(t, rep.text.column)
+        key, col = column_of(t, rep.exam_id_column), column_of(t, rep.text.column)
         row = conn.execute(select(col).where(key == exam_key)).first()
         text = row[0] if row is not None else None
         if text and rep.text.begin_marker in text and rep.text.end_marker in text:

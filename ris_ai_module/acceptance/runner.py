@@ -297,16 +297,16 @@ def _report_item(ctx: Any, run: Run, sr_sop: str | None) -> None:
 
 
 def _read_rows(ctx: Any, run: Run) -> dict[str, str] | None:
-    from ris_ai_module.acceptance.cleanup import _column, reflect
+    from ris_ai_module.acceptance.cleanup import column_of, reflect
 
     rows_cfg = run.cfg.report.rows
     if "rows" not in run.cfg.report.targets:
         return None
     with ctx.engine.connect() as conn:
         t = reflect(conn, rows_cfg.table)
-        key, value = _column(t, rows_cfg.key_column), _column(t, rows_cfg.value_column)
+        key, value = column_of(t, rows_cfg.key_column), column_of(t, rows_cfg.value_column)
         return {r[0]: str(r[1]) for r in conn.execute(
-            select(key, value).where(_column(t, rows_cfg.exam_id_column) == run.exam_key))}
+            select(key, value).where(column_of(t, rows_cfg.exam_id_column) == run.exam_key))}
 
 
 def _inbound_item(ctx: Any, run: Run, journal: Journal) -> None:
