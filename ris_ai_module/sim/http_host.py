@@ -105,9 +105,9 @@ class _Handler(BaseHTTPRequestHandler):
         with state.lock:
             state.received.append(record)
             extra = dict(state.response_headers)
-        self._answer(*answer, extra=extra)
-        if new_exam is not None and self.server.on_exam is not None:
+        if new_exam is not None and self.server.on_exam is not None:  # recorded before the client hears "ok"
             self.server.on_exam(new_exam, key)
+        self._answer(*answer, extra=extra)
 
     def _decide(self, state: StubState, status: int, body: Any, key: str) -> tuple[tuple[int, Any], dict | None]:
         """(status, JSON answer) and the canonical exam when it is new and accepted."""

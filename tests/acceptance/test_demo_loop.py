@@ -39,8 +39,18 @@ def test_demo_runs_the_whole_loop_and_prints_three_filled_reports() -> None:
     assert 40 <= lvidd <= 56  # written in mm although the SR carries cm
     for key, unit in (("BPD", "mm"), ("HC", "mm"), ("AC", "mm"), ("FL", "mm"), ("EFW", "g")):
         assert re.search(rf"^  {key}\s+\S+\s+[\d.]+ {unit}$", ob, flags=re.M), key
-    assert re.search(r"^  ICA_CCA_RATIO_R\s", carotid, flags=re.M) and re.search(r"^  ICA_CCA_RATIO_L\s", carotid,
-                                                                                   flags=re.M)
+    for key in ("UA_RI", "UA_SD", "MCA_PSV"):  # fetal Doppler in its vessel containers (TID 5025)
+        assert re.search(rf"^  {key}\s", ob, flags=re.M), key
+    ri, sd = (float(re.search(rf"^  {k}\s+\S+\s+([\d.]+)", ob, flags=re.M).group(1)) for k in ("UA_RI", "UA_SD"))
+    assert sd == pytest.approx(1 / (1 - ri), rel=0.03)  # S/D = 1 / (1 - RI) for one waveform
+
+    def value(key: str) -> float:
+        return float(re.search(rf"^  {key}\s+\S+\s+([\d.]+)", carotid, flags=re.M).group(1))
+
+    for side in ("R", "L"):  # per side and vessel (TID 5103/5104), the ratio consistent with the velocities
+        assert value(f"ICA_CCA_RATIO_{side}") == pytest.approx(value(f"ICA_PSV_{side}") / value(f"CCA_PSV_{side}"),
+                                                               abs=0.011)
+        assert value(f"CCA_EDV_{side}") < value(f"CCA_PSV_{side}")
     timings = re.findall(r"^  (E100\d) .*started 0.00s → pushed ([\d.]+)s → AI received ([\d.]+)s → "
                          r"SC/SR stored ([\d.]+)s → report written ([\d.]+)s$", out, flags=re.M)
     assert [t[0] for t in timings] == ["E1001", "E1002", "E1003"]
