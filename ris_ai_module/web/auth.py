@@ -23,6 +23,7 @@ from ris_ai_module.config.http_section import (
     HttpConfig,
     HttpTokenConfig,
     HttpUserConfig,
+    PasswordPolicyConfig,
 )
 from ris_ai_module.web.lockout import LoginFailures
 from ris_ai_module.web.totp import TotpVerifier, split
@@ -79,9 +80,7 @@ class Authenticator:
 
     def days_left(self, user: HttpUserConfig) -> int | None:
         """Days until the account's password expires under the policy (None: no expiry)."""
-        from ris_ai_module.web.password_policy import days_left
-
-        return days_left(user.password_set, self.cfg.password_policy, datetime.date.today())
+        return password_days_left(user.password_set, self.cfg.password_policy, datetime.date.today())
 
     def check(self, name: str, password: str, address: str) -> tuple[HttpUserConfig | None, str]:
         """(user, "") when accepted, else (None, reason): "locked" (account), "address locked",
@@ -133,3 +132,12 @@ def _iterations(user: HttpUserConfig) -> int:
         return int(user.password_hash.split("$")[1])
     except (IndexError, ValueError):
         return ITERATIONS
+
+
+def password_days_left(password_set: str, policy: PasswordPolicyConfig, today: datetime.date) -> int | None:
+    """Days until a password set on ``password_set`` (ISO date) expires (negative: expired), or None when
+    it never does or its date is unknown. Here, not in password_policy.py, which imports this module."""
+    if not password_set or int(policy.max_age) <= 0:
+        return None
+    expires = datetime.date.fromisoformat(password_set) + datetime.timedelta(seconds=int(policy.max_age))
+    return (expires - today).days

@@ -8,9 +8,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
-from itertools import product
-from math import prod
 from typing import Any
 
 from sqlalchemy import and_, func, select
@@ -19,6 +16,7 @@ from sqlalchemy.engine import Connection
 from ris_ai_module.db.ris import exam_view
 from ris_ai_module.db.tables import check, dicom_object, measurement, report_state, task, task_attempt
 from ris_ai_module.tasks.model import TaskKind, TaskStatus
+from ris_ai_module.web.spellings import name_spellings, pinyin_keys  # noqa: F401 - look-up's vocabulary
 
 _PINYIN_QUERY = re.compile(r"^[A-Za-z ]+$")
 
@@ -36,50 +34,6 @@ class ExamQuery:
 
 def is_pinyin(text: str) -> bool:
     return bool(_PINYIN_QUERY.match(text))
-
-
-#: Readings tried per name: every reading of every character while their product stays under this;
-#: beyond it, every reading of the surname (first character) and the usual reading of the others.
-_MAX_SPELLINGS = 32
-
-
-@lru_cache(maxsize=50_000)  # names use a few thousand distinct characters
-def _readings(char: str) -> tuple[str, ...]:
-    """Every toneless reading of one character: 曾 -> ("ceng", "zeng"), 吕 -> ("lv", "lu"); a letter or
-    digit stands for itself; punctuation and spaces for nothing."""
-    from pypinyin import Style, pinyin
-
-    found = pinyin(char, style=Style.NORMAL, heteronym=True, errors="ignore")
-    readings = [r.lower() for r in found[0]] if found else []
-    readings += [r.replace("v", "u") for r in readings if "v" in r]  # 吕: typed "lv" or "lu"
-    if not readings:
-        readings = [char.lower()] if char.isalnum() else [""]
-    return tuple(dict.fromkeys(readings))
-
-
-@lru_cache(maxsize=200_000)
-def pinyin_keys(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """张三丰 -> (("zhangsanfeng",), ("zsf",)): the spellings a sonographer may type for a Chinese name.
-
-    Every reading of a polyphonic character counts (曾 is "zeng" as a surname though "ceng" is the usual
-    reading), computed per character and cached, so 100,000 names cost well under a second the first time.
-    """
-    spellings = name_spellings(name)
-    if not spellings:
-        return (), ()
-    full = tuple(dict.fromkeys("".join(s) for s in spellings))
-    initials = tuple(dict.fromkeys("".join(syllable[:1] for syllable in s) for s in spellings))
-    return full, initials
-
-
-def name_spellings(name: str) -> list[tuple[str, ...]]:
-    """Every spelling of a name as a tuple of syllables (one per character that has a reading)."""
-    per_char = [r for r in (_readings(c) for c in name) if r != ("",)]
-    if not per_char:
-        return []
-    if prod(len(r) for r in per_char) > _MAX_SPELLINGS:
-        per_char = [per_char[0], *((r[0],) for r in per_char[1:])]
-    return list(product(*per_char))
 
 
 def pinyin_matcher(query: str) -> Callable[[str], bool]:

@@ -37,7 +37,7 @@ from ris_ai_module.db.tables import name_index as ni
 from ris_ai_module.db.tables import name_key as nk
 from ris_ai_module.db.tables import name_scan
 from ris_ai_module.periodic import PeriodicComponent
-from ris_ai_module.web.lookup import name_spellings
+from ris_ai_module.web.spellings import name_spellings
 
 log = logging.getLogger(__name__)
 

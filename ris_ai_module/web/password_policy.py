@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from ris_ai_module.config.http_section import PasswordPolicyConfig
 from ris_ai_module.db.tables import password_history
-from ris_ai_module.web.auth import verify_password
+from ris_ai_module.web.auth import password_days_left, verify_password
 
 
 def character_classes(password: str) -> set[str]:
@@ -64,9 +64,4 @@ def remember(conn: Connection, name: str, password_hash: str, policy: PasswordPo
                                                 password_history.c.history_id.not_in(keep)))
 
 
-def days_left(password_set: str, policy: PasswordPolicyConfig, today: dt.date) -> int | None:
-    """Days until the password expires (negative: expired), or None when it never does or its date is unknown."""
-    if not password_set or int(policy.max_age) <= 0:
-        return None
-    expires = dt.date.fromisoformat(password_set) + dt.timedelta(seconds=int(policy.max_age))
-    return (expires - today).days
+days_left = password_days_left  # one definition, in web/auth.py (which the policy builds on)

@@ -92,7 +92,7 @@ def test_a_file_still_being_written_is_not_taken(tmp_path: Path) -> None:
 
 def test_a_clashing_name_never_overwrites(tmp_path: Path) -> None:
     inbox, ctx = _inbox(tmp_path)
-    for i in range(3):
+    for _ in range(3):
         make.sr(inbox.folder / "sr.dcm", accession="ACC1", patient_id="P1")  # a new SOP UID each time
         _age(inbox.folder / "sr.dcm")
         inbox.scan()
