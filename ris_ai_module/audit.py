@@ -56,9 +56,15 @@ class AuditEvent:
     at: datetime = field(default_factory=utcnow)
 
     def row(self) -> dict[str, Any]:
-        return {"audit_at": self.at, "actor": (self.actor or "-")[:100], "source": (self.source or "-")[:40],
-                "action": self.action[:40], "target": (self.target or "")[:200] or None,
-                "detail": (self.detail or "")[:1000] or None, "ok": 1 if self.ok else 0}
+        return {"audit_at": self.at, "actor": _clean(self.actor or "-")[:100], "source": _clean(self.source or "-")[:40],
+                "action": _clean(self.action)[:40], "target": _clean(self.target or "")[:200] or None,
+                "detail": _clean(self.detail or "")[:1000] or None, "ok": 1 if self.ok else 0}
+
+
+def _clean(text: str) -> str:
+    """Control characters as visible escapes: a NUL sent by a client must not make the row unwritable
+    (PostgreSQL refuses NUL in text) nor forge line breaks in an export."""
+    return "".join(c if ord(c) >= 32 and ord(c) != 127 else f"\\x{ord(c):02x}" for c in text)
 
 
 def insert(conn: Connection, events: list[AuditEvent]) -> None:

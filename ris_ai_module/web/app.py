@@ -32,6 +32,7 @@ from ris_ai_module.web.checks import address_allowed as _allowed
 from ris_ai_module.web.checks import origin_of as _origin
 from ris_ai_module.web.errors import HttpError, install_error_pages, json_boundary
 from ris_ai_module.web.lockout import LoginFailures
+from ris_ai_module.web.metrics import ModuleCollector, render
 from ris_ai_module.web.sessions import COOKIE, Session, SessionStore
 
 log = logging.getLogger(__name__)
@@ -250,6 +251,23 @@ def make_app(ctx: AppContext, audit_log: AuditLog | None = None) -> bottle.Bottl
         bottle.response.content_type = "text/html; charset=utf-8"
         bottle.response.set_header("Content-Security-Policy", policy)
         return page
+
+    collector = ModuleCollector(ctx.engine, str(ctx.config.storage.root))
+    spec = resources.files("ris_ai_module.web").joinpath("openapi.json").read_text(encoding="utf-8")
+
+    @app.get("/metrics")
+    def metrics() -> bytes:
+        """Prometheus text format; a viewer's credentials (Prometheus: an API token as bearer_token)."""
+        web.user()
+        body, content_type = render(collector)
+        bottle.response.content_type = content_type
+        return body
+
+    @app.get("/openapi.json")
+    def openapi() -> str:
+        """The API's OpenAPI 3 document (no data in it: served without credentials)."""
+        bottle.response.content_type = "application/json"
+        return spec
 
     routes_session.install(app, web)
     routes_exams.install(app, web)

@@ -12,6 +12,8 @@ def text(value: str | None, field: str, max_len: int = 64) -> str | None:
         return None
     if len(value) > max_len:
         raise InvalidInput(field, f"at most {max_len} characters")
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):  # PostgreSQL refuses NUL in any string
+        raise InvalidInput(field, "control characters (such as NUL) are not allowed")
     return value.strip()
 
 

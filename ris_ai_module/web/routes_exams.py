@@ -51,6 +51,7 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
     @app.get("/api/exams/<exam_key>")
     def one_exam(exam_key: str) -> dict[str, Any]:
         user = web.user()
+        exam_key = _key(exam_key)
         with web.ctx.engine.connect() as conn:
             trace = exam_trace(conn, exam_key)
         web.audit_read(user.name, "exam_view", exam_key, None if trace else "not found")
@@ -62,6 +63,7 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
     def push_exam(exam_key: str) -> dict[str, Any]:
         """A deliberate re-delivery: a new task with a new idempotency key."""
         user = web.user("operator")
+        exam_key = _key(exam_key)
         with web.audited(user.name, "exam_resend", exam_key) as entry, web.ctx.engine.begin() as conn:
             task_id = request_push(conn, exam_key, by=user.name)
             entry.detail = f"task {task_id}"
@@ -78,3 +80,8 @@ def _describe(query: ExamQuery, total: int) -> str:
     if query.offset:
         parts.append(f"offset={query.offset}")
     return " ".join(parts + [f"-> {total} exams"])
+
+
+def _key(exam_key: str) -> str:
+    """An exam key from the path: what RAI_V_EXAM can hold (at most 64 characters, no control characters)."""
+    return params.text(exam_key, "exam_key") or exam_key

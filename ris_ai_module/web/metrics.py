@@ -1,0 +1,107 @@
+"""``GET /metrics``: the module's state in the Prometheus text format (prometheus-client).
+
+Read from the database at scrape time, so that every instance on one database answers the same figures and
+a restart loses nothing: the figures are the rows' counts (gauges), and the push latency histogram counts
+every recorded attempt still in RAI_TASK_ATTEMPT (the queue's purge lowers it, which Prometheus reads as
+a counter reset). C-STORE answers other than success are not recorded per object and so are not here;
+rejected associations are, by reason.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from prometheus_client import CollectorRegistry, exposition, generate_latest
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
+from sqlalchemy import case, func, select
+from sqlalchemy.engine import Engine
+
+from ris_ai_module.db.clock import utcnow
+from ris_ai_module.db.tables import assoc_reject, dicom_object, report_state, task, task_attempt
+from ris_ai_module.web.lookup import recent_checks
+
+#: Push latency buckets, seconds.
+BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+PENDING = ("SCHEDULED", "IN_PROCESS")
+
+
+class ModuleCollector:
+    def __init__(self, engine: Engine, storage_root: str, current_targets: frozenset[str] | None = None) -> None:
+        self.engine = engine
+        self.storage_root = storage_root
+        self.current_targets = current_targets
+
+    def describe(self) -> list[Metric]:
+        return []  # no describe-time query: collect() runs only on a scrape
+
+    def collect(self) -> Iterator[Metric]:
+        with self.engine.connect() as conn:
+            tasks = GaugeMetricFamily("rai_tasks", "Tasks in RAI_TASK by kind and status", labels=["kind", "status"])
+            for kind, status, n in conn.execute(select(task.c.kind, task.c.status, func.count())
+                                                .group_by(task.c.kind, task.c.status)):
+                tasks.add_metric([kind, status], int(n))
+            yield tasks
+
+            oldest = GaugeMetricFamily("rai_task_oldest_pending_seconds",
+                                       "Age of the oldest SCHEDULED or IN_PROCESS task, by kind", labels=["kind"])
+            for kind, first in conn.execute(select(task.c.kind, func.min(task.c.created_at))
+                                            .where(task.c.status.in_(PENDING)).group_by(task.c.kind)):
+                oldest.add_metric([kind], max(0.0, (utcnow() - _dt(first)).total_seconds()) if first else 0.0)
+            yield oldest
+
+            latency = task_attempt.c.latency_ms
+            cols = [func.sum(case((latency <= int(b * 1000), 1), else_=0)) for b in BUCKETS]
+            row = conn.execute(select(*cols, func.count(), func.sum(latency))
+                               .select_from(task_attempt.join(task, task.c.task_id == task_attempt.c.task_id))
+                               .where(task.c.kind == "EXAM_PUSH", latency.is_not(None))).one()
+            push = HistogramMetricFamily("rai_push_latency_seconds", "Exam push attempts by HTTP round-trip time")
+            buckets = [(str(b), int(n or 0)) for b, n in zip(BUCKETS, row[:len(BUCKETS)], strict=True)]
+            push.add_metric([], buckets + [("+Inf", int(row[-2] or 0))], sum_value=float(row[-1] or 0) / 1000)
+            yield push
+
+            objects = GaugeMetricFamily("rai_objects_received", "DICOM objects stored (C-STORE success or import), "
+                                        "by SOP class and source", labels=["sop_class", "source"])
+            for sop, source, n in conn.execute(select(dicom_object.c.sop_class_uid, dicom_object.c.source, func.count())
+                                               .group_by(dicom_object.c.sop_class_uid, dicom_object.c.source)):
+                objects.add_metric([sop, source], int(n))
+            yield objects
+
+            rejects = GaugeMetricFamily("rai_association_rejections", "Associations the SCP rejected, by reason",
+                                        labels=["reason"])
+            for reason, n in conn.execute(select(assoc_reject.c.reason, func.count()).group_by(assoc_reject.c.reason)):
+                rejects.add_metric([reason], int(n))
+            yield rejects
+
+            reports = GaugeMetricFamily("rai_sr_reports", "Exams by report state (APPLIED, PENDING, REVIEW, FAILED)",
+                                        labels=["state"])
+            for state, n in conn.execute(select(report_state.c.state, func.count()).group_by(report_state.c.state)):
+                reports.add_metric([state], int(n))
+            yield reports
+
+            checks = GaugeMetricFamily("rai_check_up", "Latest result of each configured check target (1 up, 0 down)",
+                                       labels=["target", "kind"])
+            for c in recent_checks(conn, limit=1000):
+                if self.current_targets is None or c["target"] in self.current_targets:
+                    checks.add_metric([c["target"], c["kind"]], 1.0 if c["ok"] else 0.0)
+            yield checks
+
+        disk = GaugeMetricFamily("rai_storage_free_bytes", "Free space where received objects are stored")
+        try:
+            disk.add_metric([], float(shutil.disk_usage(self.storage_root).free))
+        except OSError:
+            disk.add_metric([], float("nan"))
+        yield disk
+
+
+def _dt(value: Any) -> datetime:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def render(collector: ModuleCollector) -> tuple[bytes, str]:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(collector)  # type: ignore[arg-type]
+    # the classic text format (0.0.4) every Prometheus server and agent reads
+    return generate_latest(registry), getattr(exposition, "CONTENT_TYPE_PLAIN_0_0_4", exposition.CONTENT_TYPE_LATEST)
