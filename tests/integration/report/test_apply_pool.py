@@ -100,3 +100,42 @@ def test_without_a_pool_sr_apply_runs_in_thread(tmp_path: Path) -> None:
     finally:
         pool.stop()
         ctx.engine.dispose()
+
+
+def test_a_pool_that_does_not_answer_is_replaced_and_the_task_retried(tmp_path: Path, monkeypatch, caplog) -> None:
+    """The pool's process is stuck (here: the database held by another writer): after ANSWER_TIMEOUT it is
+    killed, a new pool takes over and the task is tried once more; still stuck, the task is RETRY (the
+    queue schedules it again), and once the database is free the same SR applies."""
+    import sqlite3
+
+    from ris_ai_module.report import apply_pool
+    from ris_ai_module.tasks import queue
+    from ris_ai_module.tasks.model import OutcomeKind
+
+    sr = save(adult_echo_full(), tmp_path / "echo.dcm")
+    config = write_demo(tmp_path / "demo", free_port(), free_port(), "http://127.0.0.1:9/api/exams")
+    _import(config, sr)
+    ctx = make_context(load_config(config))
+    pool = ApplyPool(ctx.config, str(config))
+    pool.start()
+    blocker = sqlite3.connect(config.parent / "ris.db", timeout=5, isolation_level=None)
+    try:
+        first = pool.pid
+        assert first is not None
+        monkeypatch.setattr(apply_pool, "ANSWER_TIMEOUT", 1.5)
+        claimed = queue.claim(ctx.engine, ctx.owner, 60.0, 1)
+        assert len(claimed) == 1
+        blocker.execute("BEGIN IMMEDIATE")  # another writer holds the database: the pool's apply waits
+        with caplog.at_level(logging.WARNING):
+            outcome = SrApplyHandler(ctx, pool=pool).handle(claimed[0])
+        assert outcome.kind is OutcomeKind.RETRY and "failed twice" in (outcome.error or "")
+        replaced = [r for r in caplog.records if getattr(r, "action", "") == "sr_apply_pool_replaced"]
+        assert len(replaced) == 2 and "no answer within" in replaced[0].getMessage()
+        assert pool.pid is not None and pool.pid != first, "a new pool process took over"
+        blocker.execute("ROLLBACK")
+        assert SrApplyHandler(ctx, pool=pool).handle(claimed[0]).kind is OutcomeKind.DONE
+        assert _measures(config)
+    finally:
+        blocker.close()
+        pool.stop()
+        ctx.engine.dispose()
