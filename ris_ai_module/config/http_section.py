@@ -103,7 +103,7 @@ class HttpConfig:
     min_body_rate: ByteSize = ByteSize(32 * 1024)
     #: Largest body of any request but the SR upload (which has max_upload); larger is 413, never read.
     max_body: ByteSize = ByteSize(64 * 1024)
-    #: Requests in progress at once from one client address; more are answered 503 at once.
+    #: Requests in progress at once from one client address (at most threads - 1); more are answered 503 at once.
     max_per_source: int = 4
     #: No account holds two of sysadmin/secadmin/auditadmin (三员分立); false only for a site with too few staff.
     separation_of_duties: bool = True
@@ -152,9 +152,6 @@ class HttpConfig:
             raise ConfigError("http.min_body_rate", f"expected at least 1KB (per second), got {int(self.min_body_rate)}")
         if self.max_per_source < 1:
             raise ConfigError("http.max_per_source", "expected at least 1")
-        if self.max_per_source >= self.threads:
-            raise ConfigError("http.max_per_source", f"expected fewer than http.threads ({self.threads}), so that "
-                                                     "one client address can never take every worker")
         self.password_policy.validate()
 
 

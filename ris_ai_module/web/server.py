@@ -23,7 +23,7 @@ from ris_ai_module.web.limits import (
 
 log = logging.getLogger(__name__)
 
-#: Request line plus headers; a body is capped by the route that reads it (http.max_upload for SRs).
+#: Request line plus headers; bodies are capped in web/limits.py (http.max_body, http.max_upload for SRs).
 MAX_HEADER_BYTES = 64 * 1024
 
 
@@ -33,6 +33,7 @@ class WebServer:
     def __init__(self, ctx: AppContext) -> None:
         cfg = ctx.config.http
         self.audit_log = AuditLog(ctx.engine, float(ctx.config.audit.flush_interval))
+        per_source = min(cfg.max_per_source, max(1, cfg.threads - 1))  # one address never takes every worker
         self.watchdog = Watchdog(pressure_at=max(1, cfg.threads * 3 // 4))
         app = body_done_middleware(make_app(ctx, self.audit_log), self.watchdog)
         self.server = wsgi.Server((cfg.host, cfg.port), app, numthreads=cfg.threads, max=cfg.threads,
@@ -43,8 +44,8 @@ class WebServer:
         self.server.ConnectionClass = GuardedConnection
         self.server.rai_guard = Guard(  # type: ignore[attr-defined]
             Limits(header_timeout=float(cfg.header_timeout), min_body_rate=int(cfg.min_body_rate),
-                   max_body=int(cfg.max_body), max_upload=int(cfg.max_upload), max_per_source=cfg.max_per_source),
-            self.watchdog, SourceCounter(cfg.max_per_source))
+                   max_body=int(cfg.max_body), max_upload=int(cfg.max_upload), max_per_source=per_source),
+            self.watchdog, SourceCounter(per_source))
         if cfg.tls_certificate:
             adapter = BuiltinSSLAdapter(cfg.tls_certificate, cfg.tls_private_key)
             adapter.context.minimum_version = ssl.TLSVersion.TLSv1_2
