@@ -33,6 +33,15 @@ DEMO_EXAMS = (
 )
 
 
+#: The AI host is checked like every peer (its exam API answers GET; the demo's simulator does).
+AI_HOST_CHECK = '''
+[[health.http]]
+# AI 主机接口也纳入健康检查。 The AI host's API is checked like the DICOM peers.
+name = "ai-host"
+url = "{ai_url}"
+'''
+
+
 def base_config(ai_url: str) -> str:
     return f'''# ris-ai-module demo configuration, written by `ris-ai-module init-demo`.
 # 演示配置：所有键的说明见 `ris-ai-module config example`。
@@ -80,6 +89,7 @@ def write_demo(folder: Path, dicom_port: int, http_port: int, ai_url: str, force
         section = resolve(f"{name}:demo_config_section")
         if section is not None:
             text += "\n" + section(dicom_port, http_port)
+    text += AI_HOST_CHECK.format(ai_url=ai_url)
     config_path.write_text(text, encoding="utf-8")
 
     db_path = folder / "ris.db"

@@ -113,7 +113,17 @@ def cmd_task(args: argparse.Namespace) -> int:
     print()
     print(table(attempts, ["attempt_no", "started_at", "outcome", "status_text", "latency_ms", "target", "worker",
                            "error"]))
+    for a in attempts:  # what the AI host answered, bounded: the reason a push failed is usually in it
+        body = (a.get("response_body") or "").strip()
+        if body:
+            shown = " ".join(body.split())
+            print(f"\nattempt {a['attempt_no']} reply ({a.get('status_text') or a.get('http_status') or '-'}): "
+                  f"{shown[:REPLY_SHOWN]}{' …' if len(shown) > REPLY_SHOWN else ''}")
     return 0
+
+
+#: Characters of an AI host's reply shown per attempt by `task ID` (the whole stored body: --json).
+REPLY_SHOWN = 1000
 
 
 def cmd_retry(args: argparse.Namespace) -> int:

@@ -144,6 +144,7 @@ def record_outcomes(engine: Engine, owner: str, results: Iterable[Finished], pol
         return 0
     params = [dict(_transition(item, now, policy_for), b_owner=owner) for item in items]
     with engine.begin() as conn:
+        _number_attempts(conn, items, params)
         if len(items) > 1 and _apply_transitions(conn, params) == len(items):
             conn.execute(insert(task_attempt), [_attempt(item, p, owner) for item, p in zip(items, params, strict=True)])
             return len(items)
@@ -195,10 +196,20 @@ def _transition(item: Finished, now: datetime, policy_for: Any) -> dict[str, Any
     }
 
 
+def _number_attempts(conn: Connection, items: list[Finished], params: list[dict[str, Any]]) -> None:
+    """Attempt numbers go on across a manual retry (which gives the task a fresh attempt budget): the next
+    number is past the highest already recorded for the task, so a trace never shows two attempts 1."""
+    ids = [item.task.task_id for item in items]
+    recorded = dict(conn.execute(select(task_attempt.c.task_id, func.max(task_attempt.c.attempt_no))
+                                 .where(task_attempt.c.task_id.in_(ids)).group_by(task_attempt.c.task_id)).all())
+    for item, p in zip(items, params, strict=True):
+        p["_attempt_no"] = max(item.task.attempts, int(recorded.get(item.task.task_id) or 0) + 1)
+
+
 def _attempt(item: Finished, p: dict[str, Any], owner: str) -> dict[str, Any]:
     out, a = item.outcome, item.outcome.attempt
     return {
-        "task_id": item.task.task_id, "attempt_no": item.task.attempts, "started_at": item.started_at,
+        "task_id": item.task.task_id, "attempt_no": p["_attempt_no"], "started_at": item.started_at,
         "latency_ms": a.latency_ms, "outcome": p["_final"], "http_status": a.http_status,
         "target": _bounded(a.target, 200), "status_text": _bounded(a.status_text, 200),
         "error": _bounded(out.error), "response_body": a.response, "worker": owner,

@@ -60,13 +60,19 @@ def test_a_link_to_one_exam_shows_its_trace_and_measurements(any_db: Engine, tmp
 
 @pytest.mark.parametrize("any_db", ["sqlite"], indirect=True)
 def test_login_form_session_and_operator_controls_only_for_operators(any_db: Engine, tmp_path: Path) -> None:
-    from ris_ai_module.db.tables import audit
+    from datetime import datetime
+
+    from ris_ai_module.db.tables import audit, task_attempt
     from tests.integration.web.browser import chromium_page
     from tests.integration.web.conftest import OPERATOR
 
     add_exam(any_db, "S1", name="王五", status="STARTED")
     with any_db.begin() as conn:
-        conn.execute(update(task).where(task.c.exam_key == "S1").values(status="FAILED", last_error="HTTP 500"))
+        conn.execute(update(task).where(task.c.exam_key == "S1").values(status="FAILED", last_error="HTTP 400"))
+        task_id = conn.execute(select(task.c.task_id).where(task.c.exam_key == "S1")).scalar_one()
+        conn.execute(task_attempt.insert().values(task_id=task_id, attempt_no=1, started_at=datetime(2026, 12, 1, 8),
+                                                  outcome="FAILED", http_status=400,
+                                                  response_body='{"error": "字段 patientName 缺失"}'))
     api = start_api(any_db, tmp_path)
     page = f"http://127.0.0.1:{api.server.port}/?exam=S1"
     visible = "(id) => !document.getElementById(id).hidden"
@@ -83,6 +89,8 @@ def test_login_form_session_and_operator_controls_only_for_operators(any_db: Eng
             assert not browser.js(f"({visible})('resend')") and not browser.js(f"({visible})('upload-section')")
             assert browser.js("document.querySelectorAll('#failures button').length") == 0, "no Retry for a viewer"
             assert browser.js("document.cookie") == "", "the session cookie is HttpOnly"
+            assert "字段 patientName 缺失" in browser.js("document.getElementById('detail-tasks').textContent"), \
+                "the AI host's reply is in the trace"
             browser.js("document.getElementById('logout').click()")
             browser.wait("!document.getElementById('login').hidden")
         with chromium_page(tmp_path / "operator") as browser:
