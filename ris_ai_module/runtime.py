@@ -79,6 +79,17 @@ def make_pending_checker(ctx: AppContext) -> PeriodicComponent | None:
                              first_round_now=False)
 
 
+def make_acceptance_checker(ctx: AppContext) -> PeriodicComponent | None:
+    """Compares newly signed reports with the AI values the module wrote (issue 9), where the worker runs."""
+    from ris_ai_module.report.acceptance import compare_signed
+
+    if not ctx.config.worker.enabled:
+        return None
+    return PeriodicComponent("report-acceptance", lambda: compare_signed(ctx),
+                             float(ctx.config.report.pending_check_interval), ctx.stop, ctx.wake,
+                             first_round_now=False)
+
+
 def build_components(ctx: AppContext, config_file: str | None = None, apply_pool: bool = True) -> list[Any]:
     """The components of ``run``, in start order (``apply_pool`` False: SR_APPLY on the worker's threads)."""
     from ris_ai_module.dicom.inbox import make_component as make_inbox
@@ -101,6 +112,7 @@ def build_components(ctx: AppContext, config_file: str | None = None, apply_pool
     listen = ctx.engine.dialect.name == "postgresql" and cfg.worker.pg_notify and cfg.worker.enabled
     parts.append(("pg-listener", PgListener(ctx.engine.url, ctx.stop, ctx.wake) if listen else None))
     parts.append(("report-pending", make_pending_checker(ctx)))
+    parts.append(("report-acceptance", make_acceptance_checker(ctx)))
     parts.append(("dicom-scp", make_scp(ctx)))
     parts.append(("inbox", make_inbox(ctx)))
     parts.append(("health-scheduler", make_scheduler(ctx)))

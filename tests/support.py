@@ -48,3 +48,15 @@ def require_tool(name: str) -> str:
     if path is None:
         missing_peer(f"{name} not installed")
     return path or name
+
+
+def as_patient(ds, patient_id: str, patient_name: str):  # type: ignore[no-untyped-def]
+    """A test object made out for the exam's own patient (the patient check links nothing else)."""
+    ds.PatientID = patient_id
+    ds.PatientName = patient_name
+    ds.SpecificCharacterSet = "ISO_IR 192"
+    return ds
+
+
+#: The demo RIS's first exam (ris_ai_module/demo.py DEMO_EXAMS): E0001 is 张三, P000123.
+DEMO_E0001 = ("P000123", "张三")

@@ -17,41 +17,53 @@ def cmd_objects(args: argparse.Namespace) -> int:
     ctx = open_context(args)
     try:
         with ctx.engine.connect() as conn:
-            rows = index.list_objects(conn, unlinked=args.unlinked, study_uid=args.study, limit=args.limit)
+            rows = index.list_objects(conn, unlinked=args.unlinked, study_uid=args.study, limit=args.limit,
+                                      review=args.review)
     finally:
         ctx.engine.dispose()
     data = [
         {"sop_instance_uid": r.sop_instance_uid, "class": _class_name(r.sop_class_uid), "exam_key": r.exam_key or "-",
-         "link": r.link_method or "unlinked", "study_uid": r.study_uid, "sender": r.sender_ae or r.source,
-         "size": r.file_size, "received_at": r.received_at}
+         "link": r.link_method or ("review" if r.review_state == "NEEDS_REVIEW" else "unlinked"),
+         "study_uid": r.study_uid, "sender": r.sender_ae or r.source, "size": r.file_size,
+         "received_at": r.received_at, "patient_id": r.patient_id, "review_state": r.review_state,
+         "review_exam": r.review_exam_key, "review_reason": r.review_reason}
         for r in rows
     ]
+    columns = ["sop_instance_uid", "class", "exam_key", "link", "sender", "size", "received_at"]
+    if args.review:
+        columns = ["sop_instance_uid", "class", "review_exam", "patient_id", "received_at", "review_reason"]
     if args.json:
         print(as_json(data))
     else:
-        print(table(data, ["sop_instance_uid", "class", "exam_key", "link", "sender", "size", "received_at"])
-              if data else "no objects")
+        print(table(data, columns) if data else ("no objects waiting for review" if args.review else "no objects"))
     return 0
 
 
 def cmd_link(args: argparse.Namespace) -> int:
-    """Link an object to an exam by hand; an SR is applied (SR_APPLY task) in the same transaction."""
-    from ris_ai_module.db.ris import get_exam
-    from ris_ai_module.dicom import index
+    """Link an object to an exam by hand, confirm a held link (--force, --reason) or move it; audited.
+    An SR is applied (SR_APPLY task) in the same transaction."""
+    import getpass
+
+    from ris_ai_module.dicom.review import decide_link, refuse_audit
 
     ctx = open_context(args)
+    cfg = ctx.config
+    actor, source = f"cli:{getpass.getuser()}", "cli"
     try:
-        with ctx.engine.begin() as conn:
-            obj = index.get_object(conn, args.sop_uid)
-            if obj is None:
-                raise NotFound(f"object {args.sop_uid} is not in RAI_OBJECT")
-            if get_exam(conn, args.exam_key) is None:
-                raise NotFound(f"exam {args.exam_key} is not in RAI_V_EXAM")
-            index.set_link(conn, args.sop_uid, args.exam_key, "MANUAL")
-            task_id = index.enqueue_apply(conn, args.exam_key, args.sop_uid) if index.is_sr(obj.sop_class_uid) else None
+        try:
+            with ctx.engine.begin() as conn:
+                decision = decide_link(conn, args.sop_uid, args.exam_key, actor=actor, source=source,
+                                       policy=cfg.review.patient_check, other_ids_column=cfg.review.other_ids_column,
+                                       force=args.force, reason=args.reason or "")
+        except InvalidInput as exc:
+            with ctx.engine.begin() as conn:
+                refuse_audit(conn, actor, source, args.sop_uid, args.exam_key, exc.reason)
+            raise
     finally:
         ctx.engine.dispose()
-    print(f"{args.sop_uid} linked to exam {args.exam_key}" + (f"; SR_APPLY task {task_id} queued" if task_id else ""))
+    tasks = ", ".join(str(t) for t in decision.task_ids)
+    verb = {"link_force": "confirmed for", "link_move": "moved to"}.get(decision.action, "linked to")
+    print(f"{args.sop_uid} {verb} exam {args.exam_key}" + (f"; SR_APPLY task(s) {tasks} queued" if tasks else ""))
     return 0
 
 
@@ -86,6 +98,10 @@ def cmd_import_sr(args: argparse.Namespace) -> int:
         print(f"{outcome.sop_instance_uid} was already stored (exam {outcome.exam_key or '-'}); nothing changed")
         return 0
     where = f"exam {outcome.exam_key} ({outcome.link_method})" if outcome.exam_key else "no exam (unlinked)"
+    if outcome.review_reason:
+        print(f"{outcome.sop_instance_uid} imported but held for review (exam {outcome.review_exam_key}): "
+              f"{outcome.review_reason}; see `objects --review`, decide with `link --force --reason` or move it")
+        return 3
     print(f"{outcome.sop_instance_uid} imported, linked to {where}"
           + (f"; SR_APPLY task {outcome.task_id} queued" if outcome.task_id else ""))
     return 0
@@ -141,14 +157,18 @@ def _class_name(uid: str) -> str:
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("objects", help="received DICOM objects / 已接收的 DICOM 对象")
     p.add_argument("--unlinked", action="store_true", help="only objects not linked to an exam")
+    p.add_argument("--review", action="store_true",
+                   help="only objects held by the patient check, with the reason / 待审核（患者不符）")
     p.add_argument("--study", metavar="UID", help="only this StudyInstanceUID")
     p.add_argument("--limit", type=int, default=200)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_objects)
 
-    p = sub.add_parser("link", help="link an object to an exam by hand (an SR is then applied) / 手工关联检查")
+    p = sub.add_parser("link", help="link, confirm or move an object (an SR is then applied); audited / 手工关联检查")
     p.add_argument("sop_uid", metavar="SOP_UID")
     p.add_argument("exam_key", metavar="EXAM_KEY")
+    p.add_argument("--force", action="store_true", help="link although the patient check fails (needs --reason)")
+    p.add_argument("--reason", metavar="TEXT", help="why (kept in the audit log)")
     p.set_defaults(func=cmd_link)
 
     p = sub.add_parser("import-sr", help="import an SR file like a C-STORE (manual upload) / 手工导入 SR")

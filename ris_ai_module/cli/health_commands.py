@@ -37,7 +37,8 @@ def cmd_health_report(args: argparse.Namespace) -> int:
     engine = open_context(args).engine
     try:
         with engine.connect() as conn:
-            data = gather(conn, since, until + timedelta(days=1), cfg.module.hospital_name, cfg.module.instance_name)
+            data = gather(conn, since, until + timedelta(days=1), cfg.module.hospital_name, cfg.module.instance_name,
+                          result_within=float(cfg.review.result_within))
     finally:
         engine.dispose()
     sys.stdout.write(render(data, args.format))

@@ -16,7 +16,7 @@ from ris_ai_module.cli.session import run_command
 
 #: Modules under ris_ai_module.cli that add subcommands, in help order.
 COMMAND_MODULES = ("core", "sr_commands", "dicom_commands", "report_commands", "health_commands", "web_commands",
-                   "service_commands", "sim_commands", "acceptance_commands")
+                   "service_commands", "sim_commands", "acceptance_commands", "trust_commands")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -14,11 +14,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=("json", "table"), default="json", help="output format (default json)")
     p.add_argument("--overlay", metavar="CSV",
                    help="hospital catalog overlay (same format as a rules file); default: sr.catalog_overlay of --config")
+    p.add_argument("--preview", action="store_true",
+                   help="dry run against the configured RIS (--config): the exam, the patient check and exactly what "
+                        "would be written; nothing is stored / 预览写入内容（不写入）")
+    p.add_argument("--exam", metavar="EXAM_KEY", help="with --preview: as if imported with --exam")
+    p.add_argument("--json", action="store_true", help="with --preview: JSON instead of text")
     p.set_defaults(func=parse_sr)
 
 
 def parse_sr(args: argparse.Namespace) -> int:
     """Print every file that reads; exit 1 if any file could not be read as DICOM at all."""
+    if args.preview:
+        from ris_ai_module.cli.trust_commands import preview_files
+
+        return preview_files(args)
     from ris_ai_module.sr.output import to_json, to_table
     from ris_ai_module.sr.parse import parse_sr_file
 

@@ -27,6 +27,8 @@ class ReportRowsConfig:
     updated_column: str = "UPDATED_AT"
     keys: tuple[str, ...] = ()
     name_language: Literal["zh", "en"] = "zh"
+    #: A column receiving the AI model and version of each value's SR (empty: the table has none).
+    provenance_column: str = ""
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,8 @@ class ReportColumnsConfig:
     table: str = ""
     exam_id_column: str = ""
     columns: Mapping[str, str] = field(default_factory=empty_mapping)
+    #: A column of that row receiving the AI model and version of the values written (empty: none).
+    provenance_column: str = ""
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,8 @@ class ReportTextConfig:
     begin_marker: str = "【AI测量】"
     end_marker: str = "【/AI测量】"
     place: Literal["append", "prepend"] = "append"
+    #: End the block with "（以上为AI测量值：<model, version>，待医生确认。）".
+    ai_notice: bool = True
 
 
 @dataclass(frozen=True)

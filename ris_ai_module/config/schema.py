@@ -51,6 +51,7 @@ from ris_ai_module.config.report_section import (  # noqa: F401
     ReportRowsConfig,
     ReportTextConfig,
 )
+from ris_ai_module.config.review_section import ReviewConfig
 from ris_ai_module.config.types import ByteSize, Duration, FilePath
 from ris_ai_module.config.view import CANONICAL_COLUMNS
 from ris_ai_module.errors import ConfigError
@@ -149,6 +150,7 @@ class Config:
     http: HttpConfig = field(default_factory=HttpConfig)
     audit: AuditConfig = field(default_factory=AuditConfig)
     hooks: HooksConfig = field(default_factory=HooksConfig)
+    review: ReviewConfig = field(default_factory=ReviewConfig)
 
     def view_columns(self) -> tuple[str, ...]:
         """RAI_V_EXAM's columns as configured: the canonical ones and the optional ones named in config."""
@@ -181,6 +183,7 @@ class Config:
         self.dicom.validate()
         self.http.validate()
         self.audit.validate()
+        self.review.validate()
 
     def resolve_paths(self, base: Path) -> Config:
         """Relative file paths in the file mean: relative to the file's folder (every FilePath field)."""

@@ -322,4 +322,66 @@ password_history = Table(
     Column("password_hash", String(200), nullable=False),
     Column("set_at", Timestamp, nullable=False),
     Index("rai_ix_pwhist_user", "user_name", "set_at"),
+# --- issue 9 "nothing wrong reaches a report": review, provenance, supersede, acceptance ------------------
+#: Columns added to RAI_OBJECT by migration 0009_trust (defined here so that one Table holds them all).
+for _col in (
+    Column("patient_name", String(200), nullable=True, comment="PatientName as sent (decoded)"),
+    Column("review_state", String(16), nullable=True,
+           comment="NEEDS_REVIEW, CONFIRMED or MOVED; NULL = passed the patient check"),
+    Column("review_reason", String(500), nullable=True, comment="Why the object waits (or was confirmed)"),
+    Column("review_exam_key", String(64), nullable=True, comment="The exam the link rules found, while in review"),
+    Column("review_method", String(20), nullable=True, comment="The link rule that found review_exam_key"),
+):
+    dicom_object.append_column(_col)
+Index("rai_ix_object_review", dicom_object.c.review_state)
+for _col in (
+    Column("report_key", String(64), nullable=True, comment="The key written in the report (item_key + suffix)"),
+    Column("superseded_by", String(64), nullable=True,
+           comment="SOP Instance UID of the SR whose value replaced this one; NULL = current"),
+):
+    measurement.append_column(_col)
+report_state.append_column(
+    Column("signed_checked_at", Timestamp, nullable=True, comment="When the signed report was compared (acceptance)")
+)
+
+#: Provenance of every SR applied: the device and algorithm that produced it, and what orders it among the
+#: exam's SRs (content time, creation time, predecessors).
+sr_source = Table(
+    "rai_sr_source",
+    metadata,
+    Column("sop_instance_uid", String(64), primary_key=True),
+    Column("exam_key", String(64), nullable=True),
+    Column("manufacturer", String(64), nullable=True),
+    Column("model", String(64), nullable=True),
+    Column("software_versions", String(200), nullable=True),
+    Column("device_serial", String(64), nullable=True),
+    Column("algorithm_name", String(200), nullable=True, comment="TID 4019 Algorithm Name"),
+    Column("algorithm_version", String(64), nullable=True, comment="TID 4019 Algorithm Version"),
+    Column("observer", String(1000), nullable=True, comment="JSON: observer context (TID 1002/1004)"),
+    Column("content_at", Timestamp, nullable=True, comment="ContentDate/Time as sent (device clock)"),
+    Column("instance_at", Timestamp, nullable=True, comment="InstanceCreationDate/Time as sent"),
+    Column("predecessors", String(1000), nullable=True, comment="JSON list: Predecessor Documents Sequence"),
+    Column("device_key", String(200), nullable=True, comment="Manufacturer|model|serial: one source device"),
+    Column("completion_flag", String(16), nullable=True),
+    Column("verification_flag", String(16), nullable=True),
+    Column("read_at", Timestamp, nullable=False),
+    Index("rai_ix_sr_source_exam", "exam_key"),
+)
+
+#: What the doctor did with each value the module wrote, compared once the report was signed.
+acceptance = Table(
+    "rai_acceptance",
+    metadata,
+    Column("acceptance_id", BigKey, Identity(), primary_key=True),
+    Column("exam_key", String(64), nullable=False),
+    Column("target", String(16), nullable=False, comment="rows, columns, text or procedure"),
+    Column("item_key", String(64), nullable=False, comment="Measurement key; * for a text block or procedure"),
+    Column("outcome", String(16), nullable=False, comment="ACCEPTED, EDITED, REMOVED or UNREADABLE"),
+    Column("written_value", String(1000), nullable=True),
+    Column("signed_value", String(1000), nullable=True),
+    Column("sop_instance_uid", String(64), nullable=True, comment="The SR the value came from"),
+    Column("model", String(200), nullable=True, comment="AI model and version of that SR"),
+    Column("compared_at", Timestamp, nullable=False),
+    UniqueConstraint("exam_key", "target", "item_key", name="rai_uq_acceptance"),
+    Index("rai_ix_acceptance_at", "compared_at"),
 )

@@ -48,6 +48,12 @@ class ObjectRow:
     file_size: int
     sha256: str
     received_at: datetime
+    #: Issue 9: the name as sent, and the patient check's verdict when it held the object for review.
+    patient_name: str | None = None
+    review_state: str | None = None
+    review_reason: str | None = None
+    review_exam_key: str | None = None
+    review_method: str | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> ObjectRow:
@@ -101,9 +107,11 @@ def enqueue_apply(conn: Connection, exam_key: str, sop_instance_uid: str) -> int
 
 
 def list_objects(
-    conn: Connection, unlinked: bool = False, study_uid: str | None = None, limit: int = 200,
+    conn: Connection, unlinked: bool = False, study_uid: str | None = None, limit: int = 200, review: bool = False,
 ) -> list[ObjectRow]:
     stmt = select(dicom_object).order_by(dicom_object.c.received_at.desc()).limit(limit)
+    if review:
+        stmt = stmt.where(dicom_object.c.review_state == "NEEDS_REVIEW")
     if unlinked:
         stmt = stmt.where(dicom_object.c.exam_key.is_(None))
     if study_uid:

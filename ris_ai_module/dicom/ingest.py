@@ -27,6 +27,7 @@ from ris_ai_module.db.ris import exams_of_patient
 from ris_ai_module.dicom import index, statuses
 from ris_ai_module.dicom.index import ObjectRow
 from ris_ai_module.dicom.linking import UNLINKED, Link, find_exam, parse_da
+from ris_ai_module.dicom.patient_check import NEEDS_REVIEW, Verdict, check_patient
 from ris_ai_module.dicom.storage import StorageArea, TempObject, sha256_of
 from ris_ai_module.dicom.uids import uid_problem
 from ris_ai_module.hooks import Hooks
@@ -37,7 +38,7 @@ log = logging.getLogger(__name__)
 
 #: The only attributes read on the association thread (the object is never decoded whole).
 HEADER_TAGS = (
-    "SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID", "PatientID", "AccessionNumber",
+    "SpecificCharacterSet", "PatientName", "SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID", "PatientID", "AccessionNumber",
     "StudyDate",
 )
 #: The last of HEADER_TAGS in file order (SeriesInstanceUID): reading stops at the first element after it.
@@ -71,6 +72,9 @@ class Outcome:
     link_method: str | None = None
     task_id: int | None = None
     file_path: str | None = None
+    #: Set when the patient check held the object for review (linked to no exam until an operator decides).
+    review_reason: str | None = None
+    review_exam_key: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -128,7 +132,7 @@ def _ingest(ctx: AppContext, area: StorageArea, rc: Received) -> Outcome:
         patient_id=_text(ds.get("PatientID")), accession_no=_text(ds.get("AccessionNumber")),
         exam_key=None, link_method=None, source=rc.source, sender_ae=_text(rc.sender_ae),
         sender_address=_text(rc.sender_address), file_path=relative, file_size=size, sha256=sha,
-        received_at=utcnow(),
+        received_at=utcnow(), patient_name=_text(ds.get("PatientName")),
     )
     placed = False
     task_id: int | None = None
@@ -146,13 +150,13 @@ def _ingest(ctx: AppContext, area: StorageArea, rc: Received) -> Outcome:
             link = _link(conn, rc, row, ds)
             if link.exam_key is None and hooks_of(ctx).has("pick_exam"):
                 link = pick_by_hook(conn, hooks_of(ctx), row, ds)
-            row = _with_link(row, link)
+            row = _with_link(row, link, _verdict(ctx, conn, link, row))
             if existing is None:
                 index.insert_object(conn, row)
             else:
                 index.replace_object(conn, row)
-            if link.exam_key and index.is_sr(sop_class):
-                task_id = index.enqueue_apply(conn, link.exam_key, sop)
+            if row.exam_key and index.is_sr(sop_class):  # never for an object held for review
+                task_id = index.enqueue_apply(conn, row.exam_key, sop)
             area.place(temp.name, relative)  # inside the transaction: no row without its file
             placed = True
     except SQLAlchemyError as exc:
@@ -174,8 +178,12 @@ def _ingest(ctx: AppContext, area: StorageArea, rc: Received) -> Outcome:
     log.info("stored %s (%s, %d bytes) from %s, exam %s via %s, patient %s", sop, sop_class, size,
              rc.sender_ae or rc.source, row.exam_key or "-", row.link_method or "unlinked", phi_id(row.patient_id),
              extra={"action": "stored"})
+    if row.review_state:
+        log.warning("%s held for review (exam %s via %s): %s", sop, row.review_exam_key, row.review_method,
+                    row.review_reason, extra={"action": "held_for_review"})
     return Outcome(statuses.SUCCESS, "", sop, duplicate=False, exam_key=row.exam_key, link_method=row.link_method,
-                   task_id=task_id, file_path=relative)
+                   task_id=task_id, file_path=relative, review_reason=row.review_reason,
+                   review_exam_key=row.review_exam_key)
 
 
 def _refused(rc: Received, status: int, text: str, sop: str | None) -> Outcome:
@@ -353,9 +361,22 @@ def pick_by_hook(conn: Connection, hooks: Hooks, row: ObjectRow, ds: Dataset) ->
     return Link(chosen, "HOOK")
 
 
-def _with_link(row: ObjectRow, link: Link) -> ObjectRow:
+def _verdict(ctx: AppContext, conn: object, link: Link, row: ObjectRow) -> Verdict | None:
+    """The patient check of a found link (None when nothing was linked)."""
+    if link.exam_key is None:
+        return None
+    review = ctx.config.review
+    return check_patient(conn, review.patient_check, link.exam_key, row.patient_id,  # type: ignore[arg-type]
+                         row.patient_name, review.other_ids_column)
+
+
+def _with_link(row: ObjectRow, link: Link, verdict: Verdict | None = None) -> ObjectRow:
+    """The row linked to the exam; or, when the patient check failed, linked to none and held for review."""
     from dataclasses import replace
 
+    if verdict is not None and not verdict.ok:
+        return replace(row, exam_key=None, link_method=None, review_state=NEEDS_REVIEW,
+                       review_reason=verdict.reason[:500], review_exam_key=link.exam_key, review_method=link.method)
     return replace(row, exam_key=link.exam_key, link_method=link.method)
 
 

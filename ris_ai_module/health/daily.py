@@ -98,7 +98,8 @@ def send_daily_report(config: Config, engine: Engine, owner: str, day: date, not
         return False
     try:
         with engine.connect() as conn:
-            data = gather(conn, day, day + timedelta(days=1), config.module.hospital_name, config.module.instance_name)
+            data = gather(conn, day, day + timedelta(days=1), config.module.hospital_name, config.module.instance_name,
+                          result_within=float(config.review.result_within))
         html, csv_text, text = render_html(data), render_csv(data), render_text(data)
         paths = write_files(config.health.report_folder, day, html, csv_text)
         recipients = config.health.report_to

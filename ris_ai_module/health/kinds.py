@@ -25,6 +25,7 @@ from ris_ai_module.health.checks import (
     plan_http,
     run_plan,
 )
+from ris_ai_module.health.review_check import check_review
 from ris_ai_module.services import Services
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,8 @@ def _queue(services: Services) -> list[CheckResult]:
     cfg = services.config.health
     try:
         with services.engine.connect() as conn:
-            return check_queue(conn, cfg.queue_max_age, cfg.queue_failed_window)
+            return [*check_queue(conn, cfg.queue_max_age, cfg.queue_failed_window),
+                    check_review(conn, services.config.review.alert_after)]  # objects held for review
     except Exception as exc:  # noqa: BLE001 - the database being down is itself the finding
         log.warning("queue check failed: %s", exc, extra={"action": "check_error"})
         return [CheckResult("queue:backlog", QUEUE, False, None,

@@ -117,3 +117,4 @@ def render_csv(data: ReportData) -> str:
 
 def render(data: ReportData, fmt: str) -> str:
     return {"text": render_text, "html": render_html, "csv": render_csv}[fmt](data)
+

@@ -76,6 +76,8 @@ class ReportData:
     objects: dict[str, int] = field(default_factory=dict)
     reports: dict[str, int] = field(default_factory=dict)
     rejects: list[RejectStats] = field(default_factory=list)
+    #: What doctors did with the AI values of reports signed in the period, and results that never came.
+    acceptance: dict[str, Any] = field(default_factory=dict)
 
     @property
     def failure_count(self) -> int:
@@ -103,7 +105,8 @@ def percentile(values: list[float], pct: float) -> float | None:
     return ordered[rank - 1]
 
 
-def gather(conn: Connection, since_day: date, until_day: date, hospital: str = "", instance: str = "") -> ReportData:
+def gather(conn: Connection, since_day: date, until_day: date, hospital: str = "", instance: str = "",
+           result_within: float = 7200.0) -> ReportData:
     """The report of the local days since_day <= day < until_day."""
     since, until = local_midnight_utc(since_day), local_midnight_utc(until_day)
     data = ReportData(
@@ -121,6 +124,9 @@ def gather(conn: Connection, since_day: date, until_day: date, hospital: str = "
     data.objects = _object_counts(conn, since, until)
     data.reports = _report_counts(conn, since, until)
     data.rejects = _rejects(conn, since, until)
+    from ris_ai_module.report.acceptance import statistics  # the clinical side of the day (issue 9)
+
+    data.acceptance = statistics(conn, since, until, result_within, now=min(utcnow(), until))
     return data
 
 
@@ -175,6 +181,8 @@ def _object_counts(conn: Connection, since: datetime, until: datetime) -> dict[s
         "images": count(in_period, ~is_sr),
         "unlinked": count(in_period, o.c.exam_key.is_(None)),
         "unlinked_total": count(o.c.exam_key.is_(None)),
+        "review": count(in_period, o.c.review_state == "NEEDS_REVIEW"),
+        "review_total": count(o.c.review_state == "NEEDS_REVIEW"),
     }
 
 

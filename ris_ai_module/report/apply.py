@@ -11,24 +11,26 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, desc, insert, select
+from sqlalchemy import delete, desc, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from ris_ai_module.db.clock import utcnow
 from ris_ai_module.db.tables import dicom_object, measurement
 from ris_ai_module.errors import ConfigError, InvalidInput, NotFound
-from ris_ai_module.report import writer
+from ris_ai_module.report import sr_sources, supersede, writer
 from ris_ai_module.report.display import ReportItem, report_items
 from ris_ai_module.report.findings_kind import DocumentInfo
 from ris_ai_module.report.item_context import finding_columns
 from ris_ai_module.services import Services, hooks_of
-from ris_ai_module.sr.model import Measurement
+from ris_ai_module.sr.model import Measurement, ParsedSR
 from ris_ai_module.sr.parse import parse_sr_file
+from ris_ai_module.sr.provenance import Provenance, read_provenance
 from ris_ai_module.tasks.model import Outcome, Task
 
 log = logging.getLogger(__name__)
@@ -39,10 +41,11 @@ SR_CLASS_PREFIX = "1.2.840.10008.5.1.4.1.1.88."
 def apply_task(task: Task, ctx: Services) -> Outcome:
     """DONE when applied, pending or unlinked; FAILED when the SR cannot be read."""
     sop_uid = str(task.payload.get("sop_instance_uid") or "")
-    if not sop_uid:
+    exam_key = str(task.payload.get("exam_key") or "")
+    if not sop_uid and not exam_key:
         return Outcome.failed("payload has no sop_instance_uid")
     try:
-        state, detail = apply_sr(ctx, sop_uid)
+        state, detail = apply_sr(ctx, sop_uid) if sop_uid else apply_exam(ctx, exam_key)
     except (NotFound, InvalidInput, ConfigError) as exc:
         return Outcome.failed(str(exc))
     log.info("SR %s: %s (%s)", sop_uid, state, detail, extra={"action": "sr_applied", "task_id": task.task_id})
@@ -56,6 +59,8 @@ def storage_root(ctx: Services) -> Path:
 def apply_sr(ctx: Services, sop_uid: str) -> tuple[str, str]:
     """Apply one stored SR; returns (state, detail). Raises NotFound / InvalidInput for a bad object.
 
+    A linked SR is applied as part of its exam: the report gets the exam's current values from all its SRs
+    (:mod:`supersede`), so a second SR neither erases the first one's other keys nor loses to an older one.
     The hospital's ``after_apply`` hook hears of every result after its commit (see hooks.py).
     """
     state, detail = _apply_sr(ctx, sop_uid)
@@ -79,54 +84,179 @@ def _apply_sr(ctx: Services, sop_uid: str) -> tuple[str, str]:
         obj = conn.execute(select(dicom_object).where(dicom_object.c.sop_instance_uid == sop_uid)).first()
     if obj is None:
         raise NotFound(f"object {sop_uid} is not in RAI_OBJECT")
+    if obj.exam_key is None:
+        read = read_sr(ctx, obj)
+        with ctx.engine.begin() as conn:
+            store_measurements(conn, sop_uid, None, read.parsed.measurements)
+            sr_sources.save(conn, None, read.provenance)
+        n = len(read.parsed.measurements)
+        return "UNLINKED", f"{n} measurements stored; waiting for `link`"
+    return apply_exam(ctx, obj.exam_key, trigger=sop_uid, first=read_sr(ctx, obj))
+
+
+@dataclass(frozen=True)
+class ReadSR:
+    """One SR read for an apply: its measurements and its provenance."""
+
+    sop_uid: str
+    received_at: datetime
+    parsed: ParsedSR
+    provenance: Provenance
+
+    def source(self) -> supersede.Source:
+        p = self.provenance
+        return supersede.Source(self.sop_uid, _as_dt(self.received_at), p.device_key, p.content_at, p.instance_at,
+                                tuple(p.predecessors))
+
+
+def read_sr(ctx: Services, obj: Any) -> ReadSR:
+    """Parse a stored SR's file (InvalidInput when the file is missing or not DICOM), remembering the last
+    reads: an exam's other SRs are read again at each apply, and a file does not change under its name."""
     path = storage_root(ctx) / obj.file_path
     if not path.is_file():
-        raise InvalidInput("file_path", f"the file of {sop_uid} is missing: {path}")
+        raise InvalidInput("file_path", f"the file of {obj.sop_instance_uid} is missing: {path}")
+    overlay = ctx.config.sr.catalog_overlay or ""
+    try:
+        st, ost = path.stat(), (Path(overlay).stat().st_mtime_ns if overlay else 0)
+    except OSError:
+        st, ost = None, 0
+    cache_key = (str(path), st.st_mtime_ns, st.st_size, overlay, ost, obj.sender_ae) if st else None
+    if cache_key is not None and cache_key in _READ_CACHE:
+        hit = _READ_CACHE[cache_key]
+        return ReadSR(obj.sop_instance_uid, obj.received_at, hit.parsed, hit.provenance)
+    read = _read_sr(ctx, obj, path)
+    if cache_key is not None:
+        if len(_READ_CACHE) >= _READ_CACHE_SIZE:
+            _READ_CACHE.pop(next(iter(_READ_CACHE)))
+        _READ_CACHE[cache_key] = read
+    return read
+
+
+#: The last SRs read (path, mtime, size, overlay) -> ReadSR; SRs are small (a few hundred KB of objects).
+_READ_CACHE: dict[tuple[Any, ...], ReadSR] = {}
+_READ_CACHE_SIZE = 256
+
+
+def _read_sr(ctx: Services, obj: Any, path: Path) -> ReadSR:
     parsed = parse_sr_file(path, overlay_file=ctx.config.sr.catalog_overlay or None)
     unreadable = parsed.unreadable_reason()
     if unreadable is not None:  # never "APPLIED, 0 measurements": the task fails with the reason (issue 8)
         raise InvalidInput("sr", unreadable)
-    exam_key = obj.exam_key
+    prov = read_provenance(path)
+    prov.sop_instance_uid = prov.sop_instance_uid or obj.sop_instance_uid
+    if not prov.device_key and obj.sender_ae:
+        prov.device_serial = f"AE {obj.sender_ae}"  # no device identity in the SR: one sender is one device
+    return ReadSR(obj.sop_instance_uid, obj.received_at, parsed, prov)
+
+
+def exam_srs(conn: Connection, exam_key: str) -> list[Any]:
+    o = dicom_object
+    return list(conn.execute(select(o).where(o.c.exam_key == exam_key, o.c.sop_class_uid.like(SR_CLASS_PREFIX + "%"))
+                             .order_by(o.c.received_at, o.c.sop_instance_uid)))
+
+
+def apply_exam(ctx: Services, exam_key: str, trigger: str | None = None, first: ReadSR | None = None) -> tuple[str, str]:
+    """Write the exam's current values (all its SRs) into its report in one transaction.
+
+    The triggering SR's RAI_MEASUREMENT rows are rewritten; the other SRs' rows only get their marks
+    (report key, superseded by) updated where they changed — so an exam with many SRs costs one parse and a
+    few updates per apply, not a rewrite of everything. Without a trigger (``reapply``, a moved SR) every SR's
+    rows are rewritten: the mapping may have changed."""
+    reads: dict[str, ReadSR] = {first.sop_uid: first} if first else {}
+    with ctx.engine.connect() as conn:
+        objs = exam_srs(conn, exam_key)
+    _read_missing(ctx, objs, reads)
     cfg = ctx.config.report
-    items = report_items(cfg, parsed.measurements, sop_uid)
     try:
         with ctx.engine.begin() as conn:
-            store_measurements(conn, sop_uid, exam_key, parsed.measurements)
-            if exam_key is None:
-                return "UNLINKED", f"{len(parsed.measurements)} measurements stored; waiting for `link`"
             exists, status = writer.report_status(conn, cfg, exam_key, lock=True)
+            objs = exam_srs(conn, exam_key)  # again, under the report lock: an SR stored meanwhile counts
+            _read_missing(ctx, objs, reads)
+            current = [reads[o.sop_instance_uid] for o in objs if o.sop_instance_uid in reads]
+            items_by_sr = {r.sop_uid: report_items(cfg, r.parsed.measurements, r.sop_uid) for r in current}
+            res = supersede.resolve([r.source() for r in current], items_by_sr)
+            stored = _stored_sops(conn, exam_key) if trigger else set()
+            for r in current:
+                if trigger is None or r.sop_uid == trigger or r.sop_uid not in stored:
+                    store_measurements(conn, r.sop_uid, exam_key, r.parsed.measurements, items_by_sr[r.sop_uid], res)
+                    sr_sources.save(conn, exam_key, r.provenance)
+                else:
+                    _update_marks(conn, r, items_by_sr[r.sop_uid], res)
             state = writer.get_state(conn, exam_key)
-            newer = _newer_sr(conn, state, obj.received_at, sop_uid)
-            if newer:
-                return "SUPERSEDED", f"a newer SR ({newer}) is already applied to exam {exam_key}"
+            newest = supersede.newest([r.source() for r in current], res)
+            source_uid = newest or trigger or ""
             hooks = hooks_of(ctx)
-            held = hooks.may_write_report(exam_key, hook_items(items))  # None: may be written
+            held = hooks.may_write_report(exam_key, hook_items(res.items))  # None: may be written
             if held is not None and writer.blocked_reason(cfg, exists, status) is None:
-                writer.save_state(conn, exam_key, sop_uid, writer.HELD, held)
+                writer.save_state(conn, exam_key, source_uid or None, writer.HELD, held)
                 return writer.HELD, held
             render = ((lambda by_key, text: hooks.render_findings(hook_items(list(by_key.values())), text))
                       if hooks.has("render_findings") else None)
+            trigger_read = reads.get(trigger or "") or (current[-1] if current else None)
             result = writer.write_report(
-                conn, cfg, exam_key, items, sop_uid, writer.previous_keys(state), exists, status, render,
-                document=DocumentInfo.of(parsed),
+                conn, cfg, exam_key, res.items, source_uid, writer.previous_keys(state), exists, status, render,
+                document=DocumentInfo.of(trigger_read.parsed) if trigger_read else None,
+                provenance={r.sop_uid: r.provenance.model_label for r in current},
             )
             written = result.written if result.state == writer.APPLIED else None
-            writer.save_state(conn, exam_key, sop_uid, result.state, result.detail, written)
+            if len(current) > 1:
+                result.detail += f" (current values of {len(current)} SRs)"
+            writer.save_state(conn, exam_key, source_uid or None, result.state, result.detail, written)
             return result.state, result.detail
     except (DBAPIError, ConfigError) as exc:
         if isinstance(exc, IntegrityError) or isinstance(exc, OperationalError) and not _is_config_problem(exc):
             raise  # the worker retries: a database outage, a deadlock, two applies creating one report row
-        if exam_key is not None:
-            _record_failure(ctx, exam_key, sop_uid, exc)
+        _record_failure(ctx, exam_key, trigger, exc)
         raise InvalidInput("report", _short(exc)) from exc
 
 
-def store_measurements(conn: Connection, sop_uid: str, exam_key: str | None, found: Sequence[Measurement]) -> None:
-    """Replace this SR's rows: all measurements, mapped or not, with context, so nothing is dropped."""
+def _stored_sops(conn: Connection, exam_key: str) -> set[str]:
+    m = measurement
+    return set(conn.execute(select(m.c.sop_instance_uid).distinct().where(m.c.exam_key == exam_key)).scalars())
+
+
+def _update_marks(conn: Connection, r: ReadSR, items: Sequence[ReportItem], res: supersede.Resolution) -> None:
+    """Set report_key / superseded_by of an SR's stored rows where they differ from the resolution."""
+    m = measurement
+    keys = _report_keys(r.parsed.measurements, items)
+    want = {}
+    for i, meas in enumerate(r.parsed.measurements):
+        key = keys.get(i)
+        want[_cut(meas.path, 100)] = (_cut(key, 64), res.superseded_by(r.sop_uid, key))
+    rows = conn.execute(select(m.c.measurement_id, m.c.item_path, m.c.report_key, m.c.superseded_by)
+                        .where(m.c.sop_instance_uid == r.sop_uid)).all()
+    for row in rows:
+        target = want.get(row.item_path)
+        if target is not None and (row.report_key, row.superseded_by) != target:
+            conn.execute(update(m).where(m.c.measurement_id == row.measurement_id)
+                         .values(report_key=target[0], superseded_by=target[1]))
+
+
+def _read_missing(ctx: Services, objs: Sequence[Any], reads: dict[str, ReadSR]) -> None:
+    """Read the SRs not read yet; one that cannot be read is left out (its own apply failed and says why)."""
+    for obj in objs:
+        if obj.sop_instance_uid in reads:
+            continue
+        try:
+            reads[obj.sop_instance_uid] = read_sr(ctx, obj)
+        except (InvalidInput, NotFound) as exc:
+            log.warning("SR %s of exam %s left out: %s", obj.sop_instance_uid, obj.exam_key, exc)
+
+
+def store_measurements(
+    conn: Connection, sop_uid: str, exam_key: str | None, found: Sequence[Measurement],
+    items: Sequence[ReportItem] = (), resolution: supersede.Resolution | None = None,
+) -> None:
+    """Replace this SR's rows: all measurements, mapped or not, with context, so nothing is dropped; each
+    with the key it has in the report and, when another SR's value is current, that SR."""
     conn.execute(delete(measurement).where(measurement.c.sop_instance_uid == sop_uid))
     now = utcnow()
-    rows = [
-        {
+    report_key = _report_keys(found, items)
+    rows = []
+    for i, m in enumerate(found):
+        key = report_key.get(i)
+        over = resolution.superseded_by(sop_uid, key) if resolution is not None else None
+        rows.append({
             "sop_instance_uid": sop_uid, "exam_key": exam_key, "item_key": m.key,
             "name_zh": _cut(m.name_zh, 100), "name_en": _cut(m.name_en, 200), "num_value": m.value,
             "unit": _cut(m.unit, 32), "raw_value": _cut(m.raw_value, 64), "raw_unit": _cut(m.raw_unit, 32),
@@ -134,10 +264,9 @@ def store_measurements(conn: Connection, sop_uid: str, exam_key: str | None, fou
             "concept_meaning": _cut(m.concept.meaning, 200),
             "context": json.dumps(_context_json(m), ensure_ascii=False, default=str),
             "selected": 1 if m.selected else 0, "item_path": _cut(m.path, 100), "created_at": now,
+            "report_key": _cut(key, 64), "superseded_by": over,
             **finding_columns(m),
-        }
-        for m in found
-    ]
+        })
     if rows:
         conn.execute(insert(measurement), rows)
 
@@ -153,6 +282,22 @@ def _context_json(m: Measurement) -> dict[str, Any]:
     return out
 
 
+def _report_keys(found: Sequence[Measurement], items: Sequence[ReportItem]) -> dict[int, str]:
+    """Measurement index -> its report key. Each item comes from one selected measurement with the same key,
+    value and unit (report_items may drop or rename some: a pairing by position would drift)."""
+    free: dict[tuple[str, float, str], list[str]] = {}
+    for item in items:
+        free.setdefault((item.base_key, item.value, item.unit), []).append(item.key)
+    out: dict[int, str] = {}
+    for i, m in enumerate(found):
+        if not (m.selected and m.key and m.value is not None and m.unit):
+            continue
+        keys = free.get((str(m.key), float(m.value), str(m.unit)))
+        if keys:
+            out[i] = keys.pop(0)
+    return out
+
+
 def newest_sr(conn: Connection, exam_key: str) -> str | None:
     """The most recently received SR of an exam (what ``apply EXAM_KEY`` re-applies)."""
     o = dicom_object
@@ -165,24 +310,11 @@ def newest_sr(conn: Connection, exam_key: str) -> str | None:
     return conn.execute(stmt).scalar()
 
 
-def _newer_sr(conn: Connection, state: dict[str, Any] | None, received_at: datetime, sop_uid: str) -> str | None:
-    """The SR applied last, if it was received after this one (a late retry must not undo it)."""
-    if not state or state["state"] != writer.APPLIED or not state["sop_instance_uid"]:
-        return None
-    other = state["sop_instance_uid"]
-    if other == sop_uid:
-        return None
-    at = conn.execute(select(dicom_object.c.received_at).where(dicom_object.c.sop_instance_uid == other)).scalar()
-    if at is None:
-        return None
-    return other if _as_dt(at) > _as_dt(received_at) else None
-
-
 def _as_dt(value: Any) -> datetime:
     return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
-def _record_failure(ctx: Services, exam_key: str, sop_uid: str, exc: Exception) -> None:
+def _record_failure(ctx: Services, exam_key: str, sop_uid: str | None, exc: Exception) -> None:
     try:
         with ctx.engine.begin() as conn:
             writer.save_state(conn, exam_key, sop_uid, writer.FAILED, _short(exc))

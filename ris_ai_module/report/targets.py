@@ -44,6 +44,8 @@ class WriteJob:
     render_text: Callable[[Mapping[str, ReportItem], str], str] | None = None
     #: The SR's document (title, template id, SOP class): chooses the findings template; None = echo.
     document: DocumentInfo | None = None
+    #: SR SOP Instance UID -> "Acme EchoAI v3.2.1" (issue 9: every value says where it came from).
+    provenance: Mapping[str, str] = field(default_factory=dict)
 
     def previous_of(self, target: str) -> Mapping[str, str | None]:
         return self.previous.get(target, {})
@@ -97,7 +99,7 @@ def write_rows(job: WriteJob) -> TargetResult:
     c = job.cfg.rows
     optional = {
         "name": c.name_column, "value": c.value_column, "unit": c.unit_column, "source": c.source_column,
-        "updated": c.updated_column,
+        "updated": c.updated_column, "provenance": c.provenance_column,
     }
     cols = {k: (text_column(v, DateTime) if k == "updated" else text_column(v)) for k, v in optional.items() if v}
     exam_col, key_col = text_column(c.exam_id_column), text_column(c.key_column)
@@ -123,7 +125,7 @@ def write_rows(job: WriteJob) -> TargetResult:
         fill = {
             "name": item.name_zh if c.name_language == "zh" else item.name_en,
             "value": item.display_value, "unit": item.display_unit, "source": item.source_uid,
-            "updated": job.now_local,
+            "updated": job.now_local, "provenance": job.provenance.get(item.source_uid, "")[:200] or None,
         }
         values.update({identifier(optional[k]): v for k, v in fill.items() if k in cols})
         rows.append(values)
@@ -160,8 +162,13 @@ def write_columns(job: WriteJob) -> TargetResult:
             result.written[key] = item.display_value
         elif key in previous:
             values[col] = None  # the older SR's value, not repeated by this one
+    if c.provenance_column and result.written:
+        labels = dict.fromkeys(job.provenance.get(items[k].source_uid, "") for k in result.written)
+        values[identifier(c.provenance_column)] = "；".join(x for x in labels if x)[:200] or None
     if not values:
         return result
+    if c.provenance_column:
+        t.append_column(column(identifier(c.provenance_column)))
     if row is None:
         job.conn.execute(insert(t).values({identifier(exam_name): job.exam_key, **values}))
     else:
@@ -193,6 +200,10 @@ def write_text(job: WriteJob) -> TargetResult:
     paragraph, warnings = findings_text(c, job.document, job.items)
     if job.render_text is not None:
         paragraph = job.render_text(job.by_key, paragraph)
+    if paragraph and c.ai_notice:  # the doctor reads that these are AI values awaiting confirmation
+        from ris_ai_module.report.sr_sources import notice
+
+        paragraph += "\n" + notice(job.provenance.get(i.source_uid, "") for i in job.items)
     col = identifier(c.column)
     t = ris_table(job.cfg.table, column(identifier(job.cfg.exam_id_column), String()), column(col, Text()))
     exam = t.c[identifier(job.cfg.exam_id_column)]
@@ -200,7 +211,8 @@ def write_text(job: WriteJob) -> TargetResult:
     new = replace_block(current, paragraph, c.begin_marker, c.end_marker, c.place)
     if new != (current or ""):
         job.conn.execute(update(t).where(exam == job.exam_key).values({col: new}))
-    return TargetResult(warnings=warnings)  # the marked block is the module's as a whole
+    # the marked block is the module's as a whole; kept so that the signed report can be compared with it
+    return TargetResult(written={"*": paragraph} if paragraph else {}, warnings=warnings)
 
 
 #: Target name in ``[report].targets`` -> the function writing it.

@@ -75,6 +75,7 @@ def write_report(
     previous: Mapping[str, Mapping[str, str | None]], exists: bool, status: str | None,
     render_text: Callable[[Mapping[str, ReportItem], str], str] | None = None,
     document: DocumentInfo | None = None,
+    provenance: Mapping[str, str] | None = None,
 ) -> WriteResult:
     """Write ``items`` through every configured target, or return PENDING with the reason.
 
@@ -91,13 +92,14 @@ def write_report(
         conn.execute(insert(t).values({
             identifier(cfg.exam_id_column): exam_key, identifier(cfg.status_column): cfg.new_status, **stamp,
         }))
-    job = WriteJob(conn, cfg, exam_key, items, previous, source_uid, now_local, render_text, document)
+    job = WriteJob(conn, cfg, exam_key, items, previous, source_uid, now_local, render_text, document,
+                   dict(provenance or {}))
     result = WriteResult(APPLIED)
     kept: set[str] = set()
     warnings: list[str] = []
     for name in cfg.targets:
         out = TARGETS[name](job)
-        if name in ("rows", "columns"):
+        if name in ("rows", "columns", "text"):  # text: the block as a whole, for the comparison at signing
             result.written[name] = dict(sorted(out.written.items()))
         kept |= out.kept
         warnings += out.warnings

@@ -14,7 +14,8 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.engine import Connection
 
 from ris_ai_module.db.ris import exam_view
-from ris_ai_module.db.tables import check, dicom_object, measurement, report_state, task, task_attempt
+from ris_ai_module.db.tables import check, dicom_object, report_state, task, task_attempt
+from ris_ai_module.names import pinyin_keys  # noqa: F401 - the web's search and the patient check share it
 from ris_ai_module.tasks.model import TaskKind, TaskStatus
 from ris_ai_module.web.spellings import name_spellings, pinyin_keys  # noqa: F401 - look-up's vocabulary
 
@@ -160,12 +161,12 @@ def exam_trace(conn: Connection, exam_key: str) -> dict[str, Any] | None:
         t["attempts"] = attempts.get(t["task_id"], [])
     objects = [dict(r._mapping) for r in conn.execute(
         select(dicom_object).where(dicom_object.c.exam_key == exam_key).order_by(dicom_object.c.received_at))]
-    measures = [dict(r._mapping) for r in conn.execute(
-        select(measurement).where(measurement.c.exam_key == exam_key)
-        .order_by(measurement.c.selected.desc(), measurement.c.item_key, measurement.c.measurement_id))]
+    from ris_ai_module.report.trace_view import exam_measurements, exam_sources
+
+    measures = exam_measurements(conn, exam_key)  # with source SR, superseded, unmapped context (issue 9)
     state = conn.execute(select(report_state).where(report_state.c.exam_key == exam_key)).first()
     return {"exam": exam, "tasks": tasks, "objects": objects, "measurements": measures,
-            "report": dict(state._mapping) if state else None}
+            "sources": exam_sources(conn, exam_key), "report": dict(state._mapping) if state else None}
 
 
 def recent_checks(conn: Connection, limit: int = 50) -> list[dict[str, Any]]:

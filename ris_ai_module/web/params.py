@@ -46,3 +46,15 @@ def integer(value: str | None, field: str, default: int, low: int, high: int) ->
     if not low <= number <= high:
         raise InvalidInput(field, f"expected {low} to {high}, got {number}")
     return number
+
+
+def flag(value: str | None, field: str) -> bool:
+    """A true/false query parameter (``true``/``false``, ``1``/``0``, ``yes``/``no``); absent is false."""
+    if value is None or value == "":
+        return False
+    text = value.strip().lower()
+    if text in ("true", "1", "yes"):
+        return True
+    if text in ("false", "0", "no"):
+        return False
+    raise InvalidInput(field, f"expected true or false, got {value!r}")

@@ -85,6 +85,8 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
     def upload_sr() -> dict[str, Any]:
         """The manual SR upload: the same ingest path as a C-STORE (source IMPORT)."""
         user = web.user("operator")
+        if params.flag(bottle.request.query.get("dry_run"), "dry_run"):
+            return _dry_run(web)  # stores and indexes nothing (issue 9): a later real upload is applied
         with web.audited(user.name, "sr_upload", None) as entry:
             outcome = _receive(web, user.name)
             entry.target, entry.detail = outcome.sop_instance_uid, outcome.comment or outcome.link_method
@@ -93,10 +95,17 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
         web.ctx.wake.set()
         bottle.response.status = 200 if outcome.duplicate else 201
         return {"sop_instance_uid": outcome.sop_instance_uid, "duplicate": outcome.duplicate,
-                "exam_key": outcome.exam_key, "link_method": outcome.link_method, "task_id": outcome.task_id}
+                "exam_key": outcome.exam_key, "link_method": outcome.link_method, "task_id": outcome.task_id,
+                "review": ({"exam_key": outcome.review_exam_key, "reason": outcome.review_reason}
+                           if outcome.review_reason else None)}
 
 
-def _receive(web: WebContext, actor: str) -> Outcome:
+def _dry_run(web: WebContext) -> dict[str, Any]:
+    """``POST /api/sr?dry_run=true``: what the upload would do (exam, patient check, rows, columns, text)."""
+    return _receive(web, "", preview=True)  # type: ignore[return-value]
+
+
+def _receive(web: WebContext, actor: str, preview: bool = False) -> Outcome:
     """Checks type and size, streams the body to a temp file in the storage area (never past
     Content-Length, never more than http.max_upload), then hands it to the DICOM ingest."""
     from ris_ai_module.dicom.index import is_sr
@@ -133,5 +142,15 @@ def _receive(web: WebContext, actor: str) -> Outcome:
     if not is_sr(sop_class):
         temp.discard()
         raise HttpError(415, f"not an SR document (SOP class {sop_class or 'missing'})", "body")
+    if preview:
+        from pathlib import Path
+
+        from ris_ai_module.report.preview import preview_file
+
+        try:
+            temp.finish()
+            return preview_file(web.ctx, Path(temp.name), exam_key=exam_key)  # type: ignore[return-value]
+        finally:
+            temp.discard()
     return ingest(web.ctx, area, Received(temp=temp, source="IMPORT", sender_ae=f"HTTP:{actor}"[:16],
                                          sender_address=request.remote_addr, exam_key=exam_key))

@@ -1,7 +1,7 @@
 -- =====================================================================================================
 -- 40_grants.sql  (SQL Server 2016+; sqlcmd / SSMS)
 --
--- 为模块创建最小权限账号：视图 RAI_V_EXAM 只读；RAI_* 表读写删；报告表读、插入、更新（不能删除）。
+-- 为模块创建最小权限账号：视图 RAI_V_EXAM 只读；RAI_* 表读写删；报告表读、插入、更新（测量表另可删除模块自己写的旧行）。
 -- 模块账号读不到任何 RIS 原始表。以拥有这些对象的账号（运行 10/20/30 脚本和迁移的账号）执行。
 -- DBA 需要修改的地方：
 --   1. 用户名 rai_module（全文替换）；取消 CREATE LOGIN / CREATE USER 的注释并设置强密码（或用已有账号）；
@@ -9,7 +9,7 @@
 --   3. 升级后若迁移新增了 RAI_* 表，为它加一行 GRANT 后重新执行。
 --
 -- A least-privilege user for the module: SELECT on the view RAI_V_EXAM; SELECT/INSERT/UPDATE/DELETE on
--- the RAI_* tables; SELECT/INSERT/UPDATE (no DELETE) on the report tables. The user cannot read any RIS
+-- the RAI_* tables; SELECT/INSERT/UPDATE on the report tables (DELETE too on the measurement table). The user cannot read any RIS
 -- table itself. Run as the owner of these objects (who ran 10/20/30 and the migrations).
 -- What a DBA changes:
 --   1. the user name rai_module (everywhere); uncomment CREATE LOGIN / CREATE USER with a strong
@@ -41,6 +41,8 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON RAI_LOGIN_FAILURE TO rai_module;
 GRANT SELECT, INSERT, UPDATE, DELETE ON RAI_NAME_INDEX TO rai_module;
 GRANT SELECT, INSERT, UPDATE, DELETE ON RAI_NAME_KEY TO rai_module;
 GRANT SELECT, INSERT, UPDATE, DELETE ON RAI_NAME_SCAN TO rai_module;
+GRANT SELECT, INSERT, UPDATE, DELETE ON RAI_SR_SOURCE TO rai_module;
+GRANT SELECT, INSERT, UPDATE, DELETE ON RAI_ACCEPTANCE TO rai_module;
 -- 审计表只能追加：模块账号只有 SELECT、INSERT；按保存期限清理只能通过 RAI_AUDIT_PURGE（EXECUTE AS OWNER，
 -- 不删除 180 天以内的记录）。REVOKE 使旧版本授予的 UPDATE/DELETE 失效。
 -- The audit trail is append-only for the module: SELECT and INSERT only; old rows leave through
@@ -50,5 +52,6 @@ REVOKE UPDATE, DELETE ON RAI_AUDIT FROM rai_module;
 GRANT SELECT, INSERT ON RAI_AUDIT TO rai_module;
 GRANT EXECUTE ON RAI_AUDIT_PURGE TO rai_module;
 GRANT SELECT, INSERT, UPDATE ON RIS_REPORT TO rai_module;
-GRANT SELECT, INSERT, UPDATE ON RIS_REPORT_MEASURE TO rai_module;
+-- DELETE on the measurement table: the rows target replaces the module's own older rows.
+GRANT SELECT, INSERT, UPDATE, DELETE ON RIS_REPORT_MEASURE TO rai_module;
 GO

@@ -1,7 +1,7 @@
 -- =====================================================================================================
 -- 40_grants.sql  (MySQL / MariaDB)
 --
--- 为模块创建最小权限账号：视图 RAI_V_EXAM 只读；RAI_* 表读写删；报告表读、插入、更新（不能删除）。
+-- 为模块创建最小权限账号：视图 RAI_V_EXAM 只读；RAI_* 表读写删；报告表读、插入、更新；键值测量表（RIS_REPORT_MEASURE）另可删除——rows 目标用新 SR 的值替换模块自己写过的行时要删除旧行（医生录入或修改过的行不删）。
 -- 模块账号读不到任何 RIS 原始表。在 RIS 库中（USE 库名）以有授权权限的账号执行。
 -- DBA 需要修改的地方：
 --   1. 账号 'rai_module'@'%'（全文替换；'%' 最好换成模块所在主机的地址）；
@@ -10,7 +10,9 @@
 --   3. 升级后若迁移新增了 RAI_* 表，把它加入下面的列表后重新执行。
 --
 -- A least-privilege account for the module: SELECT on the view RAI_V_EXAM; SELECT/INSERT/UPDATE/DELETE
--- on the RAI_* tables; SELECT/INSERT/UPDATE (no DELETE) on the report tables. The account cannot read
+-- on the RAI_* tables; SELECT/INSERT/UPDATE on the report table, and DELETE too on the key/value measurement table
+-- (RIS_REPORT_MEASURE): the rows target replaces the rows the module itself wrote with a newer SR's values
+-- by deleting them (a doctor's rows are never deleted). No DELETE on the report table itself. The account cannot read
 -- any RIS table itself. Run inside the RIS database (USE <db>) as an account allowed to grant.
 -- What a DBA changes:
 --   1. the account 'rai_module'@'%' (everywhere; better replace '%' with the module host's address);
@@ -47,6 +49,8 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON rai_login_failure TO 'rai_module'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON rai_name_index TO 'rai_module'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON rai_name_key TO 'rai_module'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON rai_name_scan TO 'rai_module'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE ON rai_sr_source TO 'rai_module'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE ON rai_acceptance TO 'rai_module'@'%';
 
 -- 审计表只能追加：模块账号只有 SELECT、INSERT；按保存期限清理只能通过 rai_audit_purge（SQL SECURITY DEFINER，
 -- 不删除 180 天以内的记录）。先授予再全部收回，使旧版本授予的 UPDATE/DELETE 失效（MySQL 收回不存在的权限会报错）。
@@ -59,4 +63,4 @@ GRANT SELECT, INSERT ON rai_audit TO 'rai_module'@'%';
 GRANT EXECUTE ON PROCEDURE rai_audit_purge TO 'rai_module'@'%';
 
 GRANT SELECT, INSERT, UPDATE ON ris_report TO 'rai_module'@'%';
-GRANT SELECT, INSERT, UPDATE ON ris_report_measure TO 'rai_module'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE ON ris_report_measure TO 'rai_module'@'%';

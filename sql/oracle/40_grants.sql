@@ -1,7 +1,7 @@
 -- =====================================================================================================
 -- 40_grants.sql  (Oracle 12c+; SQL*Plus / SQLcl)
 --
--- 为模块创建最小权限账号：视图 RAI_V_EXAM 只读；RAI_* 表读写删；报告表读、插入、更新（不能删除）。
+-- 为模块创建最小权限账号：视图 RAI_V_EXAM 只读；RAI_* 表读写删；报告表读、插入、更新；键值测量表（RIS_REPORT_MEASURE）另可删除——rows 目标用新 SR 的值替换模块自己写过的行时要删除旧行（医生录入或修改过的行不删）。
 -- 模块账号读不到任何 RIS 原始表。以拥有这些对象的账号（运行 10/20/30 脚本和迁移的账号）执行。
 -- 模块账号访问的对象在别的模式中：要么在模块连接后 ALTER SESSION SET CURRENT_SCHEMA = 对象所有者，
 -- 要么为模块账号建同义词（见文末注释）。
@@ -11,7 +11,9 @@
 --   3. 升级后若迁移新增了 RAI_* 表，为它加一行 GRANT 后重新执行。
 --
 -- A least-privilege account for the module: SELECT on the view RAI_V_EXAM; SELECT/INSERT/UPDATE/DELETE
--- on the RAI_* tables; SELECT/INSERT/UPDATE (no DELETE) on the report tables. The account cannot read
+-- on the RAI_* tables; SELECT/INSERT/UPDATE on the report table, and DELETE too on the key/value measurement table
+-- (RIS_REPORT_MEASURE): the rows target replaces the rows the module itself wrote with a newer SR's values
+-- by deleting them (a doctor's rows are never deleted). No DELETE on the report table itself. The account cannot read
 -- any RIS table itself. Run as the owner of these objects (who ran 10/20/30 and the migrations).
 -- The objects live in the owner's schema, not the module's: either the module's session runs
 -- ALTER SESSION SET CURRENT_SCHEMA = <owner>, or the DBA creates synonyms (comment at the end).
@@ -46,6 +48,8 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON RAI_LOGIN_FAILURE TO RAI_MODULE;
 GRANT SELECT, INSERT, UPDATE, DELETE ON RAI_NAME_INDEX TO RAI_MODULE;
 GRANT SELECT, INSERT, UPDATE, DELETE ON RAI_NAME_KEY TO RAI_MODULE;
 GRANT SELECT, INSERT, UPDATE, DELETE ON RAI_NAME_SCAN TO RAI_MODULE;
+GRANT SELECT, INSERT, UPDATE, DELETE ON RAI_SR_SOURCE TO RAI_MODULE;
+GRANT SELECT, INSERT, UPDATE, DELETE ON RAI_ACCEPTANCE TO RAI_MODULE;
 
 -- 审计表只能追加：模块账号只有 SELECT、INSERT；按保存期限清理只能通过 RAI_AUDIT_PURGE（定义者权限，
 -- 不删除 180 天以内的记录）。
@@ -61,7 +65,7 @@ GRANT SELECT, INSERT ON RAI_AUDIT TO RAI_MODULE;
 GRANT EXECUTE ON RAI_AUDIT_PURGE TO RAI_MODULE;
 
 GRANT SELECT, INSERT, UPDATE ON RIS_REPORT TO RAI_MODULE;
-GRANT SELECT, INSERT, UPDATE ON RIS_REPORT_MEASURE TO RAI_MODULE;
+GRANT SELECT, INSERT, UPDATE, DELETE ON RIS_REPORT_MEASURE TO RAI_MODULE;
 
 -- Synonyms instead of CURRENT_SCHEMA (run as a DBA; <OWNER> is the schema that ran this script):
 -- CREATE SYNONYM RAI_MODULE.RAI_V_EXAM FOR <OWNER>.RAI_V_EXAM;

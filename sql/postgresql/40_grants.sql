@@ -1,7 +1,7 @@
 -- =====================================================================================================
 -- 40_grants.sql  (PostgreSQL)
 --
--- 为模块创建最小权限账号：视图 RAI_V_EXAM 只读；RAI_* 表读写删；报告表读、插入、更新（不能删除）。
+-- 为模块创建最小权限账号：视图 RAI_V_EXAM 只读；RAI_* 表读写删；报告表读、插入、更新；键值测量表（RIS_REPORT_MEASURE）另可删除——rows 目标用新 SR 的值替换模块自己写过的行时要删除旧行（医生录入或修改过的行不删）。
 -- 模块账号读不到任何 RIS 原始表。以拥有这些对象的账号（运行 10/20/30 脚本和迁移的账号）执行。
 -- DBA 需要修改的地方：
 --   1. 账号名 rai_module（全文替换）；取消 CREATE ROLE 的注释并设置强密码（或用已有账号）；
@@ -10,7 +10,9 @@
 --   4. 升级后若迁移新增了 RAI_* 表，把它加入下面的列表后重新执行。
 --
 -- A least-privilege role for the module: SELECT on the view RAI_V_EXAM; SELECT/INSERT/UPDATE/DELETE
--- on the RAI_* tables; SELECT/INSERT/UPDATE (no DELETE) on the report tables. The role cannot read
+-- on the RAI_* tables; SELECT/INSERT/UPDATE on the report table, and DELETE too on the key/value measurement table
+-- (RIS_REPORT_MEASURE): the rows target replaces the rows the module itself wrote with a newer SR's values
+-- by deleting them (a doctor's rows are never deleted). No DELETE on the report table itself. The role cannot read
 -- any RIS table itself. Run as the owner of these objects (who ran 10/20/30 and the migrations).
 -- What a DBA changes:
 --   1. the role name rai_module (everywhere); uncomment CREATE ROLE with a strong password (or use
@@ -45,7 +47,9 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON
     RAI_LOGIN_FAILURE,
     RAI_NAME_INDEX,
     RAI_NAME_KEY,
-    RAI_NAME_SCAN
+    RAI_NAME_SCAN,
+    RAI_SR_SOURCE,
+    RAI_ACCEPTANCE
 TO rai_module;
 
 -- 审计表只能追加：模块账号只有 SELECT、INSERT；按保存期限清理只能通过 RAI_AUDIT_PURGE（以属主权限运行，
@@ -57,4 +61,5 @@ REVOKE UPDATE, DELETE, TRUNCATE ON RAI_AUDIT FROM rai_module;
 GRANT SELECT, INSERT ON RAI_AUDIT TO rai_module;
 GRANT EXECUTE ON PROCEDURE rai_audit_purge(integer) TO rai_module;
 
-GRANT SELECT, INSERT, UPDATE ON RIS_REPORT, RIS_REPORT_MEASURE TO rai_module;
+GRANT SELECT, INSERT, UPDATE ON RIS_REPORT TO rai_module;
+GRANT SELECT, INSERT, UPDATE, DELETE ON RIS_REPORT_MEASURE TO rai_module;

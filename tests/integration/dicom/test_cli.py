@@ -41,8 +41,14 @@ def test_import_list_and_link_by_hand(installation: Path, tmp_path: Path, capsys
     assert sr.SOPInstanceUID in capsys.readouterr().out
     assert main(["--config", cfg, "link", sr.SOPInstanceUID, "NO_SUCH_EXAM"]) == 2
     assert "not in RAI_V_EXAM" in capsys.readouterr().err
-    assert main(["--config", cfg, "link", sr.SOPInstanceUID, "E1"]) == 0
-    assert "SR_APPLY task" in capsys.readouterr().out
+    # NOBODY is not E1's patient (P1): a plain link is refused, a forced one needs a reason
+    assert main(["--config", cfg, "link", sr.SOPInstanceUID, "E1"]) == 2
+    assert "Patient ID NOBODY is not the exam's (P1)" in capsys.readouterr().err
+    assert main(["--config", cfg, "link", sr.SOPInstanceUID, "E1", "--force"]) == 2
+    assert "needs a reason" in capsys.readouterr().err
+    assert main(["--config", cfg, "link", sr.SOPInstanceUID, "E1", "--force", "--reason", "AI host test patient"]) == 0
+    out = capsys.readouterr().out
+    assert "confirmed for exam E1" in out and "SR_APPLY task" in out
     assert main(["--config", cfg, "objects", "--unlinked"]) == 0
     assert "no objects" in capsys.readouterr().out
     assert main(["--config", cfg, "objects", "--json"]) == 0
@@ -53,7 +59,7 @@ def test_import_list_and_link_by_hand(installation: Path, tmp_path: Path, capsys
 
 
 def test_import_sr_with_exam_links_manually(installation: Path, tmp_path: Path, capsys) -> None:
-    make.sr(tmp_path / "sr.dcm")
+    make.sr(tmp_path / "sr.dcm", patient_id="P1")
     assert main(["--config", str(installation), "import-sr", str(tmp_path / "sr.dcm"), "--exam", "E1"]) == 0
     out = capsys.readouterr().out
     assert "exam E1 (MANUAL)" in out and "SR_APPLY task" in out

@@ -67,7 +67,7 @@ def test_import_stores_links_and_queues_apply_once(exams: Engine, tmp_path: Path
     ctx = AppContext(config=config, engine=exams)
     area = StorageArea(tmp_path / "storage")
     area.prepare()
-    sr = make.sr(tmp_path / "sr.dcm", accession="ACC2")
+    sr = make.sr(tmp_path / "sr.dcm", accession="ACC2", patient_id="P2")
 
     def run(exam_key: str | None = None):
         with open(tmp_path / "sr.dcm", "rb") as fh:

@@ -105,12 +105,12 @@ def test_duplicate_sop_instance_is_acknowledged_once_stored_once(start_scp, tmp_
     with env.ctx.engine.begin() as conn:
         conn.exec_driver_sql("INSERT INTO ris_exam (exam_id, patient_id, accession_no, exam_status) "
                              "VALUES ('E0002', 'P000456', 'ACC2', 'STARTED')")
-    sr = make.sr(tmp_path / "sr.dcm", accession="ACC2")
+    sr = make.sr(tmp_path / "sr.dcm", accession="ACC2", patient_id="P000456")
     first = dcmtk.storescu(env.port, tmp_path / "sr.dcm")
     stored = env.storage / env.objects()[0].file_path
     before = (_sha(stored), stored.stat().st_mtime_ns)
     make.sr(tmp_path / "sr2.dcm", study=sr.StudyInstanceUID, series=sr.SeriesInstanceUID, sop=sr.SOPInstanceUID,
-            accession="ACC2", value=70.0)  # same UID, different content
+            accession="ACC2", patient_id="P000456", value=70.0)  # same UID, different content
     second = dcmtk.storescu(env.port, tmp_path / "sr2.dcm", tmp_path / "sr.dcm")
     assert dcmtk.store_statuses(first.stderr + second.stderr) == ["Success"] * 3
     assert len(env.objects()) == 1
@@ -124,9 +124,9 @@ def test_overwrite_same_source_replaces_changed_content_and_applies_again(start_
     with env.ctx.engine.begin() as conn:
         conn.exec_driver_sql("INSERT INTO ris_exam (exam_id, patient_id, accession_no, exam_status) "
                              "VALUES ('E0003', 'P000789', 'ACC3', 'STARTED')")
-    sr = make.sr(tmp_path / "sr.dcm", accession="ACC3", value=55.0)
+    sr = make.sr(tmp_path / "sr.dcm", accession="ACC3", patient_id="P000789", value=55.0)
     make.sr(tmp_path / "sr2.dcm", study=sr.StudyInstanceUID, series=sr.SeriesInstanceUID, sop=sr.SOPInstanceUID,
-            accession="ACC3", value=57.0)
+            accession="ACC3", patient_id="P000789", value=57.0)
     result = dcmtk.storescu(env.port, tmp_path / "sr.dcm", tmp_path / "sr2.dcm")
     assert dcmtk.store_statuses(result.stderr) == ["Success", "Success"]
     [row] = env.objects()

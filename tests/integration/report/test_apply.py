@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydicom.dataset import Dataset
 from sqlalchemy import func, select, update
 
 from ris_ai_module.db.tables import measurement
@@ -124,23 +125,37 @@ def test_apply_twice_gives_the_same_rows(rig):
         assert conn.execute(select(func.count()).where(measurement.c.sop_instance_uid == sop)).scalar() == 65
 
 
-def test_newer_sr_replaces_only_module_written_values(rig):
+def revision_of(ds, old):
+    """``ds`` as a correction of ``old``: its Predecessor Documents Sequence names it (PS3.3 C.17.2)."""
+    sop = Dataset()
+    sop.ReferencedSOPClassUID, sop.ReferencedSOPInstanceUID = old.SOPClassUID, old.SOPInstanceUID
+    series = Dataset()
+    series.SeriesInstanceUID, series.ReferencedSOPSequence = old.SeriesInstanceUID, [sop]
+    study = Dataset()
+    study.StudyInstanceUID, study.ReferencedSeriesSequence = old.StudyInstanceUID, [series]
+    ds.PredecessorDocumentsSequence = [study]
+    return ds
+
+
+def test_revision_replaces_its_predecessor_wholly_but_only_module_written_values(rig):
     rig.add_exam("E5", report_status="DRAFT", findings="医生书写的第一段。")
-    old = rig.store(adult_echo_full(), "E5")
+    first = adult_echo_full()
+    old = rig.store(first, "E5")
     rig.apply(old)
     rig.add_doctor_row("E5", "DOCTOR_NOTE", "二尖瓣轻度反流", "")
-    new = rig.store(small_echo(5.2, 55), "E5")
+    new = rig.store(revision_of(small_echo(5.2, 55), first), "E5")
 
     assert rig.apply(new).kind is OutcomeKind.DONE
 
     rows = rig.rows("E5")
     assert rows["LVIDd"] == ("52.0", "mm", "左室舒张末期内径", new)
     assert rows["LVEF"] == ("55", "%", "左室射血分数", new)
-    assert "MV_E" not in rows  # the older SR's value is not left behind as if current
+    assert "MV_E" not in rows  # the correction removed it: it leaves the report too
     assert rows["DOCTOR_NOTE"] == ("二尖瓣轻度反流", "", "医生录入", None)
     assert set(rows) == {"LVIDd", "LVEF", "DOCTOR_NOTE"}
     findings = rig.report_row("E5")["findings"]
-    assert findings == "医生书写的第一段。\n【AI测量】\n左心室内径：左室舒张末期内径52.0mm。\n左室收缩功能：左室射血分数55%。\n【/AI测量】"
+    assert findings == ("医生书写的第一段。\n【AI测量】\n左心室内径：左室舒张末期内径52.0mm。\n左室收缩功能：左室射血分数55%。\n"
+                        "（以上为AI测量值：ris-ai-module tests fixture，待医生确认。）\n【/AI测量】")
 
     # A late retry of the older SR must not undo the newer one.
     assert rig.apply(old).kind is OutcomeKind.DONE
@@ -149,11 +164,12 @@ def test_newer_sr_replaces_only_module_written_values(rig):
 
 def test_doctors_edit_of_a_module_written_row_is_kept(rig):
     rig.add_exam("E12", report_status="DRAFT")
-    rig.apply(rig.store(adult_echo_full(), "E12"))
+    first = adult_echo_full()
+    rig.apply(rig.store(first, "E12"))
     with rig.engine.begin() as conn:
         conn.execute(update(RIS_MEASURE).where(RIS_MEASURE.c.exam_id == "E12", RIS_MEASURE.c.item_key == "LVEF")
                      .values(item_value="58"))
-    new = rig.store(small_echo(5.2, 55), "E12")
+    new = rig.store(revision_of(small_echo(5.2, 55), first), "E12")
     rig.apply(new)
     rows = rig.rows("E12")
     assert rows["LVEF"][0] == "58"  # the doctor's correction stands
@@ -214,8 +230,9 @@ def test_two_srs_applied_at_once_end_with_the_newer_values(rig):
     import threading
 
     rig.add_exam("E11", report_status="DRAFT")
-    old = rig.store(adult_echo_full(), "E11")
-    new = rig.store(small_echo(5.2, 55), "E11")
+    first = adult_echo_full()
+    old = rig.store(first, "E11")
+    new = rig.store(revision_of(small_echo(5.2, 55), first), "E11")
     outcomes = []
     threads = [threading.Thread(target=lambda s=s: outcomes.append(rig.apply(s))) for s in (new, old)]
     for t in threads:

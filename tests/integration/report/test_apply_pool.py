@@ -23,7 +23,7 @@ from ris_ai_module.tasks.queue import enqueue
 from tests.integration.report.conftest import RIS_MEASURE
 from tests.sr_fixtures.build import save
 from tests.sr_fixtures.cases import adult_echo_full
-from tests.support import free_port
+from tests.support import DEMO_E0001, as_patient, free_port
 
 
 def _measures(config: Path) -> dict[str, str]:
@@ -41,7 +41,7 @@ def _import(config: Path, sr: Path) -> None:
 
 
 def test_pool_applies_like_in_thread_and_survives_a_kill(tmp_path: Path, caplog) -> None:
-    sr = save(adult_echo_full(), tmp_path / "echo.dcm")
+    sr = save(as_patient(adult_echo_full(), *DEMO_E0001), tmp_path / "echo.dcm")
     plain = write_demo(tmp_path / "plain", free_port(), free_port(), "http://127.0.0.1:9/api/exams")
     _import(plain, sr)
     ctx = make_context(load_config(plain))

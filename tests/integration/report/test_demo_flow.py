@@ -15,13 +15,13 @@ from ris_ai_module.runtime import make_worker
 from tests.integration.report.conftest import RIS_MEASURE, RIS_REPORT
 from tests.sr_fixtures.build import save
 from tests.sr_fixtures.cases import adult_echo_full
-from tests.support import free_port
+from tests.support import DEMO_E0001, as_patient, free_port
 
 
 def test_imported_sr_fills_the_demo_report(tmp_path: Path, capsys) -> None:
     config = write_demo(tmp_path / "demo", free_port(), free_port(), "http://127.0.0.1:9/api/exams")
     assert "[report]" in config.read_text(encoding="utf-8")
-    sr = save(adult_echo_full(), tmp_path / "echo.dcm")
+    sr = save(as_patient(adult_echo_full(), *DEMO_E0001), tmp_path / "echo.dcm")
 
     assert main(["--config", str(config), "import-sr", str(sr), "--exam", "E0001"]) == 0
     assert "SR_APPLY task" in capsys.readouterr().out

@@ -14,7 +14,7 @@ from ris_ai_module.report.handler import SrApplyHandler
 from ris_ai_module.report.pending import retry_pending
 from ris_ai_module.runtime import make_worker
 from ris_ai_module.tasks.model import OutcomeKind
-from tests.integration.report.test_apply import small_echo
+from tests.integration.report.test_apply import revision_of, small_echo
 from tests.sr_fixtures.cases import adult_echo_full
 
 #: A RIS with one column per measurement: EF numeric, LVDD text, and a column the doctor fills.
@@ -42,7 +42,8 @@ def test_columns_target_fills_mapped_columns_and_keeps_a_doctors_value(rig):
     rig.add_exam("C1", report_status="DRAFT")
     with rig.engine.begin() as conn:
         conn.execute(echo_values.insert().values(exam_id="C1", tapse="20 (医生)"))
-    sop = rig.store(adult_echo_full(), "C1")
+    first = adult_echo_full()
+    sop = rig.store(first, "C1")
 
     assert rig.apply(sop).kind is OutcomeKind.DONE
 
@@ -51,7 +52,7 @@ def test_columns_target_fills_mapped_columns_and_keeps_a_doctors_value(rig):
     assert (row.ef, row.lvdd, row.mv_e, row.tapse) == (60.0, "47.0", "81", "20 (医生)")
     assert rig.state("C1")["written_keys"]["columns"] == {"LVEF": "60", "LVIDd": "47.0", "MV_E": "81"}
 
-    newer = rig.store(small_echo(5.2, 55), "C1")  # no MV_E this time: the older value is cleared
+    newer = rig.store(revision_of(small_echo(5.2, 55), first), "C1")  # a correction without MV_E: cleared
     rig.apply(newer)
     with rig.engine.connect() as conn:
         row = conn.execute(select(echo_values).where(echo_values.c.exam_id == "C1")).one()

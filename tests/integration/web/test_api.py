@@ -18,6 +18,7 @@ from ris_ai_module.runtime import make_worker
 from tests.integration.tasks.conftest import add_exam
 from tests.integration.web.conftest import MONITOR_TOKEN, OPERATOR, VIEWER, Api, start_api
 from tests.sr_fixtures import cases
+from tests.support import as_patient
 
 
 def _exams(engine: Engine) -> None:
@@ -141,8 +142,10 @@ def test_resend_creates_a_new_task_with_a_new_key_and_is_audited(api: Api, any_d
 def _sr_for(engine: Engine, exam_key: str, path: Path) -> bytes:
     ds = cases.adult_echo_full()
     with engine.connect() as conn:
-        accession = conn.execute(text("SELECT ACCESSION_NO FROM ris_exam WHERE EXAM_ID = :k"), {"k": exam_key}).scalar()
+        accession, patient_id, name = conn.execute(text(
+            "SELECT ACCESSION_NO, PATIENT_ID, PATIENT_NAME FROM ris_exam WHERE EXAM_ID = :k"), {"k": exam_key}).one()
     ds.AccessionNumber = accession
+    as_patient(ds, patient_id, name)
     ds.save_as(path, enforce_file_format=True)
     return path.read_bytes()
 

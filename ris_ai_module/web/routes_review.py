@@ -1,0 +1,104 @@
+"""Unknown codes: ``GET /api/unmapped``. Objects held by the patient check: ``GET /api/review``; a decision:
+``POST /api/objects/<sop>/link`` with JSON ``{"exam_key": ..., "force": false, "reason": ...}`` (audited)."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import bottle
+
+from ris_ai_module.dicom import index
+from ris_ai_module.dicom.review import decide_link, refuse_audit
+from ris_ai_module.errors import InvalidInput
+from ris_ai_module.web import params
+
+if TYPE_CHECKING:
+    from ris_ai_module.web.app import WebContext
+
+
+def install(app: bottle.Bottle, web: WebContext) -> None:
+    @app.get("/api/review")
+    def waiting() -> dict[str, Any]:
+        web.user()
+        limit = params.integer(bottle.request.query.get("limit"), "limit", 100, 1, 1000)
+        with web.ctx.engine.connect() as conn:
+            rows = index.list_objects(conn, review=True, limit=limit)
+        return {"objects": [{
+            "sop_instance_uid": r.sop_instance_uid, "sop_class_uid": r.sop_class_uid, "sr": index.is_sr(r.sop_class_uid),
+            "patient_id": r.patient_id, "patient_name": r.patient_name, "accession_no": r.accession_no,
+            "exam_key": r.review_exam_key, "method": r.review_method, "reason": r.review_reason,
+            "received_at": r.received_at, "sender": r.sender_ae or r.source,
+        } for r in rows]}
+
+    @app.get("/api/unmapped")
+    def unmapped() -> dict[str, Any]:
+        """Distinct measurements the catalog does not know (``ris-ai-module unmapped``)."""
+        from ris_ai_module.report.unmapped import unmapped_concepts
+
+        web.user()
+        q = bottle.request.query
+        since = params.day(q.get("since"), "since")
+        with web.ctx.engine.connect() as conn:
+            found = unmapped_concepts(conn, since=since, limit=params.integer(q.get("limit"), "limit", 100, 1, 1000))
+        return {"concepts": [u.to_dict() for u in found]}
+
+    @app.get("/api/acceptance")
+    def accepted() -> dict[str, Any]:
+        """What doctors did with the AI values of reports signed in the last ``days`` days (default 7)."""
+        from datetime import timedelta
+
+        from ris_ai_module.db.clock import utcnow
+        from ris_ai_module.report.acceptance import statistics
+
+        web.user()
+        days = params.integer(bottle.request.query.get("days"), "days", 7, 1, 366)
+        now = utcnow()
+        with web.ctx.engine.connect() as conn:
+            return statistics(conn, now - timedelta(days=days), now + timedelta(seconds=1),
+                              float(web.ctx.config.review.result_within), now=now)
+
+    @app.post("/api/objects/<sop_uid>/link")
+    def link(sop_uid: str) -> dict[str, Any]:
+        user = web.user("operator")
+        body = _json_body()
+        exam_key = params.text(_field(body, "exam_key", str), "exam_key")
+        if not exam_key:
+            raise InvalidInput("exam_key", "required")
+        reason = params.text(_field(body, "reason", str), "reason", 500) or ""
+        force = bool(_field(body, "force", bool))
+        review = web.ctx.config.review
+        source = f"http:{bottle.request.remote_addr or '-'}"
+        try:
+            with web.ctx.engine.begin() as conn:
+                decision = decide_link(conn, sop_uid, exam_key, actor=user.name, source=source,
+                                       policy=review.patient_check, other_ids_column=review.other_ids_column,
+                                       force=force, reason=reason)
+        except InvalidInput as exc:
+            with web.ctx.engine.begin() as conn:
+                refuse_audit(conn, user.name, source, sop_uid, exam_key, exc.reason)
+            bottle.response.status = 409 if exc.field == "exam_key" else 400
+            return {"error": exc.reason, "field": exc.field}
+        web.ctx.wake.set()
+        return {"sop_instance_uid": sop_uid, "exam_key": exam_key, "action": decision.action,
+                "task_ids": list(decision.task_ids)}
+
+
+def _json_body() -> dict[str, Any]:
+    raw = bottle.request.body.read(64 * 1024 + 1)
+    if len(raw) > 64 * 1024:
+        raise InvalidInput("body", "larger than 64 KB")
+    try:
+        data = json.loads(raw.decode("utf-8") or "{}")
+    except (UnicodeDecodeError, ValueError):
+        raise InvalidInput("body", "expected a JSON object") from None
+    if not isinstance(data, dict):
+        raise InvalidInput("body", "expected a JSON object")
+    return data
+
+
+def _field(body: dict[str, Any], name: str, kind: type) -> Any:
+    value = body.get(name)
+    if value is not None and not isinstance(value, kind):
+        raise InvalidInput(name, f"expected {'true or false' if kind is bool else 'text'}")
+    return value
