@@ -87,7 +87,7 @@ def test_pool_applies_like_in_thread_and_survives_a_kill(tmp_path: Path, caplog)
 
 def test_without_a_pool_sr_apply_runs_in_thread(tmp_path: Path) -> None:
     """A pool that cannot start (or library mode) leaves SR_APPLY to the worker thread: nothing waits."""
-    sr = save(adult_echo_full(), tmp_path / "echo.dcm")
+    sr = save(as_patient(adult_echo_full(), *DEMO_E0001), tmp_path / "echo.dcm")
     config = write_demo(tmp_path / "demo", free_port(), free_port(), "http://127.0.0.1:9/api/exams")
     ctx = make_context(load_config(config))
     pool = ApplyPool(ctx.config, str(tmp_path / "no-such-config.toml"))

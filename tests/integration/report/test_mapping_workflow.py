@@ -16,8 +16,8 @@ from ris_ai_module.config.load import load_config
 from ris_ai_module.context import make_context
 from ris_ai_module.db.tables import dicom_object, measurement
 from ris_ai_module.demo import write_demo
-from ris_ai_module.report.apply import run_sr_apply
-from ris_ai_module.tasks.worker import Worker
+from ris_ai_module.report.handler import SrApplyHandler
+from ris_ai_module.runtime import make_worker
 from tests.integration.dicom import objects as make
 from tests.integration.report.conftest import RIS_MEASURE
 from tests.sr_fixtures.build import FINDINGS, IMAGE_MODE, c, code, container, document, num, save
@@ -37,7 +37,7 @@ def _sr(path: Path, patient: tuple[str, str], accession: str) -> Path:
 def _worker(config: Path) -> None:
     ctx = make_context(load_config(config))
     try:
-        while Worker(ctx, handlers={"SR_APPLY": run_sr_apply}).run_once():
+        while make_worker(ctx, [SrApplyHandler(ctx)]).run_once():
             pass
     finally:
         ctx.engine.dispose()

@@ -18,8 +18,8 @@ from ris_ai_module.demo import write_demo
 from ris_ai_module.dicom.scp import StorageScp
 from ris_ai_module.health.report import gather
 from ris_ai_module.health.review_check import check_review
-from ris_ai_module.report.apply import run_sr_apply
-from ris_ai_module.tasks.worker import Worker
+from ris_ai_module.report.handler import SrApplyHandler
+from ris_ai_module.runtime import make_worker
 from tests.integration.dicom import dcmtk
 from tests.integration.dicom import objects as make
 from tests.integration.report.conftest import RIS_MEASURE
@@ -52,7 +52,7 @@ def demo(tmp_path: Path):
 
 
 def _apply_all(ctx) -> None:
-    worker = Worker(ctx, handlers={"SR_APPLY": run_sr_apply})
+    worker = make_worker(ctx, [SrApplyHandler(ctx)])
     for _ in range(10):  # bounded: each round runs what is queued
         if worker.run_once() == 0:
             return

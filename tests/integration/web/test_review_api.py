@@ -10,7 +10,7 @@ from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 
 from ris_ai_module.db.tables import audit
-from ris_ai_module.tasks.worker import Worker
+from ris_ai_module.runtime import make_worker
 from tests.integration.tasks.conftest import add_exam
 from tests.integration.web.conftest import VIEWER, Api
 from tests.sr_fixtures import cases
@@ -51,7 +51,7 @@ def test_upload_for_another_patient_is_held_then_confirmed(api: Api, any_db: Eng
     assert ok.status_code == 200, ok.text
     assert ok.json()["action"] == "link_force" and ok.json()["task_ids"]
     assert api.get("/api/review").json()["objects"] == []
-    Worker(api.ctx).run_once()
+    make_worker(api.ctx).run_once()
     assert api.get("/api/exams/W1").json()["report"]["state"] == "APPLIED"
     with any_db.connect() as conn:
         rows = conn.execute(select(audit.c.action, audit.c.ok).where(audit.c.target == sop)
@@ -82,5 +82,5 @@ def test_dry_run_upload_stores_nothing_and_the_real_one_is_applied(api: Api, any
 
     real = api.post("/api/sr", data=data, headers={"Content-Type": "application/dicom"})
     assert real.status_code == 201 and real.json()["duplicate"] is False  # not taken as a duplicate
-    Worker(api.ctx).run_once()
+    make_worker(api.ctx).run_once()
     assert api.get("/api/exams/D1").json()["report"]["state"] == "APPLIED"

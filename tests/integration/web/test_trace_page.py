@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from ris_ai_module.tasks.worker import Worker
+from ris_ai_module.runtime import make_worker
 from tests.integration.tasks.conftest import add_exam
 from tests.integration.web.browser import chromium_page, without_credentials
 from tests.integration.web.conftest import VIEWER, start_api
@@ -50,7 +50,7 @@ def test_trace_shows_source_superseded_unmapped_and_provenance(any_db: Engine, t
             up = api.post("/api/sr", data=(tmp_path / f"{i}.dcm").read_bytes(),
                           headers={"Content-Type": "application/dicom"})
             assert up.status_code == 201, up.text
-            Worker(api.ctx).run_once()
+            make_worker(api.ctx).run_once()
         trace = api.get("/api/exams/T9").json()
         url = f"http://{VIEWER[0]}:{VIEWER[1]}@127.0.0.1:{api.server.port}/?exam=T9"
         plain, credentials = without_credentials(url)
