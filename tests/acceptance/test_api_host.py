@@ -84,9 +84,14 @@ print(json.dumps(out))
 '''
 
 
+#: The demo RIS's patients (ris_ai_module/demo.py DEMO_EXAMS): the SR carries its patient's own name.
+DEMO_NAMES = {"P000123": "张三", "P000456": "李四芳", "P000789": "欧阳明", "P001024": "王小丫"}
+
+
 def _sr(folder: Path, name: str, patient_id: str, accession: str) -> Path:
     ds = adult_echo_full()
-    ds.PatientID = patient_id
+    ds.SpecificCharacterSet = "ISO_IR 192"
+    ds.PatientID, ds.PatientName = patient_id, DEMO_NAMES.get(patient_id, "Test^Patient")
     ds.AccessionNumber = accession
     return save(ds, folder / name)
 
