@@ -322,6 +322,8 @@ password_history = Table(
     Column("password_hash", String(200), nullable=False),
     Column("set_at", Timestamp, nullable=False),
     Index("rai_ix_pwhist_user", "user_name", "set_at"),
+)
+
 # --- issue 9 "nothing wrong reaches a report": review, provenance, supersede, acceptance ------------------
 #: Columns added to RAI_OBJECT by migration 0009_trust (defined here so that one Table holds them all).
 for _col in (

@@ -15,7 +15,6 @@ from sqlalchemy.engine import Connection
 
 from ris_ai_module.db.ris import exam_view
 from ris_ai_module.db.tables import check, dicom_object, report_state, task, task_attempt
-from ris_ai_module.names import pinyin_keys  # noqa: F401 - the web's search and the patient check share it
 from ris_ai_module.tasks.model import TaskKind, TaskStatus
 from ris_ai_module.web.spellings import name_spellings, pinyin_keys  # noqa: F401 - look-up's vocabulary
 

@@ -9,23 +9,15 @@ from functools import lru_cache
 from itertools import product
 from math import prod
 
+from ris_ai_module.names import readings
+
 #: Readings tried per name: every reading of every character while their product stays under this;
 #: beyond it, every reading of the surname (first character) and the usual reading of the others.
 _MAX_SPELLINGS = 32
 
 
-@lru_cache(maxsize=50_000)  # names use a few thousand distinct characters
-def _readings(char: str) -> tuple[str, ...]:
-    """Every toneless reading of one character: 曾 -> ("ceng", "zeng"), 吕 -> ("lv", "lu"); a letter or
-    digit stands for itself; punctuation and spaces for nothing."""
-    from pypinyin import Style, pinyin
-
-    found = pinyin(char, style=Style.NORMAL, heteronym=True, errors="ignore")
-    readings = [r.lower() for r in found[0]] if found else []
-    readings += [r.replace("v", "u") for r in readings if "v" in r]  # 吕: typed "lv" or "lu"
-    if not readings:
-        readings = [char.lower()] if char.isalnum() else [""]
-    return tuple(dict.fromkeys(readings))
+#: One reading table for the look-up and the patient check (ris_ai_module/names.py, which the DICOM side uses).
+_readings = readings
 
 
 @lru_cache(maxsize=200_000)
