@@ -112,7 +112,7 @@ def test_a_pool_that_does_not_answer_is_replaced_and_the_task_retried(tmp_path: 
     from ris_ai_module.tasks import queue
     from ris_ai_module.tasks.model import OutcomeKind
 
-    sr = save(adult_echo_full(), tmp_path / "echo.dcm")
+    sr = save(as_patient(adult_echo_full(), *DEMO_E0001), tmp_path / "echo.dcm")
     config = write_demo(tmp_path / "demo", free_port(), free_port(), "http://127.0.0.1:9/api/exams")
     _import(config, sr)
     ctx = make_context(load_config(config))
