@@ -100,10 +100,12 @@ def handle_conn_close(event: Any, state: ScpState) -> None:
 def handle_requested(event: Any, state: ScpState) -> None:
     """EVT_REQUESTED: admit the association or reject it before negotiation.
 
-    Admits our own AE title from a loopback address (the health check's C-ECHO of this SCP; it may not store).
+    Admits our own AE title from this host's addresses (the health check's C-ECHO of this SCP; it may not store).
     Rejects (A-ASSOCIATE-RJ, rejected-permanent, service-user):
       * reason 3, calling AE title not recognised: the calling AE is not a peer's, or not from its addresses;
-      * reason 7, called AE title not recognised: ``dicom.require_called_aet`` and the called AE is not ours.
+      * reason 7, called AE title not recognised: ``dicom.require_called_aet`` and the called AE is not ours;
+    and, for a whitelisted request while ``dicom.max_associations`` are admitted, rejected-transient,
+    service-provider (presentation), local-limit-exceeded.
     Every rejection is recorded in RAI_ASSOC_REJECT (time, address, AEs, reason).
     """
     assoc = event.assoc
