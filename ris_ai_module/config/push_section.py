@@ -1,7 +1,7 @@
 """``[push]``: the AI host(s) exams are pushed to, and ``[[push.routes]]``: which exam goes to which.
 
 One AI host is the ``[push]`` section itself (named ``default``). A hospital group adds more with
-``[[push.hosts]]`` (each its own URL, credentials, payload mapping, retries, and the AE titles of
+``[[push.hosts]]`` (each its own URL, credentials, payload mapping, and the AE titles of
 ``[[dicom.peers]]`` it sends results from) and routes exams to them with ordered rules over RAI_V_EXAM
 columns (the matching itself is ``push/routing.py``). Every name is checked at start-up.
 """

@@ -36,6 +36,7 @@ class Inbox:
     ctx: AppContext
     cfg: InboxConfig
     seen: dict[str, tuple[int, int]] = field(default_factory=dict)
+    _area: StorageArea | None = field(default=None, init=False, repr=False)
 
     @property
     def folder(self) -> Path:
@@ -44,6 +45,13 @@ class Inbox:
     def prepare(self) -> None:
         for sub in (DONE, FAILED):
             (self.folder / sub).mkdir(parents=True, exist_ok=True)
+
+    def _storage(self) -> StorageArea:
+        """The storage area, made ready once (not once per file)."""
+        if self._area is None:
+            self._area = StorageArea(self.ctx.config.storage.root, self.ctx.config.storage.min_free)
+            self._area.prepare(clean_older_than=None)
+        return self._area
 
     def scan(self, now: float | None = None) -> int:
         """Import every settled file; returns how many were imported (done or failed)."""
@@ -73,8 +81,7 @@ class Inbox:
             self._move(path, FAILED, f"larger than inbox.max_bytes ({size} > {int(self.cfg.max_bytes)} bytes); "
                                      "send it by C-STORE instead")
             return
-        area = StorageArea(self.ctx.config.storage.root, self.ctx.config.storage.min_free)
-        area.prepare(clean_older_than=None)
+        area = self._storage()
         try:
             with open(path, "rb") as fh:
                 temp = area.copy_in(fh)

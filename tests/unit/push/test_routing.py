@@ -75,3 +75,11 @@ def test_problems_name_the_dotted_key_and_what_is_known() -> None:
     assert "unknown host 'nowhere'" in problems["push.default_hosts[0]"]
     hosts = tuple(AiHostConfig(name=n) for n in ("breast-ai", "echo-ai", "archive-ai", "west-ai"))
     assert route_problems(PushConfig(hosts=hosts, routes=RULES), COLUMNS) == []
+
+
+def test_the_canonical_view_columns_are_the_columns_the_module_reads() -> None:
+    """Routing rules are checked against config's column list; the module reads db/ris.py's table."""
+    from ris_ai_module.config.view import CANONICAL_COLUMNS
+    from ris_ai_module.db.ris import exam_view
+
+    assert [c.name.upper() for c in exam_view.columns] == list(CANONICAL_COLUMNS)
