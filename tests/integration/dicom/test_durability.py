@@ -60,7 +60,9 @@ def test_sigkill_during_a_burst_loses_no_acknowledged_object(tmp_path: Path) -> 
              *map(str, files)],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=dcmtk.ENV,
         )
-        assert wait_until(lambda: _count(tmp_path) >= 100, timeout=60, interval=0.005)
+        # storescu sends each object only after the previous one's answer: 101 stored means it has received
+        # at least 100 acknowledgements (with 100 stored, the 100th answer may still be in flight at the kill)
+        assert wait_until(lambda: _count(tmp_path) >= 101, timeout=60, interval=0.005)
         module.kill()
         output, _ = sender.communicate(timeout=60)
     finally:
