@@ -24,9 +24,11 @@ from ris_ai_module.db.clock import utcnow
 from ris_ai_module.db.dialects import identifier
 from ris_ai_module.db.tables import acceptance, dicom_object, measurement, report_state, task
 from ris_ai_module.report import sr_sources
+from ris_ai_module.report.current import queue_deliveries
 from ris_ai_module.report.targets import ris_table, same_value, text_column
 from ris_ai_module.report.writer import APPLIED, blocked_reason, previous_keys, report_status
 from ris_ai_module.services import Services
+from ris_ai_module.tasks.deliveries import SIGNED as SIGNED_EVENT
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,7 @@ def compare_signed(ctx: Services, limit: int = 200) -> int:
             if rows:
                 conn.execute(insert(acceptance), rows)
             conn.execute(update(s).where(s.c.exam_key == exam_key).values(signed_checked_at=now))
+            queue_deliveries(ctx, conn, exam_key, SIGNED_EVENT)  # the result as signed: a new version
             done += 1
     if done:
         log.info("%d signed report(s) compared with the AI values", done, extra={"action": "acceptance_compared"})

@@ -24,6 +24,7 @@ from ris_ai_module.db.clock import utcnow
 from ris_ai_module.db.tables import dicom_object, measurement
 from ris_ai_module.errors import ConfigError, InvalidInput, NotFound
 from ris_ai_module.report import sr_sources, supersede, writer
+from ris_ai_module.report.current import queue_deliveries
 from ris_ai_module.report.display import ReportItem, report_items
 from ris_ai_module.report.findings_kind import DocumentInfo
 from ris_ai_module.report.item_context import finding_columns
@@ -31,6 +32,7 @@ from ris_ai_module.services import Services, hooks_of
 from ris_ai_module.sr.model import Measurement, ParsedSR
 from ris_ai_module.sr.parse import parse_sr_file
 from ris_ai_module.sr.provenance import Provenance, read_provenance
+from ris_ai_module.tasks.deliveries import APPLIED as APPLIED_EVENT
 from ris_ai_module.tasks.model import Outcome, Task
 
 log = logging.getLogger(__name__)
@@ -202,6 +204,8 @@ def apply_exam(ctx: Services, exam_key: str, trigger: str | None = None, first: 
             if len(current) > 1:
                 result.detail += f" (current values of {len(current)} SRs)"
             writer.save_state(conn, exam_key, source_uid or None, result.state, result.detail, written)
+            if result.state == writer.APPLIED:  # outbound deliveries of this result (never of a held one)
+                queue_deliveries(ctx, conn, exam_key, APPLIED_EVENT)
             return result.state, result.detail
     except (DBAPIError, ConfigError) as exc:
         if isinstance(exc, IntegrityError) or isinstance(exc, OperationalError) and not _is_config_problem(exc):

@@ -23,6 +23,8 @@ from typing import Any
 class TaskKind(str, enum.Enum):
     EXAM_PUSH = "EXAM_PUSH"
     SR_APPLY = "SR_APPLY"
+    OUTBOX = "OUTBOX"
+    HL7_ORU = "HL7_ORU"
 
 
 class TaskStatus(str, enum.Enum):
