@@ -17,11 +17,14 @@ every process that applies an SR (the worker, its apply pool, the CLI) without i
 from __future__ import annotations
 
 from ris_ai_module.tasks.deliveries import Delivery, DeliveryRegistry
+from ris_ai_module.tasks.model import TaskKind
 
 
 def delivery_registry() -> DeliveryRegistry:
     """Every outbound delivery kind of this module (each decides from the config whether it is on)."""
     return DeliveryRegistry([
+        Delivery(TaskKind.OUTBOX, lambda c: bool(c.outbox.folder)),
+        Delivery(TaskKind.HL7_ORU, lambda c: bool(c.hl7.host)),
     ])
 
 

@@ -31,8 +31,10 @@ from ris_ai_module.config.health_section import (  # noqa: F401
     WebhookConfig,
     validate_health,
 )
+from ris_ai_module.config.hl7_section import Hl7Config
 from ris_ai_module.config.http_section import HttpConfig, HttpUserConfig  # noqa: F401
 from ris_ai_module.config.inbox_section import InboxConfig
+from ris_ai_module.config.outbox_section import OutboxConfig
 from ris_ai_module.config.paths import resolve_file_paths
 from ris_ai_module.config.push_section import (  # noqa: F401
     AiHostConfig,
@@ -151,6 +153,8 @@ class Config:
     audit: AuditConfig = field(default_factory=AuditConfig)
     hooks: HooksConfig = field(default_factory=HooksConfig)
     review: ReviewConfig = field(default_factory=ReviewConfig)
+    outbox: OutboxConfig = field(default_factory=OutboxConfig)
+    hl7: Hl7Config = field(default_factory=Hl7Config)
 
     def view_columns(self) -> tuple[str, ...]:
         """RAI_V_EXAM's columns as configured: the canonical ones and the optional ones named in config."""
@@ -184,6 +188,8 @@ class Config:
         self.http.validate()
         self.audit.validate()
         self.review.validate()
+        self.outbox.validate()
+        self.hl7.validate()
 
     def resolve_paths(self, base: Path) -> Config:
         """Relative file paths in the file mean: relative to the file's folder (every FilePath field)."""
