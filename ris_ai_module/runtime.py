@@ -42,12 +42,14 @@ def task_handlers(ctx: AppContext, apply_pool: Any | None = None) -> list[TaskHa
     """Every task kind this module serves, one line each: adding a kind adds its line here."""
     from ris_ai_module.push.handler import ExamPushHandler
     from ris_ai_module.report.handler import SrApplyHandler
+    from ris_ai_module.results.hl7_handler import Hl7OruHandler
     from ris_ai_module.results.outbox_handler import OutboxHandler
 
     return [
         ExamPushHandler(ctx.engine, ctx.config.push, hooks_of(ctx)),
         SrApplyHandler(ctx, pool=apply_pool),
         OutboxHandler(ctx.engine, ctx.config),
+        Hl7OruHandler(ctx.engine, ctx.config),
     ]
 
 
