@@ -64,6 +64,9 @@ class DicomPeerConfig:
     addresses: tuple[str, ...] = ()
     host: str = ""
     port: int = 104
+    #: The campus (value of ``ris.campus_column``) this peer sends for: its objects link only to that
+    #: campus's exams; empty: not known (then an ambiguous match across campuses is held for review).
+    campus: str = ""
 
 
 @dataclass(frozen=True)

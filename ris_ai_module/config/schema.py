@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -54,7 +55,7 @@ from ris_ai_module.config.report_section import (  # noqa: F401
     ReportTextConfig,
 )
 from ris_ai_module.config.review_section import ReviewConfig
-from ris_ai_module.config.types import ByteSize, Duration, FilePath
+from ris_ai_module.config.types import ByteSize, Duration, FilePath, empty_mapping
 from ris_ai_module.config.view import CANONICAL_COLUMNS
 from ris_ai_module.errors import ConfigError
 
@@ -90,6 +91,9 @@ class RisConfig:
     poll_lookback: Duration = Duration(3 * 86400)
     #: An optional column of RAI_V_EXAM naming the exam's campus (院区) in a hospital group; empty: none.
     campus_column: str = ""
+    #: The campus of a received object from its InstitutionName (exact text -> campus), besides the sending
+    #: peer's ``dicom.peers[].campus``; an object whose campus is unknown never links across campuses.
+    campus_institutions: Mapping[str, str] = field(default_factory=empty_mapping)
 
 
 @dataclass(frozen=True)
@@ -170,6 +174,11 @@ class Config:
             raise ConfigError("ris.campus_column", f"not a column name: {self.ris.campus_column!r}")
         if self.module.campuses and not self.ris.campus_column:
             raise ConfigError("module.campuses", "needs ris.campus_column (the view column that names the campus)")
+        if self.ris.campus_institutions and not self.ris.campus_column:
+            raise ConfigError("ris.campus_institutions", "needs ris.campus_column (the view column that names the campus)")
+        for i, peer in enumerate(self.dicom.peers):
+            if peer.campus and not self.ris.campus_column:
+                raise ConfigError(f"dicom.peers[{i}].campus", "needs ris.campus_column (the view column that names the campus)")
         self.push.validate_push(self.worker.enabled, self.view_columns())
         if self.worker.threads < 1:
             raise ConfigError("worker.threads", "expected at least 1")

@@ -25,9 +25,10 @@ from ris_ai_module.context import AppContext
 from ris_ai_module.db.clock import utcnow
 from ris_ai_module.db.ris import exams_of_patient
 from ris_ai_module.dicom import index, statuses
+from ris_ai_module.dicom.campus import ObjectCampus, object_campus
 from ris_ai_module.dicom.index import ObjectRow
 from ris_ai_module.dicom.linking import UNLINKED, Link, find_exam, parse_da
-from ris_ai_module.dicom.patient_check import NEEDS_REVIEW, Verdict, check_patient
+from ris_ai_module.dicom.patient_check import NEEDS_REVIEW, Verdict, check_campus, check_patient
 from ris_ai_module.dicom.storage import StorageArea, TempObject, sha256_of
 from ris_ai_module.dicom.uids import uid_problem
 from ris_ai_module.hooks import Hooks
@@ -39,7 +40,7 @@ log = logging.getLogger(__name__)
 #: The only attributes read on the association thread (the object is never decoded whole).
 HEADER_TAGS = (
     "SpecificCharacterSet", "PatientName", "SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID", "PatientID", "AccessionNumber",
-    "StudyDate",
+    "StudyDate", "InstitutionName",
 )
 #: The last of HEADER_TAGS in file order (SeriesInstanceUID): reading stops at the first element after it.
 HEADER_END = 0x0020000E
@@ -147,10 +148,10 @@ def _ingest(ctx: AppContext, area: StorageArea, rc: Received) -> Outcome:
                                link_method=existing.link_method, file_path=existing.file_path)
             if not area.has_room():
                 return _fail(statuses.OUT_OF_RESOURCES, "storage below min_free", sop)
-            link = _link(conn, rc, row, ds)
-            if link.exam_key is None and hooks_of(ctx).has("pick_exam"):
+            link = _link(ctx, conn, rc, row, ds)
+            if link.exam_key is None and not link.hold and hooks_of(ctx).has("pick_exam"):
                 link = pick_by_hook(conn, hooks_of(ctx), row, ds)
-            row = _with_link(row, link, _verdict(ctx, conn, link, row))
+            row = _with_link(row, link, _verdict(ctx, conn, link, row, rc, ds))
             if existing is None:
                 index.insert_object(conn, row)
             else:
@@ -332,12 +333,15 @@ def _replaces(policy: str, existing: ObjectRow, sender_ae: str | None, sha: str)
     return True
 
 
-def _link(conn: object, rc: Received, row: ObjectRow, ds: Dataset) -> Link:
+def _link(ctx: AppContext, conn: object, rc: Received, row: ObjectRow, ds: Dataset) -> Link:
     if rc.exam_key:
         return Link(rc.exam_key, "MANUAL")
     try:
+        where = _campus_of(ctx, rc, ds)
+        if where.conflict:
+            return Link(None, None, where.why)
         return find_exam(conn, row.study_uid, row.accession_no, row.patient_id,  # type: ignore[arg-type]
-                         parse_da(ds.get("StudyDate")))
+                         parse_da(ds.get("StudyDate")), ctx.config.ris.campus_column, where.campus)
     except SQLAlchemyError:
         raise
     except Exception:  # a malformed value must not cost the object: keep it unlinked
@@ -361,10 +365,21 @@ def pick_by_hook(conn: Connection, hooks: Hooks, row: ObjectRow, ds: Dataset) ->
     return Link(chosen, "HOOK")
 
 
-def _verdict(ctx: AppContext, conn: object, link: Link, row: ObjectRow) -> Verdict | None:
-    """The patient check of a found link (None when nothing was linked)."""
+def _campus_of(ctx: AppContext, rc: Received, ds: Dataset) -> ObjectCampus:
+    return object_campus(ctx.config, rc.sender_ae, rc.sender_address, _text(ds.get("InstitutionName")))
+
+
+def _verdict(ctx: AppContext, conn: object, link: Link, row: ObjectRow, rc: Received, ds: Dataset) -> Verdict | None:
+    """The patient check of a found link (None when nothing was linked); a hook's pick of another campus's
+    exam fails it too (the rules already keep to the object's campus; a manual link is the operator's)."""
     if link.exam_key is None:
         return None
+    if link.method == "HOOK":
+        where = _campus_of(ctx, rc, ds)
+        if where.campus is not None:
+            verdict = check_campus(conn, ctx.config.ris.campus_column, link.exam_key, where.campus)  # type: ignore[arg-type]
+            if not verdict.ok:
+                return verdict
     review = ctx.config.review
     return check_patient(conn, review.patient_check, link.exam_key, row.patient_id,  # type: ignore[arg-type]
                          row.patient_name, review.other_ids_column)
@@ -374,6 +389,8 @@ def _with_link(row: ObjectRow, link: Link, verdict: Verdict | None = None) -> Ob
     """The row linked to the exam; or, when the patient check failed, linked to none and held for review."""
     from dataclasses import replace
 
+    if link.hold:  # a match across campuses: held, linked to none, with the reason
+        return replace(row, exam_key=None, link_method=None, review_state=NEEDS_REVIEW, review_reason=link.hold[:500])
     if verdict is not None and not verdict.ok:
         return replace(row, exam_key=None, link_method=None, review_state=NEEDS_REVIEW,
                        review_reason=verdict.reason[:500], review_exam_key=link.exam_key, review_method=link.method)

@@ -16,7 +16,7 @@ from sqlalchemy import column, select, table
 from sqlalchemy.engine import Connection
 
 from ris_ai_module.db.dialects import identifier
-from ris_ai_module.db.ris import get_exam
+from ris_ai_module.db.ris import get_exam, optional_columns
 from ris_ai_module.names import names_agree, same_patient_id
 
 NEEDS_REVIEW = "NEEDS_REVIEW"
@@ -67,6 +67,14 @@ def judge(policy: str, exam_ids: list[str], exam_name: str | None, patient_id: s
     if not agree:
         return Verdict(False, f"{how}, but the names contradict: {why}")
     return Verdict(True, f"{how}; {why}")
+
+
+def check_campus(conn: Connection, campus_column: str, exam_key: str, campus: str) -> Verdict:
+    """An object known to come from ``campus`` may reach only an exam of that campus (colliding RIS numbers)."""
+    exam_campus = str(optional_columns(conn, exam_key, [campus_column]).get(campus_column.lower()) or "").strip()
+    if exam_campus != campus:
+        return Verdict(False, f"exam {exam_key} is of campus {exam_campus or '(none)'}; the object is from campus {campus}")
+    return Verdict(True, f"campus {campus}")
 
 
 def other_ids(conn: Connection, column_name: str, exam_key: str) -> list[str]:

@@ -57,8 +57,11 @@ def preview_file(ctx: Services, path: Path, exam_key: str | None = None) -> dict
             link_key, method = exam_key, "MANUAL"
         else:
             link = find_exam(conn, header["study_uid"], header["accession_no"], header["patient_id"],
-                             parse_da(header["study_date"]))
+                             parse_da(header["study_date"]), ctx.config.ris.campus_column)
             link_key, method = link.exam_key, link.method
+            if link.hold:
+                answer.update(exam_key=None, link_method=None, state="NEEDS_REVIEW", detail=link.hold)
+                return answer
         answer.update(exam_key=link_key, link_method=method)
         if link_key is None:
             answer.update(state="UNLINKED", detail="no exam found by Study UID, accession or patient ID + date")

@@ -1,0 +1,30 @@
+"""Campus keys of linking need the view's campus column, and say which key is at fault."""
+
+from __future__ import annotations
+
+import pytest
+
+from ris_ai_module.config.load import config_from_dict
+from ris_ai_module.errors import ConfigError
+
+PEER = {"name": "east-ai", "ae_title": "EAST_AI", "addresses": ["10.0.0.1"], "campus": "east"}
+
+
+def test_a_peer_campus_needs_the_campus_column() -> None:
+    with pytest.raises(ConfigError) as err:
+        config_from_dict({"database": {"url": "sqlite://"}, "worker": {"enabled": False}, "dicom": {"peers": [PEER]}})
+    assert err.value.key == "dicom.peers[0].campus"
+
+
+def test_institution_campuses_need_the_campus_column() -> None:
+    with pytest.raises(ConfigError) as err:
+        config_from_dict({"database": {"url": "sqlite://"}, "worker": {"enabled": False},
+                          "ris": {"campus_institutions": {"东院区": "east"}}})
+    assert err.value.key == "ris.campus_institutions"
+
+
+def test_campus_keys_load_with_the_column() -> None:
+    config = config_from_dict({"database": {"url": "sqlite://"}, "worker": {"enabled": False},
+                               "ris": {"campus_column": "CAMPUS", "campus_institutions": {"东院区": "east"}},
+                               "dicom": {"peers": [PEER]}})
+    assert config.dicom.peers[0].campus == "east" and dict(config.ris.campus_institutions) == {"东院区": "east"}
