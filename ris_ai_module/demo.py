@@ -74,8 +74,10 @@ file = "logs/ris-ai-module.log"
 '''
 
 
-def write_demo(folder: Path, dicom_port: int, http_port: int, ai_url: str, force: bool = False) -> Path:
-    """Create the demo; refuses to overwrite an existing config unless ``force``."""
+def write_demo(folder: Path, dicom_port: int, http_port: int, ai_url: str, force: bool = False,
+               extra_sections: str = "") -> Path:
+    """Create the demo; refuses to overwrite an existing config unless ``force``. ``extra_sections``: config text
+    appended (the interfaces that ``init-demo`` options switch on)."""
     from ris_ai_module.db.scripts import apply_script, list_scripts
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -90,6 +92,7 @@ def write_demo(folder: Path, dicom_port: int, http_port: int, ai_url: str, force
         if section is not None:
             text += "\n" + section(dicom_port, http_port)
     text += AI_HOST_CHECK.format(ai_url=ai_url)
+    text += extra_sections
     config_path.write_text(text, encoding="utf-8")
 
     db_path = folder / "ris.db"
