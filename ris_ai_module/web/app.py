@@ -224,7 +224,14 @@ def _security_headers(tls: bool) -> None:
 
 def make_app(ctx: AppContext, audit_log: AuditLog | None = None) -> bottle.Bottle:
     """The app; ``audit_log`` is the server's (closed by it), else one of its own."""
-    from ris_ai_module.web import routes_admin, routes_exams, routes_review, routes_session, routes_tasks
+    from ris_ai_module.web import (
+        routes_admin,
+        routes_exams,
+        routes_review,
+        routes_session,
+        routes_soap,
+        routes_tasks,
+    )
 
     app = bottle.Bottle(catchall=True)
     app.uninstall(bottle.JSONPlugin)
@@ -274,4 +281,5 @@ def make_app(ctx: AppContext, audit_log: AuditLog | None = None) -> bottle.Bottl
     routes_tasks.install(app, web)
     routes_admin.install(app, web)
     routes_review.install(app, web)
+    routes_soap.install(app, web)
     return app

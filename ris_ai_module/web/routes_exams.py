@@ -23,30 +23,8 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
     def list_exams() -> dict[str, Any]:
         user = web.user()
         q = bottle.request.query
-        query = ExamQuery(
-            name=params.text(q.getunicode("name"), "name"),
-            patient_id=params.text(q.getunicode("patient_id"), "patient_id"),
-            accession=params.text(q.getunicode("accession"), "accession"),
-            date_from=params.day(q.get("from"), "from"),
-            date_to=params.day(q.get("to"), "to", end=True),
-            limit=params.integer(q.get("limit"), "limit", 50, 1, 500),
-            offset=params.integer(q.get("offset"), "offset", 0, 0, 1_000_000),
-        )
-        if query.date_from and query.date_to and query.date_from >= query.date_to:
-            raise InvalidInput("to", "must not be before from")
-        window = None
-        with web.ctx.engine.connect() as conn:
-            # reading names to compare pinyin looks back a window; the term table searches every exam
-            if (query.name and is_pinyin(query.name) and not (query.date_from or query.patient_id or query.accession)
-                    and not name_index.ready(conn)):
-                window = utcnow() - timedelta(seconds=float(web.ctx.config.http.pinyin_window))
-                query = ExamQuery(**{**query.__dict__, "date_from": window})
-            exams, total = search_exams(conn, query)
-        web.audit_read(user.name, "exam_search", None, _describe(query, total))
-        answer: dict[str, Any] = {"total": total, "limit": query.limit, "offset": query.offset, "exams": exams}
-        if window is not None:
-            answer["searched_from"] = window.date().isoformat()
-        return answer
+        raw = {name: q.getunicode(name) for name in ("name", "patient_id", "accession", "from", "to", "limit", "offset")}
+        return run_search(web, user, raw)
 
     @app.get("/api/exams/<exam_key>")
     def one_exam(exam_key: str) -> dict[str, Any]:
@@ -70,6 +48,35 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
         web.ctx.wake.set()
         bottle.response.status = 202
         return {"task_id": task_id, "status": TaskStatus.SCHEDULED.value}
+
+
+def run_search(web: WebContext, user: Any, raw: dict[str, str | None], via: str = "") -> dict[str, Any]:
+    """The exam search of ``GET /api/exams`` and the SOAP FindExams: checks each argument (naming it),
+    searches, audits the read."""
+    query = ExamQuery(
+        name=params.text(raw.get("name"), "name"),
+        patient_id=params.text(raw.get("patient_id"), "patient_id"),
+        accession=params.text(raw.get("accession"), "accession"),
+        date_from=params.day(raw.get("from"), "from"),
+        date_to=params.day(raw.get("to"), "to", end=True),
+        limit=params.integer(raw.get("limit"), "limit", 50, 1, 500),
+        offset=params.integer(raw.get("offset"), "offset", 0, 0, 1_000_000),
+    )
+    if query.date_from and query.date_to and query.date_from >= query.date_to:
+        raise InvalidInput("to", "must not be before from")
+    window = None
+    with web.ctx.engine.connect() as conn:
+        # reading names to compare pinyin looks back a window; the term table searches every exam
+        if (query.name and is_pinyin(query.name) and not (query.date_from or query.patient_id or query.accession)
+                and not name_index.ready(conn)):
+            window = utcnow() - timedelta(seconds=float(web.ctx.config.http.pinyin_window))
+            query = ExamQuery(**{**query.__dict__, "date_from": window})
+        exams, total = search_exams(conn, query)
+    web.audit_read(user.name, "exam_search", None, f"{via + ': ' if via else ''}{_describe(query, total)}")  # type: ignore[attr-defined]
+    answer: dict[str, Any] = {"total": total, "limit": query.limit, "offset": query.offset, "exams": exams}
+    if window is not None:
+        answer["searched_from"] = window.date().isoformat()
+    return answer
 
 
 def _describe(query: ExamQuery, total: int) -> str:
