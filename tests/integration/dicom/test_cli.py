@@ -82,6 +82,11 @@ def test_echo_reports_latency_refusal_and_rejection_reason(start_scp, tmp_path: 
     assert main(["echo", "--host", "127.0.0.1", "--port", str(env.port), "--aet", "RIS_AI",
                  "--calling-aet", "STRANGER"]) == 1
     assert "Calling AE title not recognised" in capsys.readouterr().err
+    # A wrong called AE fails as the peer answers it (issue 13), never "ok".
+    assert main(["echo", "--host", "127.0.0.1", "--port", str(env.port), "--aet", "NOT_OURS",
+                 "--calling-aet", "DEMO_AI"]) == 1
+    err = capsys.readouterr().err
+    assert "Called AE title not recognised" in err and ": ok" not in err
     assert main(["echo", "--host", "127.0.0.1", "--port", str(free_port()), "--aet", "X", "--timeout", "3"]) == 1
     assert "refused" in capsys.readouterr().err
 
