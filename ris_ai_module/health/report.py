@@ -160,8 +160,13 @@ def _exam_counts(conn: Connection, since: datetime, until: datetime) -> dict[str
     def count(*where: Any) -> int:
         return int(conn.execute(select(func.count()).select_from(task).where(*where)).scalar_one())
 
+    def exams(*where: Any) -> int:
+        return int(conn.execute(select(func.count(func.distinct(task.c.exam_key))).where(*where)).scalar_one())
+
+    # "pushed"/"failed"/"pending" count push deliveries (one per exam and AI host); "*_exams" the exams.
     return {
         "pushed": count(push, task.c.status == TaskStatus.DONE.value, in_period),
+        "pushed_exams": exams(push, task.c.status == TaskStatus.DONE.value, in_period),
         "failed": count(push, task.c.status == TaskStatus.FAILED.value, in_period),
         "pending": count(push, task.c.status.in_([TaskStatus.SCHEDULED.value, TaskStatus.IN_PROCESS.value])),
     }
@@ -175,8 +180,15 @@ def _object_counts(conn: Connection, since: datetime, until: datetime) -> dict[s
     def count(*where: Any) -> int:
         return int(conn.execute(select(func.count()).select_from(o).where(*where)).scalar_one())
 
+    def exams(*where: Any) -> int:
+        return int(conn.execute(select(func.count(func.distinct(o.c.exam_key)))
+                                .where(o.c.exam_key.is_not(None), *where)).scalar_one())
+
+    # Every count here is of DICOM objects, but "received_exams"/"sr_exams": the exams they are linked to.
     return {
         "received": count(in_period),
+        "received_exams": exams(in_period),
+        "sr_exams": exams(in_period, is_sr),
         "sr": count(in_period, is_sr),
         "images": count(in_period, ~is_sr),
         "unlinked": count(in_period, o.c.exam_key.is_(None)),

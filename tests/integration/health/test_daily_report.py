@@ -45,6 +45,9 @@ def seed(engine) -> None:
             conn.execute(insert(task).values(kind=kind, status=status, exam_key=f"E{i}", attempts=1,
                                              created_at=at(8), updated_at=at(8, 30),
                                              finished_at=at(8, 30) if status in ("DONE", "FAILED") else None))
+        # E0 pushed to a second AI host too: two deliveries, one exam
+        conn.execute(insert(task).values(kind="EXAM_PUSH", status="DONE", exam_key="E0", attempts=1,
+                                         created_at=at(8), updated_at=at(8, 31), finished_at=at(8, 31)))
         for i, (sop_class, exam) in enumerate(objects):
             conn.execute(insert(dicom_object).values(
                 sop_instance_uid=f"1.2.3.{i}", sop_class_uid=sop_class, exam_key=exam, source="DICOM",
@@ -75,9 +78,13 @@ def test_daily_report_mail_files_and_once(any_db, smtp_server, tmp_path: Path) -
     assert "the day before" not in html
     text = text_of(msg)
     assert f"{DAY.isoformat()} 09:07:00  PACS  x1  refused: nothing listens on 10.1.1.5:104" in text
-    assert "pushed 2   failed 1   pending (now) 1" in text
-    assert "objects received 3 (SR 1, images 2)   unlinked 1" in text
-    assert "SR applied 1" in text and "reports pending because signed (now) 1" in text
+    # The counts say what they count: push deliveries vs exams, DICOM objects vs exams vs reports.
+    assert "pushed 3 deliveries (exams 2)   failed 1   pending (now) 1" in text
+    assert "objects received 3 (SR 1, images 2) exams 1 (with SR 1)   objects unlinked 1" in text
+    assert "reports: SR applied 1" in text and "pending because signed (now) 1" in text
+    for label in ("已推送（次）Pushed deliveries", "已推送检查数 Exams pushed", "接收对象（个）Objects received",
+                  "涉及检查数 Exams", "SR 已写入报告（份）Reports applied", "待审核对象（患者不符）Objects held for review"):
+        assert label in html, label
 
     attachments = list(msg.iter_attachments())
     assert [a.get_filename() for a in attachments] == [f"ris-ai-report-{DAY.isoformat()}.csv"]

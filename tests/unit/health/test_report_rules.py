@@ -74,7 +74,7 @@ def test_csv_opens_in_excel_and_holds_every_section() -> None:
 def test_html_is_chinese_with_english_terms_and_escaped() -> None:
     html = render_html(_data())
     for words in ("每日运维报告", "Daily IT report", "可用率 Availability", "75.00%", "Calling AE title not recognised",
-                  "已签发待写入 Pending because signed", "EVIL", "10.0.0.9"):
+                  "已签发待写入（份）Reports pending because signed", "EVIL", "10.0.0.9"):
         assert words in html
     assert "测试医院 &lt;b&gt;" in html and "<b>" not in html
 
