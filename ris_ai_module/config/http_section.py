@@ -56,6 +56,8 @@ class HttpUserConfig:
     password_set: str = ""
     #: TOTP secret (base32, from `ris-ai-module totp-enrol`); required for the administrator roles.
     totp_secret: str = ""
+    #: Campuses (values of ``ris.campus_column``) whose exams this account sees; empty: every campus.
+    campuses: tuple[str, ...] = ()
 
     @property
     def roles(self) -> frozenset[str]:
@@ -70,6 +72,8 @@ class HttpTokenConfig:
     name: str
     token_hash: str
     role: Literal["viewer", "operator"] = "viewer"
+    #: Campuses (values of ``ris.campus_column``) whose exams this token sees; empty: every campus.
+    campuses: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -176,6 +176,11 @@ class Config:
             raise ConfigError("module.campuses", "needs ris.campus_column (the view column that names the campus)")
         if self.ris.campus_institutions and not self.ris.campus_column:
             raise ConfigError("ris.campus_institutions", "needs ris.campus_column (the view column that names the campus)")
+        for kind, accounts in (("users", self.http.users), ("tokens", self.http.tokens)):
+            for i, account in enumerate(accounts):
+                if account.campuses and not self.ris.campus_column:
+                    raise ConfigError(f"http.{kind}[{i}].campuses",
+                                      "needs ris.campus_column (the view column that names the campus)")
         for i, peer in enumerate(self.dicom.peers):
             if peer.campus and not self.ris.campus_column:
                 raise ConfigError(f"dicom.peers[{i}].campus", "needs ris.campus_column (the view column that names the campus)")

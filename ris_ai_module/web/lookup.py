@@ -5,15 +5,16 @@ trace. Every statement is SQLAlchemy Core over RAI_V_EXAM and the RAI_* tables.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql import ColumnElement
 
-from ris_ai_module.db.ris import exam_view
+from ris_ai_module.db.ris import exam_view, optional_column
 from ris_ai_module.db.tables import check, dicom_object, report_state, task, task_attempt
 from ris_ai_module.tasks.model import TaskKind, TaskStatus
 from ris_ai_module.web.spellings import name_spellings, pinyin_keys  # noqa: F401 - look-up's vocabulary
@@ -30,6 +31,19 @@ class ExamQuery:
     date_to: datetime | None = None
     limit: int = 50
     offset: int = 0
+    #: Only exams of these campuses (the request's campus, within the account's); empty: every campus.
+    campuses: tuple[str, ...] = ()
+    campus_column: str = ""
+
+    def campus_condition(self) -> ColumnElement[bool] | None:
+        if not self.campuses or not self.campus_column:
+            return None
+        return campus_in(self.campus_column, self.campuses)
+
+
+def campus_in(campus_column: str, campuses: Sequence[str]) -> ColumnElement[bool]:
+    """RAI_V_EXAM's campus column is one of ``campuses``."""
+    return optional_column(campus_column).element.in_(list(campuses))  # type: ignore[attr-defined,no-any-return]
 
 
 def is_pinyin(text: str) -> bool:
@@ -69,6 +83,9 @@ def search_exams(conn: Connection, q: ExamQuery) -> tuple[list[dict[str, Any]], 
         conditions.append(v.exam_date >= q.date_from)
     if q.date_to:
         conditions.append(v.exam_date < q.date_to)
+    campus = q.campus_condition()
+    if campus is not None:
+        conditions.append(campus)
     pinyin = bool(q.name) and is_pinyin(q.name or "")
     if q.name and not pinyin:
         conditions.append(v.patient_name.like(f"%{_escape_like(q.name)}%", escape="\\"))
@@ -109,7 +126,7 @@ def _index_answers(conn: Connection, q: ExamQuery, pinyin: bool) -> tuple[list[s
         return None
     if not name_index.ready(conn):
         return None
-    return name_index.search_keys(conn, text, pinyin, q.date_from, q.date_to, q.limit, q.offset)
+    return name_index.search_keys(conn, text, pinyin, q.date_from, q.date_to, q.limit, q.offset, q.campus_condition())
 
 
 def _escape_like(text: str) -> str:

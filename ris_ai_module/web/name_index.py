@@ -88,8 +88,9 @@ def ready(conn: Connection) -> bool:
 
 
 def search_keys(conn: Connection, name: str, pinyin: bool, date_from: datetime | None, date_to: datetime | None,
-                limit: int, offset: int) -> tuple[list[str], int]:
-    """(exam keys of the page, newest first; total) for a name query, from the index alone."""
+                limit: int, offset: int, campus: ColumnElement[bool] | None = None) -> tuple[list[str], int]:
+    """(exam keys of the page, newest first; total) for a name query, from the index (and, for an account
+    limited to campuses, the view's campus column: ``campus``)."""
     if pinyin:
         query = "".join(name.split()).lower()
         condition: ColumnElement[bool] = _pinyin_range(query)
@@ -104,6 +105,8 @@ def search_keys(conn: Connection, name: str, pinyin: bool, date_from: datetime |
     hits = select(nk.c.exam_key, nk.c.exam_date).where(*conditions)
     if not pinyin and len(query) > MAX_CJK:  # longer than the indexed substrings: check the whole name
         hits = hits.join(ni, ni.c.exam_key == nk.c.exam_key).where(ni.c.patient_name.contains(query, autoescape=True))
+    if campus is not None:
+        hits = hits.join(exam_view, exam_view.c.exam_key == nk.c.exam_key).where(campus)
     if pinyin or len(query) > MAX_CJK:
         hits = hits.distinct()  # one exam can hold several terms with this prefix
     sub = hits.subquery()

@@ -12,6 +12,7 @@ from ris_ai_module.errors import InvalidInput, NotFound
 from ris_ai_module.push.handler import request_push
 from ris_ai_module.tasks.model import TaskStatus
 from ris_ai_module.web import name_index, params
+from ris_ai_module.web.campus_scope import may_see, search_campuses
 from ris_ai_module.web.lookup import ExamQuery, exam_trace, is_pinyin, search_exams
 
 if TYPE_CHECKING:
@@ -23,7 +24,8 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
     def list_exams() -> dict[str, Any]:
         user = web.user()
         q = bottle.request.query
-        raw = {name: q.getunicode(name) for name in ("name", "patient_id", "accession", "from", "to", "limit", "offset")}
+        raw = {name: q.getunicode(name)
+               for name in ("name", "patient_id", "accession", "from", "to", "limit", "offset", "campus")}
         return run_search(web, user, raw)
 
     @app.get("/api/exams/<exam_key>")
@@ -31,7 +33,7 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
         user = web.user()
         exam_key = _key(exam_key)
         with web.ctx.engine.connect() as conn:
-            trace = exam_trace(conn, exam_key)
+            trace = exam_trace(conn, exam_key) if may_see(conn, web.ctx.config, user, exam_key) else None
         web.audit_read(user.name, "exam_view", exam_key, None if trace else "not found")
         if trace is None:
             raise NotFound(f"exam {exam_key} is not in RAI_V_EXAM")
@@ -43,6 +45,8 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
         user = web.user("operator")
         exam_key = _key(exam_key)
         with web.audited(user.name, "exam_resend", exam_key) as entry, web.ctx.engine.begin() as conn:
+            if not may_see(conn, web.ctx.config, user, exam_key):
+                raise NotFound(f"exam {exam_key} is not in RAI_V_EXAM")
             task_id = request_push(conn, exam_key, by=user.name)
             entry.detail = f"task {task_id}"
         web.ctx.wake.set()
@@ -61,6 +65,8 @@ def run_search(web: WebContext, user: Any, raw: dict[str, str | None], via: str 
         date_to=params.day(raw.get("to"), "to", end=True),
         limit=params.integer(raw.get("limit"), "limit", 50, 1, 500),
         offset=params.integer(raw.get("offset"), "offset", 0, 0, 1_000_000),
+        campuses=search_campuses(web.ctx.config, user, params.text(raw.get("campus"), "campus")),
+        campus_column=web.ctx.config.ris.campus_column,
     )
     if query.date_from and query.date_to and query.date_from >= query.date_to:
         raise InvalidInput("to", "must not be before from")
@@ -83,7 +89,8 @@ def _describe(query: ExamQuery, total: int) -> str:
     """What was searched, as the audit row's detail: every criterion given, and how many exams matched."""
     parts = [f"{name}={value.isoformat() if hasattr(value, 'isoformat') else value}"
              for name, value in (("name", query.name), ("patient_id", query.patient_id), ("accession", query.accession),
-                                 ("from", query.date_from), ("to", query.date_to)) if value]
+                                 ("from", query.date_from), ("to", query.date_to),
+                                 ("campus", ",".join(query.campuses))) if value]
     if query.offset:
         parts.append(f"offset={query.offset}")
     return " ".join(parts + [f"-> {total} exams"])

@@ -22,6 +22,7 @@ from spyne.server.wsgi import WsgiApplication
 
 from ris_ai_module.errors import InvalidInput, NotFound
 from ris_ai_module.web import params
+from ris_ai_module.web.campus_scope import may_see
 from ris_ai_module.web.errors import HttpError
 
 if TYPE_CHECKING:
@@ -128,15 +129,15 @@ def _guard(call: Any) -> Any:
 
 
 class RisAiService(ServiceBase):
-    @rpc(Unicode, Unicode, Unicode, Unicode, Unicode, Integer, Integer, _returns=ExamList)
-    def FindExams(ctx, name, patient_id, accession, date_from, date_to, limit, offset):  # noqa: N802,N805
+    @rpc(Unicode, Unicode, Unicode, Unicode, Unicode, Integer, Integer, Unicode, _returns=ExamList)
+    def FindExams(ctx, name, patient_id, accession, date_from, date_to, limit, offset, campus):  # noqa: N802,N805
         """Exam look-up, as GET /api/exams (name: Chinese, pinyin or initials)."""
         from ris_ai_module.web.routes_exams import run_search
 
         web, user = _soap(ctx)
         raw = {"name": name, "patient_id": patient_id, "accession": accession, "from": date_from, "to": date_to,
                "limit": None if limit is None else str(limit),
-               "offset": None if offset is None else str(offset)}
+               "offset": None if offset is None else str(offset), "campus": campus}
         answer = _guard(lambda: run_search(web, user, raw, via="SOAP"))
         return ExamList(total=answer["total"], exams=[_exam(e) for e in answer["exams"]])
 
@@ -182,7 +183,7 @@ def _result(web: WebContext, user: Any, exam_key: str | None) -> ExamResult:
 
     key = _key(exam_key)
     with web.ctx.engine.connect() as conn:
-        if get_exam(conn, key) is None:
+        if get_exam(conn, key) is None or not may_see(conn, web.ctx.config, user, key):
             web.audit_read(user.name, "exam_view", key, "SOAP: not found")  # type: ignore[attr-defined]
             raise NotFound(f"exam {key} is not in RAI_V_EXAM")
         rs = read_result_set(conn, web.ctx.config, key)
@@ -203,7 +204,7 @@ def _push_status(web: WebContext, user: Any, exam_key: str | None) -> PushStatus
 
     key = _key(exam_key)
     with web.ctx.engine.connect() as conn:
-        if get_exam(conn, key) is None:
+        if get_exam(conn, key) is None or not may_see(conn, web.ctx.config, user, key):
             raise NotFound(f"exam {key} is not in RAI_V_EXAM")
         rows = conn.execute(select(task).where(task.c.exam_key == key, task.c.kind == TaskKind.EXAM_PUSH.value)
                             .order_by(task.c.task_id)).all()
@@ -233,7 +234,7 @@ def _upload(web: WebContext, content: Any, exam_key: str | None) -> UploadResult
     with web.audited(user.name, "sr_upload", None) as entry:
         if key:
             with web.ctx.engine.connect() as conn:
-                if get_exam(conn, key) is None:
+                if get_exam(conn, key) is None or not may_see(conn, web.ctx.config, user, key):
                     raise NotFound(f"exam {key} is not in RAI_V_EXAM")
         area = StorageArea(web.ctx.config.storage.root, web.ctx.config.storage.min_free)
         area.prepare(clean_older_than=None)

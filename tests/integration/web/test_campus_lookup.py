@@ -1,0 +1,99 @@
+"""Look-up respects the campus: two campuses whose exam numbers collide (east:E0001, west:E0001); the exam
+search takes a campus filter, an account limited to a campus never sees the other's exams (search by name,
+pinyin through the term table, by key, resend, SOAP), on SQLite, PostgreSQL and MariaDB."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+import requests
+import zeep
+from requests.auth import HTTPBasicAuth
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from ris_ai_module.web import name_index
+from ris_ai_module.web.auth import hash_password, token_hash
+from ris_ai_module.web.server import WebServer
+from tests.integration.tasks.conftest import make_ctx
+from tests.integration.tasks.test_campuses import _campus_view
+from tests.support import free_port
+
+EAST_USER = ("east-viewer", "east-pass-1")
+ANY_USER = ("group-viewer", "group-pass-1")
+WEST_TOKEN = "west-token-0123456789abcdef0123456789abcdef"
+
+
+@pytest.fixture
+def group_api(any_db: Engine, tmp_path: Path) -> Iterator[tuple[str, object]]:
+    _campus_view(any_db)
+    with any_db.begin() as conn:
+        conn.execute(text("UPDATE ris_exam_group SET EXAM_DATE = :d"), {"d": datetime.now().replace(microsecond=0)})
+    port = free_port()
+    users = [{"name": EAST_USER[0], "password_hash": hash_password(EAST_USER[1], 1000), "role": "operator",
+              "campuses": ["east"]},
+             {"name": ANY_USER[0], "password_hash": hash_password(ANY_USER[1], 1000), "role": "viewer"}]
+    tokens = [{"name": "west-tool", "token_hash": token_hash(WEST_TOKEN), "role": "viewer", "campuses": ["west"]}]
+    ctx = make_ctx(any_db, "http://127.0.0.1:9/", storage={"root": str(tmp_path / "storage")},
+                   ris={"campus_column": "CAMPUS"},
+                   http={"enabled": True, "host": "127.0.0.1", "port": port, "users": users, "tokens": tokens})
+    server = WebServer(ctx)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}", ctx
+    finally:
+        server.stop()
+        ctx.engine.dispose()
+
+
+def _keys(base: str, auth: object, **params: str) -> list[str]:
+    resp = requests.get(f"{base}/api/exams", params=params, auth=auth, timeout=30)  # type: ignore[arg-type]
+    assert resp.status_code == 200, resp.text
+    return sorted(e["exam_key"] for e in resp.json()["exams"])
+
+
+class _Bearer(requests.auth.AuthBase):
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        r.headers["Authorization"] = f"Bearer {WEST_TOKEN}"
+        return r
+
+
+def test_campus_filter_and_accounts_limited_to_campuses(group_api) -> None:  # noqa: ANN001
+    base, ctx = group_api
+    anyone, east, west = HTTPBasicAuth(*ANY_USER), HTTPBasicAuth(*EAST_USER), _Bearer()
+    assert _keys(base, anyone, patient_id="P-east") == ["east:E0001"]
+    assert _keys(base, anyone, name="院") == ["east:E0001", "west:E0001"]
+    assert _keys(base, anyone, name="院", campus="west") == ["west:E0001"]
+    assert _keys(base, east, name="院") == ["east:E0001"]
+    assert _keys(base, west, name="院") == ["west:E0001"]
+    name_index.rescan(ctx.engine)  # the pinyin term table answers now: still only the account's campus
+    assert _keys(base, anyone, name="XiYuan") == ["west:E0001"]
+    assert _keys(base, east, name="xiyuan") == [] and _keys(base, west, name="xy") == ["west:E0001"]
+    refused = requests.get(f"{base}/api/exams", params={"campus": "west"}, auth=east, timeout=30)
+    assert refused.status_code == 400 and refused.json()["field"] == "campus"
+    assert requests.get(f"{base}/api/exams/west:E0001", auth=east, timeout=30).status_code == 404
+    assert requests.get(f"{base}/api/exams/east:E0001", auth=east, timeout=30).status_code == 200
+    resend = requests.post(f"{base}/api/exams/west:E0001/push", auth=east, timeout=30)
+    assert resend.status_code == 404
+
+    session = requests.Session()
+    session.auth = west
+    client = zeep.Client(f"{base}/soap?wsdl", transport=zeep.Transport(session=session, timeout=30))
+    assert [e.exam_key for e in client.service.FindExams(name="院").exams] == ["west:E0001"]
+    with pytest.raises(zeep.exceptions.Fault) as fault:
+        client.service.GetPushStatus(exam_key="east:E0001")
+    assert fault.value.code.endswith("NotFound")
+    assert client.service.GetPushStatus(exam_key="west:E0001").exam_key == "west:E0001"
+
+
+@pytest.mark.parametrize("any_db", ["sqlite"], indirect=True)
+def test_account_campuses_need_the_campus_column(any_db: Engine, tmp_path: Path) -> None:
+    from ris_ai_module.errors import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        make_ctx(any_db, "http://127.0.0.1:9/", http={"enabled": True, "port": free_port(), "users": [
+            {"name": "a", "password_hash": hash_password("x-pass-1", 1000), "campuses": ["east"]}]})
+    assert err.value.key == "http.users[0].campuses"
