@@ -34,11 +34,14 @@ def cmd_health_report(args: argparse.Namespace) -> int:
     assert since is not None and until is not None
     if until < since:
         raise InvalidInput("--until", f"{until} is before --since {since}")
+    from ris_ai_module.health.current import configured_targets
+
     engine = open_context(args).engine
     try:
         with engine.connect() as conn:
             data = gather(conn, since, until + timedelta(days=1), cfg.module.hospital_name, cfg.module.instance_name,
-                          result_within=float(cfg.review.result_within))
+                          result_within=float(cfg.review.result_within), fail_threshold=cfg.alerts.fail_threshold,
+                          targets=configured_targets(cfg))
     finally:
         engine.dispose()
     sys.stdout.write(render(data, args.format))

@@ -22,6 +22,7 @@ from ris_ai_module.config.schema import Config
 from ris_ai_module.db.clock import utcnow
 from ris_ai_module.db.tables import report_sent
 from ris_ai_module.health.channels import Attachment, Notifier
+from ris_ai_module.health.current import configured_targets
 from ris_ai_module.health.render import render_csv, render_html, render_text, subject
 from ris_ai_module.health.report import gather
 
@@ -99,7 +100,8 @@ def send_daily_report(config: Config, engine: Engine, owner: str, day: date, not
     try:
         with engine.connect() as conn:
             data = gather(conn, day, day + timedelta(days=1), config.module.hospital_name, config.module.instance_name,
-                          result_within=float(config.review.result_within))
+                          result_within=float(config.review.result_within), fail_threshold=config.alerts.fail_threshold,
+                          targets=configured_targets(config))
         html, csv_text, text = render_html(data), render_csv(data), render_text(data)
         paths = write_files(config.health.report_folder, day, html, csv_text)
         recipients = config.health.report_to

@@ -16,6 +16,7 @@ from functools import lru_cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from ris_ai_module.health.current import DOWN
 from ris_ai_module.health.kinds import is_peer, title
 from ris_ai_module.health.report import ReportData
 
@@ -28,7 +29,7 @@ def period_text(data: ReportData) -> str:
 
 
 def subject(data: ReportData) -> str:
-    down = [t.target for t in data.peers + data.others if t.last_ok is False]
+    down = [t.target for t in data.peers + data.others if t.state == DOWN]  # after alerts.fail_threshold
     state = f"异常 {len(down)} 项 / {len(down)} DOWN" if down else "正常 / all OK"
     name = f"{data.hospital} " if data.hospital else ""
     return f"[ris-ai-module] {name}每日运维报告 Daily IT report {period_text(data)} - {state}"

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 from ris_ai_module.db.clock import utcnow
 from ris_ai_module.db.tables import assoc_reject, dicom_object, report_state, task
 from ris_ai_module.health import store
+from ris_ai_module.health.current import REMOVED, UP, shown_state
 from ris_ai_module.health.kinds import is_peer
 from ris_ai_module.tasks.model import TaskKind, TaskStatus
 
@@ -47,6 +48,10 @@ class TargetStats:
     failures: list[FailureRun]
     last_ok: bool | None = None
     last_detail: str | None = None
+    #: At the end of the period: UP, FAILING (below alerts.fail_threshold failures in a row), DOWN, or
+    #: REMOVED (no longer in the configuration: its past checks are reported, its state is not current).
+    state: str = UP
+    failures_in_a_row: int = 0
 
     @property
     def availability(self) -> float | None:
@@ -106,8 +111,10 @@ def percentile(values: list[float], pct: float) -> float | None:
 
 
 def gather(conn: Connection, since_day: date, until_day: date, hospital: str = "", instance: str = "",
-           result_within: float = 7200.0) -> ReportData:
-    """The report of the local days since_day <= day < until_day."""
+           result_within: float = 7200.0, fail_threshold: int = 1,
+           targets: frozenset[str] | None = None) -> ReportData:
+    """The report of the local days since_day <= day < until_day; a target's state at the end of it counts
+    DOWN only after ``fail_threshold`` failures in a row; one not in ``targets`` (when given) is REMOVED."""
     since, until = local_midnight_utc(since_day), local_midnight_utc(until_day)
     data = ReportData(
         hospital=hospital, instance=instance,
@@ -118,7 +125,7 @@ def gather(conn: Connection, since_day: date, until_day: date, hospital: str = "
     for row in store.between(conn, since, until):
         per_target[row["target"]].append(row)
     for target in sorted(per_target):
-        stats = _target_stats(target, per_target[target])
+        stats = _target_stats(target, per_target[target], fail_threshold, targets)
         (data.peers if is_peer(stats.kind) else data.others).append(stats)
     data.exams = _exam_counts(conn, since, until)
     data.objects = _object_counts(conn, since, until)
@@ -130,7 +137,8 @@ def gather(conn: Connection, since_day: date, until_day: date, hospital: str = "
     return data
 
 
-def _target_stats(target: str, rows: list[dict[str, Any]]) -> TargetStats:
+def _target_stats(target: str, rows: list[dict[str, Any]], fail_threshold: int = 1,
+                  targets: frozenset[str] | None = None) -> TargetStats:
     ok_rows = [r for r in rows if r["ok"]]
     latencies = [float(r["latency_ms"]) for r in ok_rows if r["latency_ms"] is not None]
     runs: list[FailureRun] = []
@@ -146,10 +154,18 @@ def _target_stats(target: str, rows: list[dict[str, Any]]) -> TargetStats:
         if r is not None and not r["ok"]:
             current.append(r)
     last = rows[-1]
+    trailing = 0
+    for r in reversed(rows):
+        if r["ok"]:
+            break
+        trailing += 1
+    state = REMOVED if targets is not None and target not in targets else \
+        shown_state(bool(last["ok"]), trailing, fail_threshold)
     return TargetStats(
         target=target, kind=rows[0]["kind"], checks=len(rows), ok=len(ok_rows),
         p50_ms=percentile(latencies, 50), p95_ms=percentile(latencies, 95), failures=runs,
-        last_ok=bool(last["ok"]), last_detail=last["error"] or last["detail"],
+        last_ok=bool(last["ok"]), last_detail=last["error"] or last["detail"], state=state,
+        failures_in_a_row=trailing,
     )
 
 

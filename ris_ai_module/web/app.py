@@ -259,7 +259,10 @@ def make_app(ctx: AppContext, audit_log: AuditLog | None = None) -> bottle.Bottl
         bottle.response.set_header("Content-Security-Policy", policy)
         return page
 
-    collector = ModuleCollector(ctx.engine, str(ctx.config.storage.root))
+    from ris_ai_module.health.current import configured_targets
+
+    collector = ModuleCollector(ctx.engine, str(ctx.config.storage.root), configured_targets(ctx.config),
+                                ctx.config.alerts.fail_threshold)
     spec = resources.files("ris_ai_module.web").joinpath("openapi.json").read_text(encoding="utf-8")
 
     @app.get("/metrics")

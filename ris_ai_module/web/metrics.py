@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 
 from ris_ai_module.db.clock import utcnow
 from ris_ai_module.db.tables import assoc_reject, dicom_object, report_state, task, task_attempt
-from ris_ai_module.web.lookup import recent_checks
+from ris_ai_module.health.current import DOWN, current_checks
 
 #: Push latency buckets, seconds.
 BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -29,10 +29,12 @@ PENDING = ("SCHEDULED", "IN_PROCESS")
 
 
 class ModuleCollector:
-    def __init__(self, engine: Engine, storage_root: str, current_targets: frozenset[str] | None = None) -> None:
+    def __init__(self, engine: Engine, storage_root: str, current_targets: frozenset[str] | None = None,
+                 fail_threshold: int = 1) -> None:
         self.engine = engine
         self.storage_root = storage_root
         self.current_targets = current_targets
+        self.fail_threshold = fail_threshold
 
     def describe(self) -> list[Metric]:
         return []  # no describe-time query: collect() runs only on a scrape
@@ -81,12 +83,15 @@ class ModuleCollector:
                 reports.add_metric([state], int(n))
             yield reports
 
-            checks = GaugeMetricFamily("rai_check_up", "Latest result of each configured check target (1 up, 0 down)",
-                                       labels=["target", "kind"])
-            for c in recent_checks(conn, limit=1000):
-                if self.current_targets is None or c["target"] in self.current_targets:
-                    checks.add_metric([c["target"], c["kind"]], 1.0 if c["ok"] else 0.0)
+            checks = GaugeMetricFamily("rai_check_up", "Each configured check target: 0 once DOWN (alerts.fail_threshold "
+                                       "failures in a row), else 1", labels=["target", "kind"])
+            failing = GaugeMetricFamily("rai_check_failures_in_a_row", "Failed checks since the target's last success",
+                                        labels=["target", "kind"])
+            for c in current_checks(conn, self.fail_threshold, self.current_targets):
+                checks.add_metric([c["target"], c["kind"]], 0.0 if c["state"] == DOWN else 1.0)
+                failing.add_metric([c["target"], c["kind"]], float(c["failures_in_a_row"]))
             yield checks
+            yield failing
 
         disk = GaugeMetricFamily("rai_storage_free_bytes", "Free space where received objects are stored")
         try:

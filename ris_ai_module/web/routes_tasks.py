@@ -11,11 +11,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ris_ai_module.db.ris import get_exam
 from ris_ai_module.errors import NotFound
+from ris_ai_module.health.current import configured_targets, current_checks
 from ris_ai_module.tasks import queue
 from ris_ai_module.tasks.model import TaskStatus
 from ris_ai_module.web import params
 from ris_ai_module.web.errors import HttpError
-from ris_ai_module.web.lookup import recent_checks, recent_failures
+from ris_ai_module.web.lookup import recent_failures
 
 if TYPE_CHECKING:
     from ris_ai_module.dicom.ingest import Outcome
@@ -73,7 +74,9 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
         answer: dict[str, Any] = {"instance": web.ctx.owner, "storage_free_bytes": free}
         try:
             with web.ctx.engine.connect() as conn:
-                answer.update(queue=queue.queue_stats(conn), checks=recent_checks(conn),
+                cfg = web.ctx.config  # DOWN only after alerts.fail_threshold; removed targets are not current
+                checks = current_checks(conn, cfg.alerts.fail_threshold, configured_targets(cfg))
+                answer.update(queue=queue.queue_stats(conn), checks=checks,
                               recent_failures=recent_failures(conn))
         except SQLAlchemyError as exc:
             log.warning("status: database unreachable: %s", str(exc).splitlines()[0])

@@ -30,7 +30,7 @@ def _data() -> ReportData:
     return ReportData(
         hospital=f"某医院{EVIL}", instance="ris-1", since=datetime(2026, 11, 27), until=datetime(2026, 11, 28),
         generated_at=datetime(2026, 11, 28, 7, 0),
-        peers=[TargetStats(f"PACS{EVIL}", "ECHO", 100, 95, 3.2, 12.5, [run], False, "x")],
+        peers=[TargetStats(f"PACS{EVIL}", "ECHO", 100, 95, 3.2, 12.5, [run], False, "x", state="DOWN", failures_in_a_row=5)],
         others=[TargetStats("disk:/data", "DISK", 4, 4, None, None, [], True, f"free {EVIL}")],
         exams={"pushed": 3}, objects={"received": 2}, reports={"applied": 1},
         rejects=[RejectStats(f"AE{EVIL}", "10.0.0.1", 3, datetime(2026, 11, 27, 5, 0), "calling AE title not recognised")],
