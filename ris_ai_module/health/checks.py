@@ -177,12 +177,16 @@ def plan_echo(config: Config) -> list[PlannedCheck]:
     """C-ECHO targets: the configured peers with a host (all, or those in health.echo_peers) and the self-check."""
     h, d = config.health, config.dicom
     calling = h.echo_calling_aet or d.ae_title
+    from ris_ai_module.health.ai_hosts import echo_names
+
+    named = echo_names(config)  # peers an AI host sends from are shown by the host's name
     plan = []
     for peer in d.peers:
         if not peer.host or (h.echo_peers and peer.name not in h.echo_peers):
             continue
-        plan.append(PlannedCheck(peer.name, ECHO, _bind(
-            check_echo, peer.name, peer.host, peer.port, peer.ae_title, calling, h.echo_timeout)))
+        target = named.get(peer.name, peer.name)
+        plan.append(PlannedCheck(target, ECHO, _bind(
+            check_echo, target, peer.host, peer.port, peer.ae_title, calling, h.echo_timeout)))
     if h.self_check and d.enabled:
         ctx = _self_tls_context(config) if d.tls.enabled else None
         plan.append(PlannedCheck(SELF_TARGET, ECHO, _bind(
@@ -191,7 +195,11 @@ def plan_echo(config: Config) -> list[PlannedCheck]:
 
 
 def plan_http(config: Config) -> list[PlannedCheck]:
-    return [PlannedCheck(c.name, HTTP, _bind(check_http, c)) for c in config.health.http]
+    """The ``[[health.http]]`` entries, and every AI host's API (``health/ai_hosts.py``)."""
+    from ris_ai_module.health.ai_hosts import http_checks, relabel
+
+    return [*(PlannedCheck(c.name, HTTP, _bind(check_http, c)) for c in config.health.http),
+            *(PlannedCheck(c.name, HTTP, lambda c=c: [relabel(check_http(c))]) for c in http_checks(config))]
 
 
 def plan_disk(config: Config) -> list[PlannedCheck]:
