@@ -91,6 +91,7 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
         if params.flag(bottle.request.query.get("dry_run"), "dry_run"):
             return _dry_run(web)  # stores and indexes nothing (issue 9): a later real upload is applied
         with web.audited(user.name, "sr_upload", None) as entry:
+            _own_campus(web, user, bottle.request.query.getunicode("exam_key"))
             outcome = _receive(web, user.name)
             entry.target, entry.detail = outcome.sop_instance_uid, outcome.comment or outcome.link_method
             if not outcome.ok:
@@ -101,6 +102,17 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
                 "exam_key": outcome.exam_key, "link_method": outcome.link_method, "task_id": outcome.task_id,
                 "review": ({"exam_key": outcome.review_exam_key, "reason": outcome.review_reason}
                            if outcome.review_reason else None)}
+
+
+def _own_campus(web: WebContext, user: Any, exam_key: str | None) -> None:
+    """An account limited to campuses uploads only to its campuses' exams (another's is "not found")."""
+    from ris_ai_module.web.campus_scope import may_see
+
+    key = params.text(exam_key, "exam_key")
+    if key:
+        with web.ctx.engine.connect() as conn:
+            if not may_see(conn, web.ctx.config, user, key):
+                raise NotFound(f"exam {key} is not in RAI_V_EXAM")
 
 
 def _dry_run(web: WebContext) -> dict[str, Any]:

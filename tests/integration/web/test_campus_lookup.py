@@ -78,6 +78,9 @@ def test_campus_filter_and_accounts_limited_to_campuses(group_api) -> None:  # n
     assert requests.get(f"{base}/api/exams/east:E0001", auth=east, timeout=30).status_code == 200
     resend = requests.post(f"{base}/api/exams/west:E0001/push", auth=east, timeout=30)
     assert resend.status_code == 404
+    upload = requests.post(f"{base}/api/sr", params={"exam_key": "west:E0001"}, data=b"DICM",
+                           headers={"Content-Type": "application/dicom"}, auth=east, timeout=30)
+    assert upload.status_code == 404, upload.text
 
     session = requests.Session()
     session.auth = west
