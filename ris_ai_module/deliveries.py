@@ -25,6 +25,7 @@ def delivery_registry() -> DeliveryRegistry:
     return DeliveryRegistry([
         Delivery(TaskKind.OUTBOX, lambda c: bool(c.outbox.folder)),
         Delivery(TaskKind.HL7_ORU, lambda c: bool(c.hl7.host)),
+        Delivery(TaskKind.FHIR_REPORT, lambda c: bool(c.fhir.base_url)),
     ])
 
 

@@ -24,6 +24,7 @@ from ris_ai_module.config.dicom_section import (  # noqa: F401 - re-exported: on
     DicomTlsConfig,
     StorageConfig,
 )
+from ris_ai_module.config.fhir_section import FhirConfig
 from ris_ai_module.config.health_section import (  # noqa: F401
     AlertsConfig,
     HealthConfig,
@@ -159,6 +160,7 @@ class Config:
     review: ReviewConfig = field(default_factory=ReviewConfig)
     outbox: OutboxConfig = field(default_factory=OutboxConfig)
     hl7: Hl7Config = field(default_factory=Hl7Config)
+    fhir: FhirConfig = field(default_factory=FhirConfig)
 
     def view_columns(self) -> tuple[str, ...]:
         """RAI_V_EXAM's columns as configured: the canonical ones and the optional ones named in config."""
@@ -204,6 +206,7 @@ class Config:
         self.review.validate()
         self.outbox.validate()
         self.hl7.validate()
+        self.fhir.validate()
 
     def resolve_paths(self, base: Path) -> Config:
         """Relative file paths in the file mean: relative to the file's folder (every FilePath field)."""

@@ -25,6 +25,7 @@ class TaskKind(str, enum.Enum):
     SR_APPLY = "SR_APPLY"
     OUTBOX = "OUTBOX"
     HL7_ORU = "HL7_ORU"
+    FHIR_REPORT = "FHIR_REPORT"
 
 
 class TaskStatus(str, enum.Enum):
