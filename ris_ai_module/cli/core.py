@@ -40,10 +40,11 @@ def cmd_init_db(args: argparse.Namespace) -> int:
 
 def cmd_init_demo(args: argparse.Namespace) -> int:
     from ris_ai_module.demo import write_demo
+    from ris_ai_module.fhir.demo import demo_section as fhir_section
     from ris_ai_module.results.demo import demo_sections
 
     try:
-        sections = demo_sections(outbox=args.outbox or "", hl7=args.hl7 or "")
+        sections = demo_sections(outbox=args.outbox or "", hl7=args.hl7 or "") + fhir_section(args.fhir or "")
         path = write_demo(Path(args.dir), args.dicom_port, args.http_port, args.ai_url, force=args.force,
                           extra_sections=sections)
     except FileExistsError as exc:
@@ -159,6 +160,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--force", action="store_true", help="overwrite an existing demo")
     p.add_argument("--outbox", metavar="DIR", help="write each exam's result as JSON/CSV/XML here / 结果文件目录")
     p.add_argument("--hl7", metavar="HOST:PORT", help="send ORU^R01 over MLLP to HOST:PORT / HL7 结果消息")
+    p.add_argument("--fhir", metavar="URL", help="post each result as a FHIR R4 Bundle to URL / FHIR 结果")
     p.set_defaults(func=cmd_init_demo)
 
     p = sub.add_parser("run", help="run everything in one process until SIGINT/SIGTERM / 运行")

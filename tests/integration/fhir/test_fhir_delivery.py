@@ -156,3 +156,19 @@ def test_applied_sr_is_delivered_by_the_worker_after_a_5xx(rig, receiver: Receiv
     lvidd = next(o for o in obs.values() if any(c.code == "29436-3" for c in o.code.coding))
     assert (lvidd.valueQuantity.value, lvidd.valueQuantity.code) == (47.0, "mm")
     assert _resources(b, "DiagnosticReport")[0].subject.display == "张三"
+
+
+def test_init_demo_fhir_switches_the_delivery_on(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    from ris_ai_module.config.load import load_config
+
+    folder = tmp_path / "demo"
+    done = subprocess.run([sys.executable, "-m", "ris_ai_module", "init-demo", str(folder), "--fhir",
+                           "http://127.0.0.1:9/fhir"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert load_config(folder / "ris-ai-module.toml").fhir.base_url == "http://127.0.0.1:9/fhir"
+    bad = subprocess.run([sys.executable, "-m", "ris_ai_module", "init-demo", str(tmp_path / "d2"), "--fhir", "ftp://x"],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "--fhir" in bad.stderr and "Traceback" not in bad.stderr
