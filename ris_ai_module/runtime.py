@@ -40,6 +40,7 @@ class Component(Protocol):
 
 def task_handlers(ctx: AppContext, apply_pool: Any | None = None) -> list[TaskHandler]:
     """Every task kind this module serves, one line each: adding a kind adds its line here."""
+    from ris_ai_module.archive.forward_handler import ArchiveForwardHandler
     from ris_ai_module.fhir.handler import FhirReportHandler
     from ris_ai_module.push.handler import ExamPushHandler
     from ris_ai_module.report.handler import SrApplyHandler
@@ -52,6 +53,7 @@ def task_handlers(ctx: AppContext, apply_pool: Any | None = None) -> list[TaskHa
         OutboxHandler(ctx.engine, ctx.config),
         Hl7OruHandler(ctx.engine, ctx.config),
         FhirReportHandler(ctx.engine, ctx.config),
+        ArchiveForwardHandler(ctx.engine, ctx.config),
     ]
 
 

@@ -54,7 +54,7 @@ def cmd_link(args: argparse.Namespace) -> int:
             with ctx.engine.begin() as conn:
                 decision = decide_link(conn, args.sop_uid, args.exam_key, actor=actor, source=source,
                                        policy=cfg.review.patient_check, other_ids_column=cfg.review.other_ids_column,
-                                       force=args.force, reason=args.reason or "")
+                                       force=args.force, reason=args.reason or "", archive=cfg.archive)
         except InvalidInput as exc:
             with ctx.engine.begin() as conn:
                 refuse_audit(conn, actor, source, args.sop_uid, args.exam_key, exc.reason)

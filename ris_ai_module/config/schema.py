@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from ris_ai_module.config.archive_section import ArchiveConfig
 from ris_ai_module.config.audit_section import AuditConfig
 from ris_ai_module.config.dicom_section import (  # noqa: F401 - re-exported: one place to import sections
     DEFAULT_SOP_CLASSES,
@@ -161,6 +162,7 @@ class Config:
     outbox: OutboxConfig = field(default_factory=OutboxConfig)
     hl7: Hl7Config = field(default_factory=Hl7Config)
     fhir: FhirConfig = field(default_factory=FhirConfig)
+    archive: ArchiveConfig = field(default_factory=ArchiveConfig)
 
     def view_columns(self) -> tuple[str, ...]:
         """RAI_V_EXAM's columns as configured: the canonical ones and the optional ones named in config."""
@@ -207,6 +209,7 @@ class Config:
         self.outbox.validate()
         self.hl7.validate()
         self.fhir.validate()
+        self.archive.validate()
 
     def resolve_paths(self, base: Path) -> Config:
         """Relative file paths in the file mean: relative to the file's folder (every FilePath field)."""

@@ -26,6 +26,7 @@ from ris_ai_module.db.clock import utcnow
 from ris_ai_module.db.ris import exams_of_patient
 from ris_ai_module.dicom import index, statuses
 from ris_ai_module.dicom.campus import ObjectCampus, object_campus
+from ris_ai_module.dicom.forwarding import enqueue_forward
 from ris_ai_module.dicom.index import ObjectRow
 from ris_ai_module.dicom.linking import UNLINKED, Link, find_exam, parse_da
 from ris_ai_module.dicom.patient_check import NEEDS_REVIEW, Verdict, check_campus, check_patient
@@ -137,6 +138,7 @@ def _ingest(ctx: AppContext, area: StorageArea, rc: Received) -> Outcome:
     )
     placed = False
     task_id: int | None = None
+    forward_id: int | None = None
     existing: ObjectRow | None = None
     # One transaction from the duplicate check to the commit (one write-lock round on SQLite, not two).
     try:
@@ -158,6 +160,7 @@ def _ingest(ctx: AppContext, area: StorageArea, rc: Received) -> Outcome:
                 index.replace_object(conn, row)
             if row.exam_key and index.is_sr(sop_class):  # never for an object held for review
                 task_id = index.enqueue_apply(conn, row.exam_key, sop)
+            forward_id = enqueue_forward(conn, ctx.config.archive, sop, sop_class, row.exam_key, row.review_state)
             area.place(temp.name, relative)  # inside the transaction: no row without its file
             placed = True
     except SQLAlchemyError as exc:
@@ -174,7 +177,7 @@ def _ingest(ctx: AppContext, area: StorageArea, rc: Received) -> Outcome:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             return _fail(statuses.OUT_OF_RESOURCES, "out of disk space", sop)
         return _fail(statuses.STORE_FAILED, f"cannot write the object: {exc.strerror or exc}", sop)
-    if task_id is not None:
+    if task_id is not None or forward_id is not None:
         ctx.wake.set()
     log.info("stored %s (%s, %d bytes) from %s, exam %s via %s, patient %s", sop, sop_class, size,
              rc.sender_ae or rc.source, row.exam_key or "-", row.link_method or "unlinked", phi_id(row.patient_id),

@@ -14,9 +14,11 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
 from ris_ai_module.audit import AuditEvent, insert
+from ris_ai_module.config.archive_section import ArchiveConfig
 from ris_ai_module.db.ris import get_exam
 from ris_ai_module.db.tables import dicom_object, measurement
 from ris_ai_module.dicom import index
+from ris_ai_module.dicom.forwarding import enqueue_forward
 from ris_ai_module.dicom.patient_check import CONFIRMED, MOVED, NEEDS_REVIEW, check_patient
 from ris_ai_module.errors import InvalidInput, NotFound
 
@@ -32,7 +34,7 @@ class Decision:
 
 def decide_link(
     conn: Connection, sop_uid: str, exam_key: str, *, actor: str, source: str, policy: str,
-    other_ids_column: str = "", force: bool = False, reason: str = "",
+    other_ids_column: str = "", force: bool = False, reason: str = "", archive: ArchiveConfig | None = None,
 ) -> Decision:
     """Link ``sop_uid`` to ``exam_key`` as the operator asks; raises InvalidInput (nothing changed) when the
     patient check fails without ``force``, or ``force`` comes without a reason."""
@@ -70,6 +72,9 @@ def decide_link(
             tasks.append(_reapply_exam(conn, previous))
     was = previous or (obj.review_exam_key and f"held from {obj.review_exam_key}") or "unlinked"
     detail = f"{sop_uid} -> {exam_key} (was {was}); {note or verdict.reason}"
+    if held or not previous:  # released now: it may go to the archive (a linked one already has its task)
+        forwarded = enqueue_forward(conn, archive or ArchiveConfig(), sop_uid, obj.sop_class_uid, exam_key, state)
+        tasks.append(forwarded or 0)
     insert(conn, [AuditEvent(actor, source, action, sop_uid, detail, True)])
     return Decision(sop_uid, exam_key, action, tuple(t for t in tasks if t), detail)
 

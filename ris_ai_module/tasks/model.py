@@ -26,6 +26,7 @@ class TaskKind(str, enum.Enum):
     OUTBOX = "OUTBOX"
     HL7_ORU = "HL7_ORU"
     FHIR_REPORT = "FHIR_REPORT"
+    ARCHIVE_FORWARD = "ARCHIVE_FORWARD"
 
 
 class TaskStatus(str, enum.Enum):

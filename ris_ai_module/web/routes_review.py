@@ -73,7 +73,7 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
             with web.ctx.engine.begin() as conn:
                 decision = decide_link(conn, sop_uid, exam_key, actor=user.name, source=source,
                                        policy=review.patient_check, other_ids_column=review.other_ids_column,
-                                       force=force, reason=reason)
+                                       force=force, reason=reason, archive=web.ctx.config.archive)
         except InvalidInput as exc:
             with web.ctx.engine.begin() as conn:
                 refuse_audit(conn, user.name, source, sop_uid, exam_key, exc.reason)
