@@ -20,6 +20,10 @@ class DatabaseError(RaiError):
     """The database could not be reached or refused a statement."""
 
 
+class SchemaMissing(DatabaseError):
+    """The database answers, but the module's tables (or the RIS view) are not there: what to run is said."""
+
+
 class NotFound(RaiError):
     """A named thing (task, exam, object) does not exist."""
 
@@ -31,3 +35,16 @@ class InvalidInput(RaiError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.reason = message
+
+
+class PortInUse(RaiError):
+    """A listener (the DICOM SCP, the HTTP API) could not bind its address: another program holds it."""
+
+    def __init__(self, listener: str, host: str, port: int) -> None:
+        super().__init__(f"{listener} port {host or '0.0.0.0'}:{port} is already in use by another program")
+        self.listener = listener
+        self.port = port
+
+
+class NoTerminal(RaiError):
+    """A command would prompt for a secret but stdin is not a terminal (a script, a pipe, a service)."""

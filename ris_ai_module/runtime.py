@@ -20,7 +20,7 @@ from sqlalchemy import inspect
 
 from ris_ai_module.config.schema import Config
 from ris_ai_module.context import AppContext, make_context
-from ris_ai_module.errors import DatabaseError
+from ris_ai_module.errors import DatabaseError, SchemaMissing
 from ris_ai_module.log import setup_logging
 from ris_ai_module.periodic import PeriodicComponent
 from ris_ai_module.services import hooks_of
@@ -142,7 +142,7 @@ def check_schema(ctx: AppContext) -> None:
     except Exception as exc:
         raise DatabaseError(f"cannot connect to database.url: {exc.__class__.__name__}: {exc}") from exc
     if "rai_task" not in names:
-        raise DatabaseError("the RAI_* tables are missing: run `ris-ai-module --config FILE init-db` first")
+        raise SchemaMissing("the RAI_* tables are missing: run `ris-ai-module --config FILE init-db` first")
 
 
 class Service:

@@ -38,11 +38,32 @@ def cmd_init_db(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_demo_args(args: argparse.Namespace) -> None:
+    """Every init-demo argument checked before anything is written (a half-written demo helps nobody)."""
+    from urllib.parse import urlsplit
+
+    from ris_ai_module.errors import InvalidInput
+
+    for option, port in (("--dicom-port", args.dicom_port), ("--http-port", args.http_port)):
+        if not 1 <= port <= 65535:
+            raise InvalidInput(option, f"{port} is not a TCP port (1-65535)")
+    if args.dicom_port == args.http_port:
+        raise InvalidInput("--http-port", f"{args.http_port} is also the --dicom-port: give two different ports")
+    url = urlsplit(args.ai_url)
+    try:
+        url.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        raise InvalidInput("--ai-url", f"{args.ai_url!r}: {exc}") from exc
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise InvalidInput("--ai-url", f"{args.ai_url!r} is not an http:// or https:// URL with a host")
+
+
 def cmd_init_demo(args: argparse.Namespace) -> int:
     from ris_ai_module.demo import write_demo
     from ris_ai_module.fhir.demo import demo_section as fhir_section
     from ris_ai_module.results.demo import demo_sections
 
+    check_demo_args(args)
     try:
         sections = demo_sections(outbox=args.outbox or "", hl7=args.hl7 or "") + fhir_section(args.fhir or "")
         path = write_demo(Path(args.dir), args.dicom_port, args.http_port, args.ai_url, force=args.force,

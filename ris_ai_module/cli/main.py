@@ -3,7 +3,8 @@
 Each area of the system registers its own subcommands from a module in this package
 (``register(subparsers)``); every subcommand function takes the parsed args and returns an exit code.
 ``cli.session.run_command`` is the one error boundary: a one-line message and an exit status per kind of
-failure (2 input/config, 3 database, 4 operating system), never a traceback.
+failure (2 input/config, 3 database, 4 operating system, 5 tables/view missing, 6 port in use, 7 no
+terminal for a prompt; see cli/session.py), never a traceback.
 """
 
 from __future__ import annotations

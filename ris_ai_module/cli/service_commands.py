@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 from pathlib import Path
 from types import ModuleType
 
+from ris_ai_module.cli.session import read_secret
 from ris_ai_module.errors import RaiError
 
 
@@ -28,7 +28,7 @@ def cmd_service(args: argparse.Namespace) -> int:
         need_config(args)  # refuse to register a service that cannot start
         password = None
         if args.user and not args.user.upper().startswith("NT SERVICE\\"):
-            password = getpass.getpass(f"password of {args.user}: ")
+            password = read_secret(f"password of {args.user}: ", option="")
         svc.install(Path(args.config).resolve(), args.user, password)
         print(f"service {svc.SERVICE_NAME} installed (automatic start) with {Path(args.config).resolve()}\n"
               f"start it with: ris-ai-module service start   /  服务已安装，启动：ris-ai-module service start")

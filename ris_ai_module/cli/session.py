@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ris_ai_module.config.schema import Config
 from ris_ai_module.context import AppContext, make_context
-from ris_ai_module.errors import ConfigError, DatabaseError, RaiError
+from ris_ai_module.errors import ConfigError, DatabaseError, NoTerminal, PortInUse, RaiError, SchemaMissing
 from ris_ai_module.startup import load_checked
 
 #: Exit statuses: 1 is a command's own "no" (a push the AI host refused, a failed check).
@@ -23,7 +23,10 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_INPUT = 2  # bad configuration, bad arguments, something named that does not exist
 EXIT_DATABASE = 3  # the database could not be reached or refused a statement
-EXIT_OS = 4  # a file, folder, port or permission problem on this machine
+EXIT_OS = 4  # a file, folder or permission problem on this machine (a path that does not exist)
+EXIT_SCHEMA = 5  # the database answers but a module table or the RAI_V_EXAM view is missing
+EXIT_PORT = 6  # a listening port (DICOM SCP, HTTP API) is taken by another program
+EXIT_NO_TTY = 7  # a password prompt without a terminal (use the command's --stdin)
 EXIT_INTERRUPTED = 130
 
 
@@ -48,6 +51,30 @@ def open_context(args: argparse.Namespace) -> AppContext:
 def _one_line(text: str) -> str:
     lines = [line.strip() for line in str(text).strip().splitlines() if line.strip()]
     return lines[0][:500] if lines else ""
+
+
+def _where(args: argparse.Namespace) -> str:
+    """The database the command opened, password hidden: the "where" of a database message."""
+    opened: list[AppContext] = args.__dict__.get("_opened", [])
+    if not opened:
+        return ""
+    return f" (database {opened[0].engine.url.render_as_string(hide_password=True)})"
+
+
+def missing_schema_message(exc: SQLAlchemyError, where: str) -> str | None:
+    """What to do about a missing table or view, or None when the error is something else."""
+    from ris_ai_module.db.dialects import missing_table
+
+    name = missing_table(exc)
+    if name is None:
+        return None
+    upper = name.upper()
+    if upper == "RAI_V_EXAM":
+        return (f"database error: the view RAI_V_EXAM is missing{where}: create it with the DBA script "
+                f"sql/<dialect>/20_view_exam.sql (docs: README, installing on the RIS)")
+    if upper.startswith("RAI_"):
+        return f"database error: the module table {upper} is missing{where}: run `ris-ai-module init-db`"
+    return f"database error: the table or view {name or '(not named)'} is missing{where}: {database_message(exc)}"
 
 
 def database_message(exc: SQLAlchemyError) -> str:
@@ -75,15 +102,25 @@ def run_command(func: Callable[[argparse.Namespace], int | None], args: argparse
     except ConfigError as exc:
         error = f"configuration error: {exc}"
         status = EXIT_INPUT
+    except PortInUse as exc:
+        error = f"system error: {exc}"
+        status = EXIT_PORT
+    except NoTerminal as exc:
+        error = f"error: {exc}"
+        status = EXIT_NO_TTY
     except DatabaseError as exc:
         error = f"database error: {_one_line(str(exc))}"
-        status = EXIT_DATABASE
+        status = EXIT_SCHEMA if isinstance(exc, SchemaMissing) else EXIT_DATABASE
     except RaiError as exc:
         error = f"error: {exc}"
         status = EXIT_INPUT
     except SQLAlchemyError as exc:
-        error = f"database error: {database_message(exc)}"
-        status = EXIT_DATABASE
+        where = _where(args)
+        error = missing_schema_message(exc, where)
+        status = EXIT_SCHEMA
+        if error is None:
+            error = f"database error: {database_message(exc)}{where}"
+            status = EXIT_DATABASE
     except OSError as exc:
         where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
         error = f"system error: {exc.strerror or _one_line(str(exc)) or type(exc).__name__}{where}"
@@ -101,6 +138,17 @@ def run_command(func: Callable[[argparse.Namespace], int | None], args: argparse
                 ctx.engine.dispose()
     print(error, file=sys.stderr)
     return status
+
+
+def read_secret(prompt: str, option: str = "--stdin") -> str:
+    """A password typed at the terminal; without one (a pipe, a script) say which option reads stdin instead."""
+    import getpass
+
+    if not sys.stdin.isatty():
+        raise NoTerminal(f"no terminal to prompt for the {prompt.rstrip(': ')}: stdin is not a TTY "
+                         f"(give it on stdin with {option})" if option else
+                         f"no terminal to prompt for the {prompt.rstrip(': ')}: stdin is not a TTY")
+    return getpass.getpass(prompt)
 
 
 def _audit(args: argparse.Namespace, ctx: AppContext, status: int, error: str | None) -> None:

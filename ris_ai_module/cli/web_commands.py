@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import getpass
 import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ris_ai_module.cli.session import read_secret
 from ris_ai_module.config.http_section import PasswordPolicyConfig
-from ris_ai_module.errors import InvalidInput
+from ris_ai_module.errors import InvalidInput, NoTerminal
 
 if TYPE_CHECKING:
     from ris_ai_module.config.schema import Config
@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 def _read_password(args: argparse.Namespace) -> str:
     if args.stdin:
         return sys.stdin.readline().rstrip("\n")
-    password = getpass.getpass("password: ")
-    if getpass.getpass("again: ") != password:
+    password = read_secret("password: ")
+    if read_secret("again: ") != password:
         raise InvalidInput("password", "the two entries differ")
     return password
 
@@ -77,6 +77,8 @@ def _enrol(name: str, stdin: bool) -> str:
     """A new TOTP secret, shown as otpauth:// URI; kept only after the user types a current code from the app."""
     from ris_ai_module.web.totp import TotpVerifier, new_secret, provisioning_uri
 
+    if not stdin and not sys.stdin.isatty():
+        raise NoTerminal("no terminal to prompt for the TOTP code: stdin is not a TTY (give it on stdin with --stdin)")
     secret = new_secret()
     out = sys.stderr
     print(f"Add this account to the authenticator app (scan or type) / 在身份验证器 App 中添加：\n"

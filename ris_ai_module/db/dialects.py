@@ -179,3 +179,24 @@ def bulk_insert(conn: Any, table: Any, columns: Sequence[str], rows: Sequence[tu
         conn.exec_driver_sql(sql, [dict(zip(columns, r, strict=True)) for r in rows])
     else:
         conn.exec_driver_sql(sql, list(rows))
+
+
+#: How each database says "no such table or view" (SQLite, PostgreSQL 42P01, MariaDB/MySQL 1146,
+#: SQL Server 208, Oracle ORA-00942): the pattern's first group is the missing name where it is given.
+_MISSING_TABLE = (
+    re.compile(r"no such table: ([\w.\"]+)", re.I),
+    re.compile(r"relation \"([\w.]+)\" does not exist", re.I),
+    re.compile(r"Table '([\w.]+)' doesn't exist", re.I),
+    re.compile(r"Invalid object name '([\w.]+)'", re.I),
+    re.compile(r"ORA-00942()", re.I),
+)
+
+
+def missing_table(exc: BaseException) -> str | None:
+    """The table or view a database error says is missing ("" when the database does not name it), else None."""
+    text = str(getattr(exc, "orig", None) or exc)
+    for pattern in _MISSING_TABLE:
+        found = pattern.search(text)
+        if found:
+            return found.group(1).strip('"').split(".")[-1]
+    return None

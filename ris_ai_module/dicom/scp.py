@@ -8,6 +8,7 @@ only the header (``stop_before_pixels``) and renames the file into place.
 
 from __future__ import annotations
 
+import errno
 import logging
 import socket
 import ssl
@@ -27,6 +28,7 @@ from ris_ai_module.dicom.handlers import ScpState
 from ris_ai_module.dicom.socket_reader import ReadLimits
 from ris_ai_module.dicom.storage import StorageArea
 from ris_ai_module.dicom.whitelist import Whitelist
+from ris_ai_module.errors import PortInUse
 
 log = logging.getLogger(__name__)
 
@@ -194,10 +196,15 @@ class StorageScp:
         pynetdicom_adapter.check()
         self.area.prepare(clean_older_than=0.0)
         install_receiver(self.area)
-        server = self.ae.make_server(
-            (cfg.host, cfg.port), evt_handlers=event_handlers(self.state), ssl_context=make_ssl_context(cfg),
-            server_class=DeferredHandshakeServer,
-        )
+        try:
+            server = self.ae.make_server(
+                (cfg.host, cfg.port), evt_handlers=event_handlers(self.state), ssl_context=make_ssl_context(cfg),
+                server_class=DeferredHandshakeServer,
+            )
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise PortInUse("DICOM SCP (dicom.port)", cfg.host, cfg.port) from exc
+            raise
         server.handshake_timeout = float(cfg.acse_timeout)
         server.admits_address = self.state.whitelist.admits_address
         server.gate = self.gate

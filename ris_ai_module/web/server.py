@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import ssl
 import threading
@@ -11,6 +12,7 @@ from cheroot.ssl.builtin import BuiltinSSLAdapter
 
 from ris_ai_module.audit import AuditLog
 from ris_ai_module.context import AppContext
+from ris_ai_module.errors import PortInUse
 from ris_ai_module.web.app import make_app
 from ris_ai_module.web.limits import (
     Guard,
@@ -57,7 +59,13 @@ class WebServer:
         return int(self.server.bind_addr[1])
 
     def start(self) -> None:
-        self.server.prepare()  # binds now: a port in use fails start-up, not a thread later
+        try:
+            self.server.prepare()  # binds now: a port in use fails start-up, not a thread later
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE or "already in use" in str(exc).lower():
+                host, port = self.server.bind_addr[:2]
+                raise PortInUse("HTTP API (http.port)", str(host), int(port)) from exc
+            raise
         self.watchdog.start()
         self.thread.start()
         scheme = "https" if self.server.ssl_adapter else "http"

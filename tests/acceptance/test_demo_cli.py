@@ -113,6 +113,6 @@ def test_run_refuses_a_database_without_tables(tmp_path: Path) -> None:
     config = tmp_path / "c.toml"
     config.write_text('[database]\nurl = "sqlite:///empty.db"\n[push]\nurl = "http://127.0.0.1:9/"\n', encoding="utf-8")
     done = cli(config, "run", timeout=60)
-    assert done.returncode == 3  # a database problem (cli.session.EXIT_DATABASE)
+    assert done.returncode == 5  # the module tables are missing (cli.session.EXIT_SCHEMA)
     assert "init-db" in done.stderr and "Traceback" not in done.stderr
     assert cli(config, "init-db").returncode == 0
