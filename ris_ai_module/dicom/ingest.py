@@ -353,19 +353,17 @@ def _link(ctx: AppContext, conn: object, rc: Received, row: ObjectRow, ds: Datas
 
 
 def pick_by_hook(conn: Connection, hooks: Hooks, row: ObjectRow, ds: Dataset) -> Link:
-    """Ask the hospital's ``pick_exam`` hook; its choice must be an exam of the object's patient ID."""
+    """Ask the hospital's ``pick_exam`` hook (candidates: the exams of the object's patient ID).
+
+    Its choice is a link like any other: :func:`_verdict` puts it through the full patient check (and the
+    campus check), so an exam of another patient holds the object for review with the reason.
+    """
     candidates = exams_of_patient(conn, row.patient_id)
     obj = {"sop_instance_uid": row.sop_instance_uid, "study_uid": row.study_uid, "accession_no": row.accession_no,
            "patient_id": row.patient_id, "patient_name": _text(ds.get("PatientName")),
            "study_date": _text(ds.get("StudyDate")), "modality": _text(ds.get("Modality"))}
     chosen = hooks.pick_exam(obj, candidates)
-    if chosen is None:
-        return UNLINKED
-    if chosen not in {c["exam_key"] for c in candidates}:
-        log.warning("pick_exam hook chose exam %s for %s, not an exam of the object's patient: left unlinked",
-                    chosen, row.sop_instance_uid, extra={"action": "hook_pick_refused"})
-        return UNLINKED
-    return Link(chosen, "HOOK")
+    return UNLINKED if chosen is None else Link(chosen, "HOOK")
 
 
 def _campus_of(ctx: AppContext, rc: Received, ds: Dataset) -> ObjectCampus:
@@ -373,18 +371,28 @@ def _campus_of(ctx: AppContext, rc: Received, ds: Dataset) -> ObjectCampus:
 
 
 def _verdict(ctx: AppContext, conn: object, link: Link, row: ObjectRow, rc: Received, ds: Dataset) -> Verdict | None:
-    """The patient check of a found link (None when nothing was linked); a hook's pick of another campus's
-    exam fails it too (the rules already keep to the object's campus; a manual link is the operator's)."""
+    """The patient check of a found link (None when nothing was linked). A hook's pick is checked as strictly
+    as a rule's, at least by Patient ID even with ``[review] patient_check = "off"`` (a site's code is not an
+    operator), and a pick of another campus's exam fails too (a manual link is the operator's)."""
     if link.exam_key is None:
         return None
+    review = ctx.config.review
+    policy = review.patient_check
     if link.method == "HOOK":
+        policy = "id-only" if policy == "off" else policy
         where = _campus_of(ctx, rc, ds)
+        verdict = None
         if where.campus is not None:
             verdict = check_campus(conn, ctx.config.ris.campus_column, link.exam_key, where.campus)  # type: ignore[arg-type]
-            if not verdict.ok:
-                return verdict
-    review = ctx.config.review
-    return check_patient(conn, review.patient_check, link.exam_key, row.patient_id,  # type: ignore[arg-type]
+        if verdict is None or verdict.ok:
+            verdict = check_patient(conn, policy, link.exam_key, row.patient_id,  # type: ignore[arg-type]
+                                    row.patient_name, review.other_ids_column)
+        if not verdict.ok:
+            log.warning("pick_exam hook chose exam %s for %s, refused by the patient check: held for review (%s)",
+                        link.exam_key, row.sop_instance_uid, verdict.reason, extra={"action": "hook_pick_refused"})
+            return Verdict(False, f"pick_exam hook chose exam {link.exam_key}: {verdict.reason}")
+        return verdict
+    return check_patient(conn, policy, link.exam_key, row.patient_id,  # type: ignore[arg-type]
                          row.patient_name, review.other_ids_column)
 
 

@@ -133,7 +133,7 @@ def test_a_host_process_uses_every_api_function_and_hook(tmp_path: Path) -> None
     assert (k1, s1) == ("E0001", "APPLIED")
     assert (k2, s2) == ("E0002", "HELD"), "a hook that raises means: not written (fail safe)"
     assert "no answer" in d2
-    assert (k3, s3) == (None, "UNLINKED"), "the hook's choice of another patient's exam is refused"
+    assert (k3, s3) == (None, "UNLINKED"), "the hook's choice of another patient's exam is refused: no exam"
     assert out["again"] == "APPLIED"
     stats = out["stats"]
     assert stats["after_apply"][2] == 2 and stats["after_apply"][3] is True, "two hangs: abandoned, disabled"
@@ -151,8 +151,12 @@ def test_a_host_process_uses_every_api_function_and_hook(tmp_path: Path) -> None
         findings = db.execute("SELECT FINDINGS FROM RIS_REPORT WHERE EXAM_ID = 'E0001'").fetchone()[0]
         held = db.execute("SELECT COUNT(*) FROM RIS_REPORT_MEASURE WHERE EXAM_ID = 'E0002'").fetchone()[0]
         link = db.execute("SELECT EXAM_KEY, LINK_METHOD FROM RAI_OBJECT WHERE PATIENT_ID = 'P000456'").fetchone()
+        held_pick = db.execute("SELECT EXAM_KEY, REVIEW_STATE, REVIEW_EXAM_KEY, REVIEW_REASON FROM RAI_OBJECT "
+                               "WHERE PATIENT_ID = 'P000789'").fetchone()
     finally:
         db.close()
     assert "[hooked LVIDd=47.0mm]" in findings
     assert held == 0, "nothing written for the exam the hook did not allow"
     assert link == ("E0002", "HOOK")
+    assert held_pick == (None, "NEEDS_REVIEW", "E0001",
+                         "pick_exam hook chose exam E0001: Patient ID P000789 is not the exam's (P000123)")

@@ -113,8 +113,8 @@ def test_hook_pick_of_the_right_exam_links_it(hooked_scp, tmp_path: Path) -> Non
     assert sop in (tasks[0].payload or "")
 
 
-@pytest.mark.parametrize("how", ["PICK-RAISE", "PICK-UNKNOWN", "PICK-OTHER", "PICK-NONE"])
-def test_hook_that_fails_or_picks_no_candidate_leaves_it_unlinked(hooked_scp, tmp_path: Path, how: str) -> None:
+@pytest.mark.parametrize("how", ["PICK-RAISE", "PICK-NONE"])
+def test_hook_that_fails_or_gives_no_answer_leaves_it_unlinked(hooked_scp, tmp_path: Path, how: str) -> None:
     scp, ctx = hooked_scp
     sop = _send(scp, tmp_path, how)
     row, tasks = _row_and_tasks(ctx.engine, sop)
@@ -123,3 +123,19 @@ def test_hook_that_fails_or_picks_no_candidate_leaves_it_unlinked(hooked_scp, tm
     stats = ctx.hooks.stats["pick_exam"]
     assert stats.calls == 1
     assert stats.failures == (1 if how == "PICK-RAISE" else 0)
+
+
+@pytest.mark.parametrize(("how", "exam", "reason"), [
+    ("PICK-OTHER", "E0001", f"Patient ID {PATIENT} is not the exam's (P000123)"),
+    ("PICK-UNKNOWN", "NO-SUCH-EXAM", "exam NO-SUCH-EXAM is not in RAI_V_EXAM"),
+])
+def test_hook_pick_of_another_patients_or_an_unknown_exam_is_held(hooked_scp, tmp_path: Path, how: str,
+                                                                  exam: str, reason: str) -> None:
+    """Not among the candidates: the patient check says why, and the object waits for an operator."""
+    scp, ctx = hooked_scp
+    sop = _send(scp, tmp_path, how)
+    row, tasks = _row_and_tasks(ctx.engine, sop)
+    assert (row.exam_key, row.link_method, row.review_state) == (None, None, "NEEDS_REVIEW")
+    assert (row.review_exam_key, row.review_method) == (exam, "HOOK")
+    assert row.review_reason == f"pick_exam hook chose exam {exam}: {reason}"
+    assert tasks == []
