@@ -97,12 +97,11 @@ def cmd_import_sr(args: argparse.Namespace) -> int:
     if outcome.duplicate:
         print(f"{outcome.sop_instance_uid} was already stored (exam {outcome.exam_key or '-'}); nothing changed")
         return 0
-    where = f"exam {outcome.exam_key} ({outcome.link_method})" if outcome.exam_key else "no exam (unlinked)"
     if outcome.review_reason:
-        print(f"{outcome.sop_instance_uid} imported but held for review (exam {outcome.review_exam_key}): "
-              f"{outcome.review_reason}; see `objects --review`, decide with `link --force --reason` or move it")
+        print(f"{outcome.sop_instance_uid} {outcome.imported_text()}; see `objects --review`, decide with "
+              "`link --force --reason` or move it")
         return 3
-    print(f"{outcome.sop_instance_uid} imported, linked to {where}"
+    print(f"{outcome.sop_instance_uid} {outcome.imported_text()}"
           + (f"; SR_APPLY task {outcome.task_id} queued" if outcome.task_id else ""))
     return 0
 

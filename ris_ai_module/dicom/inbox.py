@@ -93,8 +93,7 @@ class Inbox:
         if not outcome.ok:
             self._move(path, FAILED, f"not imported: DIMSE status 0x{outcome.status:04X}: {outcome.comment}")
             return
-        where = f"exam {outcome.exam_key} ({outcome.link_method})" if outcome.exam_key else "no exam (unlinked)"
-        note = "already stored, nothing changed" if outcome.duplicate else f"imported, linked to {where}"
+        note = "already stored, nothing changed" if outcome.duplicate else outcome.imported_text()
         log.info("inbox: %s %s (%s)", path.name, note, outcome.sop_instance_uid, extra={"action": "inbox_import"})
         self._move(path, DONE, None)
 

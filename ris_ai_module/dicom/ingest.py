@@ -82,6 +82,13 @@ class Outcome:
     def ok(self) -> bool:
         return self.status == statuses.SUCCESS
 
+    def imported_text(self) -> str:
+        """Where a stored object went, in the words of ``import-sr`` and the inbox (one place for both)."""
+        if self.review_reason:
+            return f"imported but held for review (exam {self.review_exam_key}): {self.review_reason}"
+        where = f"exam {self.exam_key} ({self.link_method})" if self.exam_key else "no exam (unlinked)"
+        return f"imported, linked to {where}"
+
 
 def _fail(status: int, comment: str, sop: str | None = None) -> Outcome:
     return Outcome(status, statuses.comment(comment), sop)

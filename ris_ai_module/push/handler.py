@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
@@ -80,11 +80,13 @@ class ExamPushHandler:
                     return Outcome.failed(f"exam {task.exam_key} is not in RAI_V_EXAM")
                 study_uid = study_uid_for(conn, exam)
         host = task.payload.get(HOST_KEY)
+        exam_dict: dict[str, Any] | None = None  # the exam as a dict, made once (routing, the payload hook)
         if host is None:  # an exam start not routed yet: decide its host(s) now
-            columns = exam_columns(exam)
+            exam_dict = exam_columns(exam)
+            columns = exam_dict
             if self._optional:  # rules on columns the DBA added (the campus …): one more read
                 with self.engine.connect() as conn:
-                    columns.update(optional_columns(conn, task.exam_key, self._optional))
+                    columns = {**exam_dict, **optional_columns(conn, task.exam_key, self._optional)}
             decision = route(columns, self.cfg.routes, self.cfg.default_hosts)
             if not decision.hosts:
                 log.info("exam %s: no routing rule sends it to an AI host (push.default_hosts is empty)",
@@ -104,7 +106,7 @@ class ExamPushHandler:
             return Outcome.failed(f"AI host {host!r} is no longer configured (push.hosts)")
         body = build_payload(exam, study_uid, self.cfg.host(host))  # type: ignore[arg-type]
         if self.hooks.has("build_push_payload"):
-            body = self.hooks.amend_payload(dataclasses.asdict(exam), body)
+            body = self.hooks.amend_payload(exam_columns(exam) if exam_dict is None else exam_dict, body)
         outcome = self._client(host).send(body, task.task_uuid)
         log.info(
             "exam %s (patient %s) push to %s attempt %d: %s%s", task.exam_key, phi_id(exam.patient_id), host,

@@ -49,7 +49,7 @@ def pick_exam(obj, candidates):
     if how == "PICK-UNKNOWN":
         return "NO-SUCH-EXAM"
     if how == "PICK-OTHER":
-        return "E0001"  # a demo exam of another patient ID
+        return "HK-OTHER"  # the exam of another patient ID
     return None
 '''
 
@@ -60,6 +60,9 @@ def hooked_scp(any_db: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         for exam in EXAMS:
             conn.execute(insert(ris_exam).values(patient_id=PATIENT, accession_no=None, exam_status="STARTED",
                                                  exam_date=datetime(2026, 11, 20, 9), **exam))
+        conn.execute(insert(ris_exam).values(exam_id="HK-OTHER", patient_id="PH0099", patient_name="王五",
+                                             birth_date=date(1990, 1, 1), accession_no=None, exam_status="STARTED",
+                                             exam_date=datetime(2026, 11, 27, 9)))
     name = f"rai_test_hook_{uuid.uuid4().hex[:8]}"
     (tmp_path / f"{name}.py").write_text(HOOK, encoding="utf-8")
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -126,7 +129,7 @@ def test_hook_that_fails_or_gives_no_answer_leaves_it_unlinked(hooked_scp, tmp_p
 
 
 @pytest.mark.parametrize(("how", "exam", "reason"), [
-    ("PICK-OTHER", "E0001", f"Patient ID {PATIENT} is not the exam's (P000123)"),
+    ("PICK-OTHER", "HK-OTHER", f"Patient ID {PATIENT} is not the exam's (PH0099)"),
     ("PICK-UNKNOWN", "NO-SUCH-EXAM", "exam NO-SUCH-EXAM is not in RAI_V_EXAM"),
 ])
 def test_hook_pick_of_another_patients_or_an_unknown_exam_is_held(hooked_scp, tmp_path: Path, how: str,
