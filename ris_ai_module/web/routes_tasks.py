@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from ris_ai_module.web.context import RouteContext as WebContext
 
 log = logging.getLogger(__name__)
+#: The largest task ID any supported database can hold (a signed 64-bit key).
+MAX_TASK_ID = 2**63 - 1
 
 DICOM_TYPES = ("application/dicom", "application/octet-stream")
 
@@ -58,6 +60,8 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
     @app.post("/api/tasks/<task_id:int>/retry")
     def retry(task_id: int) -> dict[str, Any]:
         user = web.user("operator")
+        if not 0 < task_id <= MAX_TASK_ID:  # beyond any key the database can hold: no such task (not a 500)
+            raise NotFound(f"no task {task_id}")
         with web.audited(user.name, "task_retry", str(task_id)), web.ctx.engine.begin() as conn:
             queue.requeue(conn, task_id)
         web.ctx.wake.set()

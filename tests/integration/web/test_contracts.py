@@ -2,8 +2,8 @@
 the queue, reports and rejections as the database holds them; GET /openapi.json true to the routes, and
 every answer to a battery of good and bad requests documented there (status and body schema), never a 5xx.
 
-schemathesis is not installed here; the battery below is generated from the document's own parameter
-schemas (valid values, boundaries, wrong types, empty, oversized, odd path segments)."""
+The battery below is generated from the document's own parameter schemas (valid values, boundaries, wrong
+types, empty, oversized, odd path segments); test_schemathesis.py runs schemathesis over the same document."""
 
 from __future__ import annotations
 
