@@ -21,7 +21,19 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     print(f"OK: {config_file(args)}")
     print(f"  database: {url.get_backend_name()}+{url.get_driver_name()}   exam detection: {cfg.ris.detect}   "
           f"push: {cfg.push.url or '-'}")
-    return 0
+    if not getattr(args, "db", False):
+        return 0
+    from ris_ai_module.cli.db_check import check_database
+    from ris_ai_module.db.engine import make_engine
+
+    engine = make_engine(cfg.database)
+    try:
+        lines = check_database(engine, cfg)
+    finally:
+        engine.dispose()
+    for line in lines:
+        print(line)
+    return 0 if all(line.ok for line in lines) else 1
 
 
 def cmd_config_example(args: argparse.Namespace) -> int:
@@ -168,6 +180,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     csub = p.add_subparsers(dest="config_command", metavar="check|example")
     c = csub.add_parser("check", help="validate a configuration file; non-zero exit on error")
     c.add_argument("config_file", nargs="?", metavar="FILE", help="the file (default: --config)")
+    c.add_argument("--db", action="store_true",
+                   help="also connect: module tables, RAI_V_EXAM's columns, detection mode / 连接数据库检查")
     c.set_defaults(func=cmd_config_check)
     c = csub.add_parser("example", help="print the documented example configuration")
     c.set_defaults(func=cmd_config_example)

@@ -1,0 +1,75 @@
+"""``config check --db``: connect with the configuration and say, line by line, whether the database is
+ready for the module (OK/FAIL and what to do), instead of letting ``run`` find out later."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from ris_ai_module.config.schema import Config
+
+
+@dataclass(frozen=True)
+class Line:
+    ok: bool
+    what: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{'OK  ' if self.ok else 'FAIL'} {self.what}: {self.detail}"
+
+
+def _error(exc: Exception) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    return " ".join(str(orig).split())[:300]
+
+
+def check_database(engine: Engine, cfg: Config) -> list[Line]:
+    """Connection, module tables at the code's revision, the view's columns, the detection mode."""
+    where = engine.url.render_as_string(hide_password=True)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except SQLAlchemyError as exc:
+        return [Line(False, "connect", f"{where}: {_error(exc)} (check database.url, the server and its port)")]
+    lines = [Line(True, "connect", where)]
+    lines.append(_module_tables(engine))
+    lines.append(_view(engine, cfg))
+    lines.append(Line(True, "exam detection", "polling RAI_V_EXAM (ris.detect = \"poll\")" if cfg.ris.detect == "poll"
+                      else "trigger (ris.detect = \"trigger\"; the trigger itself is not inspected here)"))
+    return lines
+
+
+def _module_tables(engine: Engine) -> Line:
+    from alembic.script import ScriptDirectory
+
+    from ris_ai_module.db import migrate
+
+    try:
+        current = migrate.current(engine)
+        head = ScriptDirectory.from_config(migrate.alembic_config(engine)).get_current_head()
+    except SQLAlchemyError as exc:
+        return Line(False, "module tables", f"{_error(exc)} (run `ris-ai-module init-db`)")
+    if current is None:
+        return Line(False, "module tables", "the RAI_* tables are missing (run `ris-ai-module init-db`)")
+    if current != head:
+        return Line(False, "module tables", f"at revision {current}, this version needs {head} "
+                                            f"(run `ris-ai-module init-db`)")
+    return Line(True, "module tables", f"RAI_* at revision {current}")
+
+
+def _view(engine: Engine, cfg: Config) -> Line:
+    hint = "(the DBA script sql/<dialect>/20_view_exam.sql)"
+    try:
+        found = {c["name"].lower() for c in inspect(engine).get_columns("rai_v_exam")}
+    except SQLAlchemyError as exc:
+        return Line(False, "view RAI_V_EXAM", f"{_error(exc)} {hint}")
+    if not found:
+        return Line(False, "view RAI_V_EXAM", f"missing {hint}")
+    missing = [c for c in cfg.view_columns() if c.lower() not in found]
+    if missing:
+        return Line(False, "view RAI_V_EXAM", f"columns missing: {', '.join(c.upper() for c in missing)} {hint}")
+    return Line(True, "view RAI_V_EXAM", f"{len(cfg.view_columns())} columns as configured")

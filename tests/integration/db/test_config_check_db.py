@@ -1,0 +1,67 @@
+"""``config check --db`` against a real database, broken and then correct: each line OK/FAIL with what to
+do, exit status 1 while anything fails (SQLite, PostgreSQL, MariaDB)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from ris_ai_module.db import migrate, scripts
+from tests.dbs import engine_for, fresh_database
+
+
+def _check(tmp_path: Path, url: str) -> tuple[int, dict[str, str]]:
+    config = tmp_path / "c.toml"
+    config.write_text(f'[database]\nurl = "{url}"\nconnect_timeout = "5s"\n[worker]\nenabled = false\n',
+                      encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "ris_ai_module", "config", "check", "--db", str(config)],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert "Traceback" not in proc.stderr + proc.stdout, proc.stderr
+    lines = {}
+    for line in proc.stdout.splitlines():
+        if line[:4] in ("OK  ", "FAIL"):
+            what, _, detail = line[5:].partition(": ")
+            lines[what] = f"{line[:4].strip()} {detail}"
+    return proc.returncode, lines
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql", "mariadb"])
+def test_config_check_db_says_what_is_missing_then_ok(tmp_path: Path, kind: str) -> None:
+    with fresh_database(kind, tmp_path) as url:
+        status, lines = _check(tmp_path, url)
+        assert status == 1
+        assert lines["connect"].startswith("OK ")
+        assert lines["module tables"].startswith("FAIL ") and "init-db" in lines["module tables"]
+        assert lines["view RAI_V_EXAM"].startswith("FAIL ") and "20_view_exam.sql" in lines["view RAI_V_EXAM"]
+
+        engine = engine_for(url)
+        try:
+            migrate.upgrade(engine)
+            scripts.install(engine, demo_ris=True)
+            status, lines = _check(tmp_path, url)
+            assert status == 0, lines
+            assert all(v.startswith("OK ") for v in lines.values()), lines
+            assert set(lines) == {"connect", "module tables", "view RAI_V_EXAM", "exam detection"}
+
+            with engine.begin() as conn:  # a view the DBA got wrong: two columns only
+                conn.execute(text("DROP VIEW rai_v_exam"))
+                conn.execute(text("CREATE VIEW rai_v_exam AS SELECT exam_id AS exam_key, patient_id FROM ris_exam"))
+            status, lines = _check(tmp_path, url)
+            assert status == 1
+            view = lines["view RAI_V_EXAM"]
+            assert view.startswith("FAIL columns missing: ") and "EXAM_STATUS" in view and "PATIENT_ID," not in view
+            assert lines["module tables"].startswith("OK ")
+        finally:
+            engine.dispose()
+
+
+def test_config_check_db_unreachable_is_one_fail_line(tmp_path: Path) -> None:
+    from tests.support import free_port
+
+    status, lines = _check(tmp_path, f"postgresql+psycopg://u:secret@127.0.0.1:{free_port()}/x")
+    assert status == 1 and list(lines) == ["connect"]
+    assert lines["connect"].startswith("FAIL ") and "secret" not in lines["connect"]
