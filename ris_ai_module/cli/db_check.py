@@ -28,7 +28,7 @@ def _error(exc: Exception) -> str:
 
 
 def check_database(engine: Engine, cfg: Config) -> list[Line]:
-    """Connection, module tables at the code's revision, the view's columns, the detection mode."""
+    """Connection, module tables at the code's revision, the view's columns, the exam trigger (or polling)."""
     where = engine.url.render_as_string(hide_password=True)
     try:
         with engine.connect() as conn:
@@ -38,9 +38,31 @@ def check_database(engine: Engine, cfg: Config) -> list[Line]:
     lines = [Line(True, "connect", where)]
     lines.append(_module_tables(engine))
     lines.append(_view(engine, cfg))
-    lines.append(Line(True, "exam detection", "polling RAI_V_EXAM (ris.detect = \"poll\")" if cfg.ris.detect == "poll"
-                      else "trigger (ris.detect = \"trigger\"; the trigger itself is not inspected here)"))
+    lines.append(_detection(engine, cfg))
     return lines
+
+
+#: The triggers of sql/<dialect>/30_trigger_exam_start.sql.
+EXAM_TRIGGERS = ("rai_trg_exam_start_ins", "rai_trg_exam_start_upd")
+
+
+def _detection(engine: Engine, cfg: Config) -> Line:
+    from ris_ai_module.db.dialects import trigger_names
+
+    if cfg.ris.detect == "poll":
+        return Line(True, "exam detection", "polling RAI_V_EXAM (ris.detect = \"poll\")")
+    try:
+        with engine.connect() as conn:
+            names = trigger_names(conn)
+    except SQLAlchemyError as exc:
+        return Line(False, "exam detection", f"triggers not readable: {_error(exc)}")
+    if names is None:
+        return Line(True, "exam detection", "trigger (not inspected on this database)")
+    missing = [t.upper() for t in EXAM_TRIGGERS if t not in names]
+    if missing:
+        return Line(False, "exam detection", f"trigger {', '.join(missing)} missing (install "
+                                             f"sql/<dialect>/30_trigger_exam_start.sql, or set ris.detect = \"poll\")")
+    return Line(True, "exam detection", f"triggers {', '.join(t.upper() for t in EXAM_TRIGGERS)} installed")
 
 
 def _module_tables(engine: Engine) -> Line:

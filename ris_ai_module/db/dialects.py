@@ -200,3 +200,17 @@ def missing_table(exc: BaseException) -> str | None:
         if found:
             return found.group(1).strip('"').split(".")[-1]
     return None
+
+
+def trigger_names(conn: Any) -> set[str] | None:
+    """The triggers of the connected database (lower case), or None where this is not inspected."""
+    name = conn.dialect.name
+    if name == "sqlite":
+        sql = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+    elif name == "postgresql":
+        sql = "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"
+    elif name in ("mysql", "mariadb"):
+        sql = "SELECT trigger_name FROM information_schema.triggers WHERE trigger_schema = DATABASE()"
+    else:
+        return None
+    return {str(row[0]).lower() for row in conn.execute(text(sql))}

@@ -37,6 +37,7 @@ def test_config_check_db_says_what_is_missing_then_ok(tmp_path: Path, kind: str)
         assert lines["connect"].startswith("OK ")
         assert lines["module tables"].startswith("FAIL ") and "init-db" in lines["module tables"]
         assert lines["view RAI_V_EXAM"].startswith("FAIL ") and "20_view_exam.sql" in lines["view RAI_V_EXAM"]
+        assert lines["exam detection"].startswith("FAIL trigger RAI_TRG_EXAM_START_INS, RAI_TRG_EXAM_START_UPD")
 
         engine = engine_for(url)
         try:
@@ -54,7 +55,7 @@ def test_config_check_db_says_what_is_missing_then_ok(tmp_path: Path, kind: str)
             assert status == 1
             view = lines["view RAI_V_EXAM"]
             assert view.startswith("FAIL columns missing: ") and "EXAM_STATUS" in view and "PATIENT_ID," not in view
-            assert lines["module tables"].startswith("OK ")
+            assert lines["module tables"].startswith("OK ") and lines["exam detection"].startswith("OK triggers")
         finally:
             engine.dispose()
 
