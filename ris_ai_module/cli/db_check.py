@@ -39,6 +39,54 @@ def check_database(engine: Engine, cfg: Config) -> list[Line]:
     lines.append(_module_tables(engine))
     lines.append(_view(engine, cfg))
     lines.append(_detection(engine, cfg))
+    lines.extend(_report_targets(engine, cfg))
+    return lines
+
+
+def report_tables(cfg: Config) -> dict[str, list[str]]:
+    """The RIS tables the configured report targets write, with the columns each needs."""
+    r = cfg.report
+    need: dict[str, list[str]] = {}
+
+    def add(table: str, *columns: str) -> None:
+        need.setdefault(table, []).extend(c for c in columns if c and c not in need[table])
+
+    add(r.table, r.exam_id_column, r.status_column, r.updated_column)
+    if "text" in r.targets:
+        add(r.table, r.text.column)
+    if "rows" in r.targets:
+        w = r.rows
+        add(w.table, w.exam_id_column, w.key_column, w.name_column, w.value_column, w.unit_column,
+            w.source_column, w.updated_column, w.provenance_column)
+    if "columns" in r.targets:
+        c = r.columns
+        add(c.table or r.table, c.exam_id_column or r.exam_id_column, *c.columns.values(), c.provenance_column)
+    return need
+
+
+def _report_targets(engine: Engine, cfg: Config) -> list[Line]:
+    from ris_ai_module.db.dialects import qualified_name
+
+    lines = []
+    for table, columns in report_tables(cfg).items():
+        what = f"report table {table}"
+        schema, name = qualified_name(table)
+        try:
+            found = {c["name"].lower() for c in inspect(engine).get_columns(name, schema=schema)}
+        except SQLAlchemyError as exc:
+            found = set()
+            detail = _error(exc)
+        else:
+            detail = ""
+        if not found:
+            lines.append(Line(False, what, f"missing or not readable {detail}".rstrip()
+                              + " (check [report] and the module account's grants, sql/<dialect>/40_grants.sql)"))
+            continue
+        missing = [c.upper() for c in columns if c.lower() not in found]
+        lines.append(Line(not missing, what, f"columns missing: {', '.join(missing)} (check [report])" if missing
+                          else f"{len(columns)} columns as configured"))
+    if "procedure" in cfg.report.targets:
+        lines.append(Line(True, "report procedure", f"{cfg.report.procedure.name} (not inspected)"))
     return lines
 
 

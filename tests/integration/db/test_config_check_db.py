@@ -14,9 +14,9 @@ from ris_ai_module.db import migrate, scripts
 from tests.dbs import engine_for, fresh_database
 
 
-def _check(tmp_path: Path, url: str) -> tuple[int, dict[str, str]]:
+def _check(tmp_path: Path, url: str, extra: str = "") -> tuple[int, dict[str, str]]:
     config = tmp_path / "c.toml"
-    config.write_text(f'[database]\nurl = "{url}"\nconnect_timeout = "5s"\n[worker]\nenabled = false\n',
+    config.write_text(f'[database]\nurl = "{url}"\nconnect_timeout = "5s"\n[worker]\nenabled = false\n{extra}',
                       encoding="utf-8")
     proc = subprocess.run([sys.executable, "-m", "ris_ai_module", "config", "check", "--db", str(config)],
                           capture_output=True, text=True, timeout=120, cwd=tmp_path)
@@ -38,6 +38,8 @@ def test_config_check_db_says_what_is_missing_then_ok(tmp_path: Path, kind: str)
         assert lines["module tables"].startswith("FAIL ") and "init-db" in lines["module tables"]
         assert lines["view RAI_V_EXAM"].startswith("FAIL ") and "20_view_exam.sql" in lines["view RAI_V_EXAM"]
         assert lines["exam detection"].startswith("FAIL trigger RAI_TRG_EXAM_START_INS, RAI_TRG_EXAM_START_UPD")
+        assert lines["report table RIS_REPORT"].startswith("FAIL missing")
+        assert lines["report table RIS_REPORT_MEASURE"].startswith("FAIL missing")
 
         engine = engine_for(url)
         try:
@@ -46,7 +48,12 @@ def test_config_check_db_says_what_is_missing_then_ok(tmp_path: Path, kind: str)
             status, lines = _check(tmp_path, url)
             assert status == 0, lines
             assert all(v.startswith("OK ") for v in lines.values()), lines
-            assert set(lines) == {"connect", "module tables", "view RAI_V_EXAM", "exam detection"}
+            assert set(lines) == {"connect", "module tables", "view RAI_V_EXAM", "exam detection",
+                                  "report table RIS_REPORT", "report table RIS_REPORT_MEASURE"}
+            status, lines = _check(tmp_path, url, '[report.rows]\nvalue_column = "ITEM_VAL"\n')
+            assert status == 1
+            assert lines["report table RIS_REPORT_MEASURE"] == "FAIL columns missing: ITEM_VAL (check [report])"
+            assert lines["report table RIS_REPORT"].startswith("OK ")
 
             with engine.begin() as conn:  # a view the DBA got wrong: two columns only
                 conn.execute(text("DROP VIEW rai_v_exam"))
