@@ -1,12 +1,15 @@
-"""What a part of the module needs from its host to work: the database engine, the configuration, the hooks.
+"""What a part of the module needs from its host to work: the database engine, the configuration, the hooks;
+and, for a running component, its lease owner name and the process's stop and wake events.
 
-A structural type, so that parts below the composition root (``report``, ``dicom``, ``health``, ``web``)
-name what they use without importing the service context: ``runtime``'s AppContext fits it, and so does
-any host object of the public API (``ris_ai_module.api``) that carries an engine and a Config.
+Structural types, so that parts below the composition root (``report``, ``dicom``, ``health``, ``web``)
+name what they use without importing the service context (an import-linter contract keeps it so):
+``runtime``'s AppContext fits both, and so does any host object of the public API (``ris_ai_module.api``)
+that carries an engine and a Config (``Services``) plus owner, stop and wake (``Running``).
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Protocol
 
 from sqlalchemy.engine import Engine
@@ -24,6 +27,19 @@ class Services(Protocol):
 
     @property
     def hooks(self) -> Hooks | None: ...
+
+
+class Running(Services, Protocol):
+    """A component that runs in the service: who it is (lease owner, ``host:pid``), when to stop, whom to wake."""
+
+    @property
+    def owner(self) -> str: ...
+
+    @property
+    def stop(self) -> threading.Event: ...
+
+    @property
+    def wake(self) -> threading.Event: ...
 
 
 def hooks_of(services: object) -> Hooks:

@@ -14,13 +14,13 @@ from typing import Any
 
 from pydicom.dataset import Dataset
 
-from ris_ai_module.context import AppContext
 from ris_ai_module.dicom import index, pynetdicom_adapter, statuses
 from ris_ai_module.dicom.admission import AdmissionGate, Ticket
 from ris_ai_module.dicom.ingest import Received, ingest
 from ris_ai_module.dicom.socket_reader import GuardedReader, ReadLimits
 from ris_ai_module.dicom.storage import StorageArea, TempObject
 from ris_ai_module.dicom.whitelist import Whitelist
+from ris_ai_module.services import Running
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +38,11 @@ DUL_POLL_DELAY = 0.0002
 
 @dataclass
 class ScpState:
-    """What the handlers need: the application context, the store, the compiled whitelist, the admission
+    """What the handlers need: the running services (engine, config, wake), the store, the compiled whitelist, the admission
     gate and the read limits. Each association carries its own ticket and reader (``ADMISSION`` attribute),
     so nothing here outlives it."""
 
-    ctx: AppContext
+    ctx: Running
     area: StorageArea
     whitelist: Whitelist
     gate: AdmissionGate | None = None

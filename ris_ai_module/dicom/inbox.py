@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ris_ai_module.config.inbox_section import InboxConfig
-from ris_ai_module.context import AppContext
 from ris_ai_module.dicom.ingest import Received, ingest
 from ris_ai_module.dicom.storage import StorageArea
+from ris_ai_module.services import Running
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ _SKIP_SUFFIXES = (".tmp", ".part", ".partial", ".reason.txt")
 class Inbox:
     """One scan per call of :meth:`scan`; remembers what it saw so that settling spans two scans."""
 
-    ctx: AppContext
+    ctx: Running
     cfg: InboxConfig
     seen: dict[str, tuple[int, int]] = field(default_factory=dict)
     _area: StorageArea | None = field(default=None, init=False, repr=False)
@@ -121,7 +121,7 @@ def _free_name(folder: Path, name: str) -> Path:
     return candidate
 
 
-def make_component(ctx: AppContext):  # noqa: ANN201 - a PeriodicComponent, or None when off
+def make_component(ctx: Running):  # noqa: ANN201 - a PeriodicComponent, or None when off
     """The inbox scanner of ``run``, when ``inbox.folder`` is set."""
     if not ctx.config.inbox.folder:
         return None

@@ -21,7 +21,6 @@ from pydicom.filereader import read_partial
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from ris_ai_module.context import AppContext
 from ris_ai_module.db.clock import utcnow
 from ris_ai_module.db.ris import exams_of_patient
 from ris_ai_module.dicom import index, statuses
@@ -34,7 +33,7 @@ from ris_ai_module.dicom.storage import StorageArea, TempObject, sha256_of
 from ris_ai_module.dicom.uids import uid_problem
 from ris_ai_module.hooks import Hooks
 from ris_ai_module.log import phi_id
-from ris_ai_module.services import hooks_of
+from ris_ai_module.services import Running, hooks_of
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +93,7 @@ def _fail(status: int, comment: str, sop: str | None = None) -> Outcome:
     return Outcome(status, statuses.comment(comment), sop)
 
 
-def ingest(ctx: AppContext, area: StorageArea, received: Received) -> Outcome:
+def ingest(ctx: Running, area: StorageArea, received: Received) -> Outcome:
     """Validate, store durably, index and link one received object. Never raises for a peer's mistake."""
     temp = received.temp
     try:
@@ -107,7 +106,7 @@ def ingest(ctx: AppContext, area: StorageArea, received: Received) -> Outcome:
     return outcome
 
 
-def _ingest(ctx: AppContext, area: StorageArea, rc: Received) -> Outcome:
+def _ingest(ctx: Running, area: StorageArea, rc: Received) -> Outcome:
     temp = rc.temp
     temp.finish()
     if temp.error is not None:
@@ -297,7 +296,7 @@ def _read_until_end(fh: BinaryIO) -> tuple[Dataset, bool]:
     return ds, reached
 
 
-def _stored_meanwhile(ctx: AppContext, sop: str) -> bool:
+def _stored_meanwhile(ctx: Running, sop: str) -> bool:
     """After a constraint error: is it the SOP Instance UID's row, committed by someone else? (Else: failure.)"""
     try:
         with ctx.engine.connect() as conn:
@@ -343,7 +342,7 @@ def _replaces(policy: str, existing: ObjectRow, sender_ae: str | None, sha: str)
     return True
 
 
-def _link(ctx: AppContext, conn: object, rc: Received, row: ObjectRow, ds: Dataset) -> Link:
+def _link(ctx: Running, conn: object, rc: Received, row: ObjectRow, ds: Dataset) -> Link:
     if rc.exam_key:
         return Link(rc.exam_key, "MANUAL")
     try:
@@ -373,11 +372,11 @@ def pick_by_hook(conn: Connection, hooks: Hooks, row: ObjectRow, ds: Dataset) ->
     return UNLINKED if chosen is None else Link(chosen, "HOOK")
 
 
-def _campus_of(ctx: AppContext, rc: Received, ds: Dataset) -> ObjectCampus:
+def _campus_of(ctx: Running, rc: Received, ds: Dataset) -> ObjectCampus:
     return object_campus(ctx.config, rc.sender_ae, rc.sender_address, _text(ds.get("InstitutionName")))
 
 
-def _verdict(ctx: AppContext, conn: object, link: Link, row: ObjectRow, rc: Received, ds: Dataset) -> Verdict | None:
+def _verdict(ctx: Running, conn: object, link: Link, row: ObjectRow, rc: Received, ds: Dataset) -> Verdict | None:
     """The patient check of a found link (None when nothing was linked). A hook's pick is checked as strictly
     as a rule's, at least by Patient ID even with ``[review] patient_check = "off"`` (a site's code is not an
     operator), and a pick of another campus's exam fails too (a manual link is the operator's)."""

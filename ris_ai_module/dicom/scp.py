@@ -21,7 +21,6 @@ from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 from pynetdicom.transport import ThreadedAssociationServer
 
 from ris_ai_module.config.schema import DicomConfig
-from ris_ai_module.context import AppContext
 from ris_ai_module.dicom import handlers, pynetdicom_adapter
 from ris_ai_module.dicom.admission import AdmissionGate, Throttle, Ticket
 from ris_ai_module.dicom.handlers import ScpState
@@ -29,6 +28,7 @@ from ris_ai_module.dicom.socket_reader import ReadLimits
 from ris_ai_module.dicom.storage import StorageArea
 from ris_ai_module.dicom.whitelist import Whitelist
 from ris_ai_module.errors import PortInUse
+from ris_ai_module.services import Running
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +175,7 @@ class StorageScp:
 
     name = "dicom-scp"
 
-    def __init__(self, ctx: AppContext) -> None:
+    def __init__(self, ctx: Running) -> None:
         cfg = ctx.config.dicom
         self.ctx = ctx
         self.area = StorageArea(ctx.config.storage.root, ctx.config.storage.min_free)
@@ -232,7 +232,7 @@ def own_addresses(host: str) -> tuple[str, ...]:
     return tuple(own)
 
 
-def make_component(ctx: AppContext) -> StorageScp | None:
+def make_component(ctx: Running) -> StorageScp | None:
     """The SCP for ``run``, or None when ``dicom.enabled`` is false."""
     if not ctx.config.dicom.enabled:
         return None

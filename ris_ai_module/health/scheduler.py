@@ -30,7 +30,6 @@ from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from ris_ai_module import audit
-from ris_ai_module.context import AppContext
 from ris_ai_module.db.clock import utcnow
 from ris_ai_module.health import store
 from ris_ai_module.health.alerts import AlertEngine
@@ -39,6 +38,7 @@ from ris_ai_module.health.daily import due_day, send_daily_report
 from ris_ai_module.health.kinds import CHECK_KINDS
 from ris_ai_module.health.lease import SCHEDULER_LEASE, Lease
 from ris_ai_module.health.runner import run_round
+from ris_ai_module.services import Running
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ class HealthScheduler:
 
     name = "health"
 
-    def __init__(self, ctx: AppContext, clock: Callable[[], datetime] = datetime.now) -> None:
+    def __init__(self, ctx: Running, clock: Callable[[], datetime] = datetime.now) -> None:
         self.ctx = ctx
         self.cfg = ctx.config.health
         self.clock = clock  # local time, for the report's due time
@@ -124,5 +124,5 @@ class HealthScheduler:
         return job
 
 
-def make_component(ctx: AppContext) -> HealthScheduler | None:
+def make_component(ctx: Running) -> HealthScheduler | None:
     return HealthScheduler(ctx) if ctx.config.health.enabled else None

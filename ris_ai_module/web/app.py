@@ -26,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ris_ai_module.audit import AuditEvent, AuditLog
 from ris_ai_module.config.http_section import HttpTokenConfig, HttpUserConfig
-from ris_ai_module.context import AppContext
+from ris_ai_module.services import Running
 from ris_ai_module.web.auth import Authenticator
 from ris_ai_module.web.checks import address_allowed as _allowed
 from ris_ai_module.web.checks import origin_of as _origin
@@ -57,7 +57,7 @@ class AuditEntry:
 
 @dataclass
 class WebContext:
-    ctx: AppContext
+    ctx: Running
     auth: Authenticator
     audit_log: AuditLog
 
@@ -222,7 +222,7 @@ def _security_headers(tls: bool) -> None:
         headers.set_header("Strict-Transport-Security", "max-age=31536000")
 
 
-def make_app(ctx: AppContext, audit_log: AuditLog | None = None) -> bottle.Bottle:
+def make_app(ctx: Running, audit_log: AuditLog | None = None) -> bottle.Bottle:
     """The app; ``audit_log`` is the server's (closed by it), else one of its own."""
     from ris_ai_module.web import (
         routes_admin,

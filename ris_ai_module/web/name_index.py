@@ -29,7 +29,6 @@ from sqlalchemy import and_, delete, func, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql import ColumnElement
 
-from ris_ai_module.context import AppContext
 from ris_ai_module.db.clock import utcnow
 from ris_ai_module.db.dialects import bind_value, bulk_insert
 from ris_ai_module.db.ris import exam_view
@@ -37,6 +36,7 @@ from ris_ai_module.db.tables import name_index as ni
 from ris_ai_module.db.tables import name_key as nk
 from ris_ai_module.db.tables import name_scan
 from ris_ai_module.periodic import PeriodicComponent
+from ris_ai_module.services import Running
 from ris_ai_module.web.spellings import name_spellings
 
 log = logging.getLogger(__name__)
@@ -200,7 +200,7 @@ def _mark(conn: Connection, started: datetime, finished: datetime | None, exams:
     conn.execute(name_scan.update().where(name_scan.c.scan_name == SCAN).values(**values))
 
 
-def make_component(ctx: AppContext) -> PeriodicComponent | None:
+def make_component(ctx: Running) -> PeriodicComponent | None:
     """The rescan, at start and every ``http.name_rescan_interval``, while the HTTP API is on."""
     if not ctx.config.http.enabled:
         return None

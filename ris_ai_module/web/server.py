@@ -11,8 +11,8 @@ from cheroot import wsgi
 from cheroot.ssl.builtin import BuiltinSSLAdapter
 
 from ris_ai_module.audit import AuditLog
-from ris_ai_module.context import AppContext
 from ris_ai_module.errors import PortInUse
+from ris_ai_module.services import Running
 from ris_ai_module.web.app import make_app
 from ris_ai_module.web.limits import (
     Guard,
@@ -32,7 +32,7 @@ MAX_HEADER_BYTES = 64 * 1024
 class WebServer:
     name = "http-api"
 
-    def __init__(self, ctx: AppContext) -> None:
+    def __init__(self, ctx: Running) -> None:
         cfg = ctx.config.http
         self.audit_log = AuditLog(ctx.engine, float(ctx.config.audit.flush_interval))
         per_source = min(cfg.max_per_source, max(1, cfg.threads - 1))  # one address never takes every worker
@@ -81,5 +81,5 @@ class WebServer:
         self.audit_log.close()  # the last batched reads reach RAI_AUDIT
 
 
-def make_component(ctx: AppContext) -> WebServer | None:
+def make_component(ctx: Running) -> WebServer | None:
     return WebServer(ctx) if ctx.config.http.enabled else None
