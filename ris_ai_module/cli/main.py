@@ -13,6 +13,7 @@ import argparse
 import importlib
 
 from ris_ai_module import __version__
+from ris_ai_module.cli.pipe import EXIT_PIPE, silence_stdout, stdout_gone
 from ris_ai_module.cli.session import run_command
 
 #: Modules under ris_ai_module.cli that add subcommands, in help order.
@@ -34,6 +35,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:  # --help or usage text into a closed pipe; a command's own output: run_command
+        if not stdout_gone():
+            raise
+        silence_stdout()
+        return EXIT_PIPE
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from ris_ai_module.cli.pipe import EXIT_PIPE, silence_stdout, stdout_gone
 from ris_ai_module.config.schema import Config
 from ris_ai_module.context import AppContext, make_context
 from ris_ai_module.errors import ConfigError, DatabaseError, NoTerminal, PortInUse, RaiError, SchemaMissing
@@ -98,7 +99,15 @@ def run_command(func: Callable[[argparse.Namespace], int | None], args: argparse
     status = EXIT_FAILED
     try:
         status = int(func(args) or 0)
+        sys.stdout.flush()  # inside the boundary: a reader gone before the last block is seen here
         return status
+    except BrokenPipeError as exc:
+        if stdout_gone():
+            silence_stdout()
+            status = EXIT_PIPE
+            return status
+        error = f"system error: {exc.strerror or type(exc).__name__}"
+        status = EXIT_OS
     except ConfigError as exc:
         error = f"configuration error: {exc}"
         status = EXIT_INPUT
