@@ -40,7 +40,37 @@ def check_database(engine: Engine, cfg: Config) -> list[Line]:
     lines.append(_view(engine, cfg))
     lines.append(_detection(engine, cfg))
     lines.extend(_report_targets(engine, cfg))
+    lines.append(_grants(engine, cfg))
     return lines
+
+
+def _grants(engine: Engine, cfg: Config) -> Line:
+    """What the module's account may do, tried with statements that touch no row (``WHERE 1=0``), rolled back."""
+    from ris_ai_module.db.dialects import identifier
+
+    if engine.dialect.name == "sqlite":
+        return Line(True, "grants", "SQLite has no accounts")
+    probes = [("SELECT", "RAI_V_EXAM", f"SELECT {', '.join(cfg.view_columns())} FROM rai_v_exam WHERE 1=0")]
+    for table, names in report_tables(cfg).items():
+        columns = [identifier(c) for c in names]
+        cols = ", ".join(columns)
+        table = ".".join(identifier(part) for part in table.split("."))
+        probes += [("SELECT", table, f"SELECT {cols} FROM {table} WHERE 1=0"),
+                   ("UPDATE", table, f"UPDATE {table} SET {columns[0]} = {columns[0]} WHERE 1=0"),
+                   ("INSERT", table, f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {table} WHERE 1=0")]
+    denied = []
+    for privilege, table, sql in probes:
+        with engine.connect() as conn:
+            try:
+                conn.execute(text(sql))
+            except SQLAlchemyError as exc:
+                denied.append(f"{privilege} on {table.upper()} ({_error(exc)[:120]})")
+            finally:
+                conn.rollback()
+    if denied:
+        return Line(False, "grants", "; ".join(denied) + " (sql/<dialect>/40_grants.sql)")
+    return Line(True, "grants", f"{len(probes)} statements allowed (SELECT on RAI_V_EXAM; SELECT, INSERT, UPDATE "
+                                f"on the report tables)")
 
 
 def report_tables(cfg: Config) -> dict[str, list[str]]:

@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from ris_ai_module.db import migrate, scripts
 from tests.dbs import engine_for, fresh_database
+from tests.integration.db.test_sql_grants import accounts  # noqa: F401 - a fixture
 
 
 def _check(tmp_path: Path, url: str, extra: str = "") -> tuple[int, dict[str, str]]:
@@ -49,7 +50,7 @@ def test_config_check_db_says_what_is_missing_then_ok(tmp_path: Path, kind: str)
             assert status == 0, lines
             assert all(v.startswith("OK ") for v in lines.values()), lines
             assert set(lines) == {"connect", "module tables", "view RAI_V_EXAM", "exam detection",
-                                  "report table RIS_REPORT", "report table RIS_REPORT_MEASURE"}
+                                  "report table RIS_REPORT", "report table RIS_REPORT_MEASURE", "grants"}
             status, lines = _check(tmp_path, url, '[report.rows]\nvalue_column = "ITEM_VAL"\n')
             assert status == 1
             assert lines["report table RIS_REPORT_MEASURE"] == "FAIL columns missing: ITEM_VAL (check [report])"
@@ -73,3 +74,20 @@ def test_config_check_db_unreachable_is_one_fail_line(tmp_path: Path) -> None:
     status, lines = _check(tmp_path, f"postgresql+psycopg://u:secret@127.0.0.1:{free_port()}/x")
     assert status == 1 and list(lines) == ["connect"]
     assert lines["connect"].startswith("FAIL ") and "secret" not in lines["connect"]
+
+
+@pytest.mark.parametrize("any_db", [pytest.param("postgresql", marks=pytest.mark.postgres),
+                                    pytest.param("mariadb", marks=pytest.mark.mariadb)], indirect=True)
+def test_config_check_db_names_a_missing_grant(any_db, accounts, tmp_path: Path) -> None:  # noqa: ANN001, F811
+
+    module, _app = accounts
+    url = module.url.render_as_string(hide_password=False)
+    status, lines = _check(tmp_path, url)
+    assert lines["grants"].startswith("OK "), lines
+    user = module.url.username
+    with any_db.begin() as conn:
+        target = f"{user}" if any_db.dialect.name == "postgresql" else f"'{user}'@'%'"
+        conn.execution_options(no_parameters=True).exec_driver_sql(f"REVOKE UPDATE ON ris_report FROM {target}")
+    status, lines = _check(tmp_path, url)
+    assert status == 1
+    assert lines["grants"].startswith("FAIL UPDATE on RIS_REPORT ("), lines["grants"]
