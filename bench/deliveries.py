@@ -28,7 +28,6 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, insert, text  # noqa: E402
 
-from ris_ai_module.config.load import config_from_dict  # noqa: E402
 from ris_ai_module.context import AppContext  # noqa: E402
 from ris_ai_module.db import migrate, scripts  # noqa: E402
 from ris_ai_module.db.clock import utcnow  # noqa: E402
@@ -41,6 +40,7 @@ from ris_ai_module.results.outbox import write_outbox  # noqa: E402
 from ris_ai_module.results.outbox_handler import OutboxHandler  # noqa: E402
 from ris_ai_module.results.resultset import read_result_set  # noqa: E402
 from ris_ai_module.runtime import make_worker  # noqa: E402
+from ris_ai_module.settings import config_from_dict  # noqa: E402
 from ris_ai_module.tasks.model import Task  # noqa: E402
 from tests.integration.results.mllp_peers import mllp_peer  # noqa: E402
 from tests.sr_fixtures.build import save  # noqa: E402

@@ -19,9 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ris_ai_module.config.fhir_section import FhirConfig  # noqa: E402
 from ris_ai_module.fhir.bundle import build_bundle  # noqa: E402
 from ris_ai_module.fhir.client import FhirClient  # noqa: E402
+from ris_ai_module.fhir.section import FhirConfig
 from ris_ai_module.results.resultset import Code, ExamIdentity, ResultItem, ResultSet  # noqa: E402
 
 

@@ -24,12 +24,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ris_ai_module.config.load import config_from_dict, load_config
-from ris_ai_module.config.schema import Config
 from ris_ai_module.context import AppContext
 from ris_ai_module.db.engine import make_engine
 from ris_ai_module.errors import InvalidInput, NotFound
 from ris_ai_module.hooks import HookStats
+from ris_ai_module.settings import Config, config_from_dict, load_config
 from ris_ai_module.sr.model import ParsedSR
 from ris_ai_module.startup import check_config
 from ris_ai_module.tasks.model import Outcome

@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
 
-from ris_ai_module.config.audit_section import MIN_RETENTION_DAYS
+from ris_ai_module.audit_section import MIN_RETENTION_DAYS
 from ris_ai_module.db.clock import utcnow
 from ris_ai_module.db.dialects import name_of, procedure_call
 from ris_ai_module.db.tables import audit as audit_table

@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
-from ris_ai_module.config.schema import Config
 from ris_ai_module.hooks import Hooks
+
+if TYPE_CHECKING:
+    from ris_ai_module.settings import Config
 
 
 @dataclass

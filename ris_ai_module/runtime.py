@@ -18,12 +18,12 @@ from typing import Any, Protocol
 
 from sqlalchemy import inspect
 
-from ris_ai_module.config.schema import Config
 from ris_ai_module.context import AppContext, make_context
 from ris_ai_module.errors import DatabaseError, SchemaMissing
 from ris_ai_module.log import setup_logging
 from ris_ai_module.periodic import PeriodicComponent
 from ris_ai_module.services import hooks_of
+from ris_ai_module.settings import Config
 from ris_ai_module.tasks.registry import HandlerRegistry, TaskHandler
 from ris_ai_module.tasks.worker import Worker
 

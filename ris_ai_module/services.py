@@ -10,12 +10,14 @@ that carries an engine and a Config (``Services``) plus owner, stop and wake (``
 from __future__ import annotations
 
 import threading
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy.engine import Engine
 
-from ris_ai_module.config.schema import Config
 from ris_ai_module.hooks import NO_HOOKS, Hooks
+
+if TYPE_CHECKING:
+    from ris_ai_module.settings import Config
 
 
 class Services(Protocol):

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import os
 
-from ris_ai_module.config.load import load_config
-from ris_ai_module.config.schema import Config
 from ris_ai_module.errors import ConfigError, InvalidInput
+from ris_ai_module.settings import Config, load_config
 
 
 def load_checked(path: str | os.PathLike[str] | None) -> Config:

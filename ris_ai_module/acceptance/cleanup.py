@@ -10,15 +10,17 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import MetaData, Table, delete, insert, select
 from sqlalchemy.engine import Connection, Engine
 
 from ris_ai_module.acceptance.journal import Journal, open_runs
-from ris_ai_module.config.schema import Config
 from ris_ai_module.db.dialects import identifier
 from ris_ai_module.db.tables import dicom_object, measurement, report_state, study_uid, task
+
+if TYPE_CHECKING:
+    from ris_ai_module.settings import Config
 
 
 def reflect(conn: Connection, name: str) -> Table:

@@ -17,15 +17,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
 from ris_ai_module.acceptance.cleanup import snapshot_report
 from ris_ai_module.acceptance.journal import Journal
-from ris_ai_module.config.schema import Config
 from ris_ai_module.db.clock import utcnow
+
+if TYPE_CHECKING:
+    from ris_ai_module.settings import Config
 
 PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
 

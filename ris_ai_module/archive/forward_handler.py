@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
 from ris_ai_module.archive.store_scu import send_file
-from ris_ai_module.config.schema import Config
 from ris_ai_module.dicom import index
 from ris_ai_module.dicom.forwarding import may_forward
 from ris_ai_module.dicom.storage import StorageArea
 from ris_ai_module.tasks.model import Attempt, Outcome, Task, TaskKind
 from ris_ai_module.tasks.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from ris_ai_module.settings import Config
 
 log = logging.getLogger(__name__)
 

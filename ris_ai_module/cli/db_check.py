@@ -9,7 +9,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from ris_ai_module.config.schema import Config
+from ris_ai_module.settings import Config
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ from collections.abc import Callable
 from sqlalchemy.exc import SQLAlchemyError
 
 from ris_ai_module.cli.pipe import EXIT_PIPE, silence_stdout, stdout_gone
-from ris_ai_module.config.schema import Config
 from ris_ai_module.context import AppContext, make_context
 from ris_ai_module.errors import ConfigError, DatabaseError, NoTerminal, PortInUse, RaiError, SchemaMissing
+from ris_ai_module.settings import Config
 from ris_ai_module.startup import load_checked
 
 #: Exit statuses: 1 is a command's own "no" (a push the AI host refused, a failed check).

@@ -24,7 +24,7 @@ def sim_config(args: argparse.Namespace):  # noqa: ANN201 - SimConfig, imported 
     constants: dict[str, str] = {}
     omitted: tuple[str, ...] = ()
     if args.config:  # validate the site's shape: the vendor's names are mapped back with [push]
-        from ris_ai_module.config.load import load_config
+        from ris_ai_module.settings import load_config
 
         push = load_config(args.config).push
         renames, constants, omitted = dict(push.field_names), dict(push.constant_fields), tuple(push.omit_fields)

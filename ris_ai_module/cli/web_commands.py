@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ris_ai_module.cli.session import read_secret
-from ris_ai_module.config.http_section import PasswordPolicyConfig
 from ris_ai_module.errors import InvalidInput, NoTerminal
+from ris_ai_module.web.section import PasswordPolicyConfig
 
 if TYPE_CHECKING:
-    from ris_ai_module.config.schema import Config
+    from ris_ai_module.settings import Config
 
 
 def _read_password(args: argparse.Namespace) -> str:
@@ -97,7 +97,7 @@ def cmd_totp_enrol(args: argparse.Namespace) -> int:
 
 
 def cmd_account_add(args: argparse.Namespace) -> int:
-    from ris_ai_module.config.http_section import ADMIN_ROLES
+    from ris_ai_module.web.section import ADMIN_ROLES
 
     roles = [args.role, *args.extra_role]
     admin = sorted(set(roles) & set(ADMIN_ROLES))

@@ -1,6 +1,8 @@
-"""TOML file -> frozen Config, strictly.
+"""TOML file -> frozen configuration dataclass, strictly; generic over the schema it is given.
 
-Every key is checked against the dataclasses in ``schema.py``: an unknown key, a wrong type or a missing
+The schema is a dataclass of section dataclasses with ``validate()`` and ``resolve_paths(base)`` (the
+module's is ``ris_ai_module.settings.Config``; this package never imports the parts that own the sections).
+Every key is checked against those dataclasses: an unknown key, a wrong type or a missing
 required key stops start-up with a message naming the dotted key and what was expected. Nothing is
 coerced silently. Any string key ``k`` may instead be given as ``k_env = "VAR"``: its value is then read
 from the environment variable VAR at load time (for passwords and tokens that must not sit in a file).
@@ -15,9 +17,8 @@ import sys
 import types
 import typing
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+from typing import Any, Literal, Protocol, TypeVar, Union, get_args, get_origin, get_type_hints
 
-from ris_ai_module.config.schema import Config
 from ris_ai_module.config.types import ByteSize, Duration, FilePath
 from ris_ai_module.errors import ConfigError
 
@@ -29,7 +30,18 @@ else:  # pragma: no cover - Python 3.10
 ENV_SUFFIX = "_env"
 
 
-def load_config(path: str | os.PathLike[str], environ: typing.Mapping[str, str] | None = None) -> Config:
+class Schema(Protocol):
+    """What the loader needs of a whole-configuration dataclass."""
+
+    def validate(self) -> None: ...
+
+    def resolve_paths(self: _S, base: Path) -> _S: ...
+
+
+_S = TypeVar("_S", bound=Schema)
+
+
+def load_file(schema: type[_S], path: str | os.PathLike[str], environ: typing.Mapping[str, str] | None = None) -> _S:
     """Read and validate a configuration file; relative paths in it are resolved against its folder."""
     file = Path(path)
     try:
@@ -40,12 +52,13 @@ def load_config(path: str | os.PathLike[str], environ: typing.Mapping[str, str] 
         raise ConfigError("--config", f"{file} is not UTF-8 text: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("--config", f"{file} is not valid TOML: {exc}") from None
-    config = config_from_dict(raw, environ=os.environ if environ is None else environ)
+    config = build_config(schema, raw, environ=os.environ if environ is None else environ)
     return config.resolve_paths(file.resolve().parent)
 
 
-def config_from_dict(raw: dict[str, Any], environ: typing.Mapping[str, str] | None = None) -> Config:
-    config = _build(Config, raw, "", os.environ if environ is None else environ)
+def build_config(schema: type[_S], raw: dict[str, Any], environ: typing.Mapping[str, str] | None = None) -> _S:
+    """A validated ``schema`` instance from a TOML-shaped dict; errors name the dotted key."""
+    config: _S = _build(schema, raw, "", os.environ if environ is None else environ)
     config.validate()
     return config
 

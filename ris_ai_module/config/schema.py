@@ -1,6 +1,10 @@
-"""The configuration schema: one frozen dataclass per section; the only place defaults live.
+"""The ground sections of the configuration ([database], [module], [ris], [worker], [logging], [sr], [hooks]).
 
-``example.toml`` beside this file documents every key (a test checks it covers every field).
+Each part owns its own section's dataclass (``push/section.py``, ``dicom/section.py``, ...); the full typed
+``Config`` is composed on top of ``GroundConfig`` in ``ris_ai_module/settings.py`` (one field line per
+section: its registration). Dataclasses are where defaults live; ``example.toml`` beside this file documents
+every key (a test checks it covers every field).
+
 Lists are tuples and tables are read-only mappings so that a loaded Config cannot change under a
 running component.
 """
@@ -13,53 +17,14 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
-from ris_ai_module.config.archive_section import ArchiveConfig
-from ris_ai_module.config.audit_section import AuditConfig
-from ris_ai_module.config.dicom_section import (  # noqa: F401 - re-exported: one place to import sections
-    DEFAULT_SOP_CLASSES,
-    DEFAULT_TRANSFER_SYNTAXES,
-    DicomConfig,
-    DicomPeerConfig,
-    DicomTlsConfig,
-    StorageConfig,
-)
-from ris_ai_module.config.fhir_section import FhirConfig
-from ris_ai_module.config.health_section import (  # noqa: F401
-    AlertsConfig,
-    HealthConfig,
-    HttpCheckConfig,
-    SmtpConfig,
-    WebhookConfig,
-    validate_health,
-)
-from ris_ai_module.config.hl7_section import Hl7Config
-from ris_ai_module.config.http_section import HttpConfig, HttpUserConfig  # noqa: F401
-from ris_ai_module.config.inbox_section import InboxConfig
-from ris_ai_module.config.outbox_section import OutboxConfig
 from ris_ai_module.config.paths import resolve_file_paths
-from ris_ai_module.config.push_section import (  # noqa: F401
-    AiHostConfig,
-    AuthConfig,
-    HostSettings,
-    PushConfig,
-    RetryConfig,
-    RouteCondition,
-    RouteRule,
-)
-from ris_ai_module.config.report_section import (  # noqa: F401
-    REPORT_TARGETS,
-    ReportColumnsConfig,
-    ReportConfig,
-    ReportProcedureConfig,
-    ReportRowsConfig,
-    ReportTextConfig,
-)
-from ris_ai_module.config.review_section import ReviewConfig
 from ris_ai_module.config.types import ByteSize, Duration, FilePath, empty_mapping
 from ris_ai_module.config.view import CANONICAL_COLUMNS
 from ris_ai_module.errors import ConfigError
+
+_Config = TypeVar("_Config", bound="GroundConfig")
 
 
 @dataclass(frozen=True)
@@ -139,37 +104,23 @@ class HooksConfig:
 
 
 @dataclass(frozen=True)
-class Config:
-    """The whole configuration."""
+class GroundConfig:
+    """The sections every part may read; ``ris_ai_module.settings.Config`` adds the parts' own sections."""
 
     database: DatabaseConfig
     module: ModuleConfig = field(default_factory=ModuleConfig)
     ris: RisConfig = field(default_factory=RisConfig)
     worker: WorkerConfig = field(default_factory=WorkerConfig)
-    push: PushConfig = field(default_factory=PushConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
-    report: ReportConfig = field(default_factory=ReportConfig)
-    health: HealthConfig = field(default_factory=HealthConfig)
-    alerts: AlertsConfig = field(default_factory=AlertsConfig)
-    dicom: DicomConfig = field(default_factory=DicomConfig)
-    storage: StorageConfig = field(default_factory=StorageConfig)
-    inbox: InboxConfig = field(default_factory=InboxConfig)
     sr: SrConfig = field(default_factory=SrConfig)
-    http: HttpConfig = field(default_factory=HttpConfig)
-    audit: AuditConfig = field(default_factory=AuditConfig)
     hooks: HooksConfig = field(default_factory=HooksConfig)
-    review: ReviewConfig = field(default_factory=ReviewConfig)
-    outbox: OutboxConfig = field(default_factory=OutboxConfig)
-    hl7: Hl7Config = field(default_factory=Hl7Config)
-    fhir: FhirConfig = field(default_factory=FhirConfig)
-    archive: ArchiveConfig = field(default_factory=ArchiveConfig)
 
     def view_columns(self) -> tuple[str, ...]:
         """RAI_V_EXAM's columns as configured: the canonical ones and the optional ones named in config."""
         return CANONICAL_COLUMNS + ((self.ris.campus_column,) if self.ris.campus_column else ())
 
     def validate(self) -> None:
-        """Checks that span keys; each names the key at fault."""
+        """Checks of the ground sections that span keys; each names the key at fault."""
         if not self.database.url.strip():
             raise ConfigError("database.url", "must not be empty")
         if "://" not in self.database.url:
@@ -180,15 +131,6 @@ class Config:
             raise ConfigError("module.campuses", "needs ris.campus_column (the view column that names the campus)")
         if self.ris.campus_institutions and not self.ris.campus_column:
             raise ConfigError("ris.campus_institutions", "needs ris.campus_column (the view column that names the campus)")
-        for kind, accounts in (("users", self.http.users), ("tokens", self.http.tokens)):
-            for i, account in enumerate(accounts):
-                if account.campuses and not self.ris.campus_column:
-                    raise ConfigError(f"http.{kind}[{i}].campuses",
-                                      "needs ris.campus_column (the view column that names the campus)")
-        for i, peer in enumerate(self.dicom.peers):
-            if peer.campus and not self.ris.campus_column:
-                raise ConfigError(f"dicom.peers[{i}].campus", "needs ris.campus_column (the view column that names the campus)")
-        self.push.validate_push(self.worker.enabled, self.view_columns())
         if self.worker.threads < 1:
             raise ConfigError("worker.threads", "expected at least 1")
         if self.worker.batch_size < 1:
@@ -199,19 +141,8 @@ class Config:
             raise ConfigError("hooks.max_failures", "expected at least 1")
         if not 0 < self.hooks.timeout <= 60:
             raise ConfigError("hooks.timeout", f"expected more than 0 and at most 60s, got {float(self.hooks.timeout):g}s")
-        self.report.validate()
-        self.inbox.validate()
-        validate_health(self.health, self.alerts, self.dicom)
-        self.dicom.validate()
-        self.http.validate()
-        self.audit.validate()
-        self.review.validate()
-        self.outbox.validate()
-        self.hl7.validate()
-        self.fhir.validate()
-        self.archive.validate()
 
-    def resolve_paths(self, base: Path) -> Config:
+    def resolve_paths(self: _Config, base: Path) -> _Config:
         """Relative file paths in the file mean: relative to the file's folder (every FilePath field)."""
         resolved = resolve_file_paths(self, base)
         url = resolved.database.url

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
@@ -60,3 +61,14 @@ class FilePath(str):
 def empty_mapping() -> Mapping[str, str]:
     """Default of a table-valued key: read-only, so a loaded Config cannot change."""
     return MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class RetryConfig:
+    """A task kind's retry policy, shared by the sections that declare one (``[push.retry]``, ``[outbox.retry]``,
+    ``[hl7.retry]``): exponential backoff, initial, doubled (multiplier) each attempt, capped at max_delay."""
+
+    initial: Duration = Duration(30)
+    multiplier: float = 2.0
+    max_delay: Duration = Duration(600)
+    max_attempts: int = 20

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ris_ai_module.config.schema import Config
+if TYPE_CHECKING:
+    from ris_ai_module.settings import Config
 
 
 @dataclass(frozen=True)

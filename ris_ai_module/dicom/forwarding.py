@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Connection
 
-from ris_ai_module.config.archive_section import ArchiveConfig
+from ris_ai_module.dicom.archive_section import ArchiveConfig
 from ris_ai_module.dicom.patient_check import NEEDS_REVIEW
 from ris_ai_module.tasks import queue
 from ris_ai_module.tasks.model import TaskKind

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ris_ai_module.config.inbox_section import InboxConfig
+from ris_ai_module.dicom.inbox_section import InboxConfig
 from ris_ai_module.dicom.ingest import Received, ingest
 from ris_ai_module.dicom.storage import StorageArea
 from ris_ai_module.services import Running

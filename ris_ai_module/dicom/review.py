@@ -14,10 +14,10 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
 from ris_ai_module.audit import AuditEvent, insert
-from ris_ai_module.config.archive_section import ArchiveConfig
 from ris_ai_module.db.ris import get_exam
 from ris_ai_module.db.tables import dicom_object, measurement
 from ris_ai_module.dicom import index
+from ris_ai_module.dicom.archive_section import ArchiveConfig
 from ris_ai_module.dicom.forwarding import enqueue_forward
 from ris_ai_module.dicom.patient_check import CONFIRMED, MOVED, NEEDS_REVIEW, check_patient
 from ris_ai_module.errors import InvalidInput, NotFound

@@ -20,10 +20,10 @@ from pynetdicom import AE, evt
 from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 from pynetdicom.transport import ThreadedAssociationServer
 
-from ris_ai_module.config.schema import DicomConfig
 from ris_ai_module.dicom import handlers, pynetdicom_adapter
 from ris_ai_module.dicom.admission import AdmissionGate, Throttle, Ticket
 from ris_ai_module.dicom.handlers import ScpState
+from ris_ai_module.dicom.section import DicomConfig
 from ris_ai_module.dicom.socket_reader import ReadLimits
 from ris_ai_module.dicom.storage import StorageArea
 from ris_ai_module.dicom.whitelist import Whitelist

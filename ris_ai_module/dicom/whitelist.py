@@ -8,7 +8,7 @@ import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ris_ai_module.config.schema import DicomPeerConfig
+from ris_ai_module.dicom.section import DicomPeerConfig
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 

@@ -14,8 +14,8 @@ from typing import Any
 
 from fhir.resources.R4B.bundle import Bundle
 
-from ris_ai_module.config.fhir_section import FhirConfig
 from ris_ai_module.errors import InvalidInput
+from ris_ai_module.fhir.section import FhirConfig
 from ris_ai_module.results.resultset import SIGNED, Code, ResultItem, ResultSet
 
 SYSTEMS = {"LN": "http://loinc.org", "SCT": "http://snomed.info/sct", "DCM": "http://dicom.nema.org/resources/ontology/DCM"}

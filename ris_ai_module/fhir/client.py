@@ -13,7 +13,7 @@ from typing import Any
 import requests
 from requests.auth import HTTPBasicAuth
 
-from ris_ai_module.config.fhir_section import FhirConfig
+from ris_ai_module.fhir.section import FhirConfig
 from ris_ai_module.tasks.model import Attempt, Outcome
 
 RETRYABLE = frozenset({408, 425, 429})

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
-from ris_ai_module.config.schema import Config
 from ris_ai_module.errors import InvalidInput
 from ris_ai_module.fhir.bundle import build_bundle
 from ris_ai_module.fhir.client import FhirClient
 from ris_ai_module.results.delivery import result_to_send
 from ris_ai_module.tasks.model import Attempt, Outcome, Task, TaskKind
 from ris_ai_module.tasks.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from ris_ai_module.settings import Config
 
 log = logging.getLogger(__name__)
 _local = threading.local()

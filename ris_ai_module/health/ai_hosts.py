@@ -12,11 +12,14 @@ the daily report and the status page list the host, not an AE title. A host whos
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ris_ai_module.config.push_section import DEFAULT_HOST
-from ris_ai_module.config.schema import Config, HttpCheckConfig
 from ris_ai_module.config.types import Duration, FilePath
+from ris_ai_module.health.section import HttpCheckConfig
+from ris_ai_module.push.section import DEFAULT_HOST
+
+if TYPE_CHECKING:
+    from ris_ai_module.settings import Config
 
 #: Statuses that show the host's API answers (an unauthenticated GET may be refused: it is still up).
 _ANSWERS = tuple(range(100, 500))

@@ -19,13 +19,16 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
-from ris_ai_module.config.schema import Config, SmtpConfig, WebhookConfig
 from ris_ai_module.health.alerts import EV_DOWN, Alert
 from ris_ai_module.health.kinds import title
+from ris_ai_module.health.section import SmtpConfig, WebhookConfig
+
+if TYPE_CHECKING:
+    from ris_ai_module.settings import Config
 
 log = logging.getLogger(__name__)
 

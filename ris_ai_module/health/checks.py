@@ -16,16 +16,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import requests
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
-from ris_ai_module.config.schema import Config, HttpCheckConfig
 from ris_ai_module.db.clock import utcnow
 from ris_ai_module.db.tables import task
+from ris_ai_module.health.section import HttpCheckConfig
 from ris_ai_module.tasks.model import TaskStatus
+
+if TYPE_CHECKING:
+    from ris_ai_module.settings import Config
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from ris_ai_module.health.checks import plan_cert, plan_disk, plan_echo, plan_ht
 from ris_ai_module.health.review_check import TARGET as REVIEW_TARGET
 
 if TYPE_CHECKING:
-    from ris_ai_module.config.schema import Config
+    from ris_ai_module.settings import Config
 
 UP, FAILING, DOWN, REMOVED = "UP", "FAILING", "DOWN", "REMOVED"
 #: The targets the queue check always reports (health/checks.py check_queue, health/review_check.py).

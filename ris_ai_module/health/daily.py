@@ -13,18 +13,21 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from ris_ai_module.config.schema import Config
 from ris_ai_module.db.clock import utcnow
 from ris_ai_module.db.tables import report_sent
 from ris_ai_module.health.channels import Attachment, Notifier
 from ris_ai_module.health.current import configured_targets
 from ris_ai_module.health.render import render_csv, render_html, render_text, subject
 from ris_ai_module.health.report import gather
+
+if TYPE_CHECKING:
+    from ris_ai_module.settings import Config
 
 log = logging.getLogger(__name__)
 

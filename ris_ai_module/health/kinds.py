@@ -10,7 +10,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ris_ai_module.config.schema import HealthConfig
 from ris_ai_module.health.checks import (
     CERT,
     DISK,
@@ -26,6 +25,7 @@ from ris_ai_module.health.checks import (
     run_plan,
 )
 from ris_ai_module.health.review_check import check_review
+from ris_ai_module.health.section import HealthConfig
 from ris_ai_module.services import Services
 
 log = logging.getLogger(__name__)

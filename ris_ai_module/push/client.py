@@ -9,7 +9,7 @@ from typing import Any
 import requests
 from requests.auth import HTTPBasicAuth
 
-from ris_ai_module.config.schema import PushConfig
+from ris_ai_module.push.section import PushConfig
 from ris_ai_module.tasks.model import Attempt, Outcome, OutcomeKind
 
 #: Status classes that are worth another attempt; any other non-2xx fails at once (RFC 9110 semantics).

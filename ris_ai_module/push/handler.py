@@ -9,7 +9,6 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
-from ris_ai_module.config.schema import PushConfig
 from ris_ai_module.config.view import CANONICAL_COLUMNS
 from ris_ai_module.db.ris import exams_with_study_uids, get_exam, optional_columns, study_uid_for
 from ris_ai_module.errors import NotFound
@@ -19,6 +18,7 @@ from ris_ai_module.push.client import PushClient
 from ris_ai_module.push.fanout import HOST_KEY, exam_columns, fan_out
 from ris_ai_module.push.payload import build_payload
 from ris_ai_module.push.routing import route
+from ris_ai_module.push.section import PushConfig
 from ris_ai_module.tasks import queue
 from ris_ai_module.tasks.model import Attempt, Outcome, Task, TaskKind
 from ris_ai_module.tasks.retry import RetryPolicy

@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from ris_ai_module.config.schema import PushConfig
 from ris_ai_module.db.ris import Exam
+from ris_ai_module.push.section import PushConfig
 
 DEFAULT_FIELDS = (
     "patientName", "patientId", "sex", "birthDate", "accessionNumber", "studyDate",

@@ -1,7 +1,7 @@
 """Which AI host(s) an exam goes to: ordered rules over the exam's RAI_V_EXAM columns, then a default.
 
 A hospital group runs more than one AI host (an echo AI and a breast AI; one host per campus). Each rule
-(``[[push.routes]]``, config/push_section.py) names the hosts it sends to and the conditions an exam must
+(``[[push.routes]]``, push/section.py) names the hosts it sends to and the conditions an exam must
 meet, all of them (AND); a condition on one column holds when any of its values matches (OR). The first
 rule that matches decides; an exam no rule matches goes to ``push.default_hosts``. Pure functions over a
 mapping of column values, so the worker, ``config check`` and a test make the same decision.
@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ris_ai_module.config.push_section import DEFAULT_HOST, RouteCondition, RouteRule
+from ris_ai_module.push.section import DEFAULT_HOST, RouteCondition, RouteRule
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,12 @@ from typing import Any
 from sqlalchemy import String, column, func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from ris_ai_module.config.schema import ReportConfig
 from ris_ai_module.db.clock import utcnow
 from ris_ai_module.db.dialects import identifier
 from ris_ai_module.db.tables import acceptance, dicom_object, measurement, report_state, task
 from ris_ai_module.report import sr_sources
 from ris_ai_module.report.current import queue_deliveries
+from ris_ai_module.report.section import ReportConfig
 from ris_ai_module.report.targets import ris_table, same_value, text_column
 from ris_ai_module.report.writer import APPLIED, blocked_reason, previous_keys, report_status
 from ris_ai_module.services import Services

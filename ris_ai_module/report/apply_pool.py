@@ -33,10 +33,12 @@ import types
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ris_ai_module.config.schema import Config
 from ris_ai_module.tasks.model import Outcome, Task
+
+if TYPE_CHECKING:
+    from ris_ai_module.settings import Config
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +84,9 @@ class ApplyPool:
                       extra={"action": "sr_apply_pool_down"})
 
     def _start(self) -> None:
-        source = ("file", self._config_file) if self._config_file else ("pickle", dump_config(self._config))
+        # The schema class travels by reference (pickled by name): report never imports the composition root.
+        source = (("file", (type(self._config), self._config_file)) if self._config_file
+                  else ("pickle", dump_config(self._config)))
         executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
                                        initializer=_init_child, initargs=(source,))
         try:
@@ -175,9 +179,10 @@ def _init_child(source: tuple[str, Any]) -> None:
     threading.Thread(target=_exit_with_parent, name="rai-parent-watch", daemon=True).start()
     kind, value = source
     if kind == "file":
-        from ris_ai_module.config.load import load_config
+        from ris_ai_module.config.load import load_file
 
-        config = load_config(value)
+        schema, path = value
+        config = load_file(schema, path)
     else:
         config = pickle.loads(value)
     log_setup.set_masking(config.logging.mask_phi)

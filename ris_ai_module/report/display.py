@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 
-from ris_ai_module.config.schema import ReportConfig
 from ris_ai_module.report.item_context import context_zh
+from ris_ai_module.report.section import ReportConfig
 from ris_ai_module.sr.model import Measurement
 from ris_ai_module.sr.units import convert
 

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from ris_ai_module.config.schema import ReportTextConfig
 from ris_ai_module.report.display import ReportItem
 from ris_ai_module.report.findings import load_template, render_report
+from ris_ai_module.report.section import ReportTextConfig
 from ris_ai_module.sr.items import normalise_code
 
 DEFAULT_TEMPLATES = ("echo_adult",)

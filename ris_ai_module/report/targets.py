@@ -20,12 +20,12 @@ from sqlalchemy import Column, DateTime, String, Text, column, delete, insert, s
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.expression import TableClause
 
-from ris_ai_module.config.schema import ReportConfig
 from ris_ai_module.db.dialects import identifier, name_of, procedure_call, qualified_name
 from ris_ai_module.errors import ConfigError
 from ris_ai_module.report.display import ReportItem
 from ris_ai_module.report.findings import replace_block
 from ris_ai_module.report.findings_kind import DocumentInfo, findings_text
+from ris_ai_module.report.section import ReportConfig
 
 
 @dataclass(frozen=True)

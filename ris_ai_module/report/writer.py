@@ -19,12 +19,12 @@ from typing import Any
 from sqlalchemy import DateTime, String, column, insert, select, update
 from sqlalchemy.engine import Connection
 
-from ris_ai_module.config.schema import ReportConfig
 from ris_ai_module.db.clock import utcnow
 from ris_ai_module.db.dialects import identifier, lock_rows
 from ris_ai_module.db.tables import report_state
 from ris_ai_module.report.display import ReportItem
 from ris_ai_module.report.findings_kind import DocumentInfo
+from ris_ai_module.report.section import ReportConfig
 from ris_ai_module.report.targets import TARGETS, WriteJob, ris_table
 
 APPLIED = "APPLIED"

@@ -3,12 +3,16 @@ still has something to send (the first rule, then the version)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy.engine import Engine
 
-from ris_ai_module.config.schema import Config
 from ris_ai_module.errors import NotFound
 from ris_ai_module.results.resultset import ResultSet, read_result_set
 from ris_ai_module.tasks.model import Attempt, Outcome, Task
+
+if TYPE_CHECKING:
+    from ris_ai_module.settings import Config
 
 
 def result_to_send(engine: Engine, config: Config, task: Task, target: str) -> ResultSet | Outcome:

@@ -10,16 +10,19 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
-from ris_ai_module.config.schema import Config
 from ris_ai_module.log import phi_id
 from ris_ai_module.results.delivery import result_to_send
 from ris_ai_module.results.hl7_message import build_oru, encode, parse_ack, result_status
 from ris_ai_module.results.mllp import MllpError, exchange
 from ris_ai_module.tasks.model import Attempt, Outcome, Task, TaskKind
 from ris_ai_module.tasks.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from ris_ai_module.settings import Config
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ from hl7apy.core import Message
 from hl7apy.parser import parse_message
 from hl7apy.v2_5 import FT, ST
 
-from ris_ai_module.config.hl7_section import Hl7Config, parse_range
+from ris_ai_module.results.hl7_section import Hl7Config, parse_range
 from ris_ai_module.results.resultset import CORRECTED, SIGNED, ResultItem, ResultSet
 
 VERSION = "2.5"

@@ -5,14 +5,17 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
-from ris_ai_module.config.schema import Config
 from ris_ai_module.results.delivery import result_to_send
 from ris_ai_module.results.outbox import write_outbox
 from ris_ai_module.tasks.model import Attempt, Outcome, Task, TaskKind
 from ris_ai_module.tasks.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from ris_ai_module.settings import Config
 
 log = logging.getLogger(__name__)
 

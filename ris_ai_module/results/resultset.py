@@ -24,11 +24,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
 
-from ris_ai_module.config.schema import Config
 from ris_ai_module.db.ris import get_exam, optional_columns
 from ris_ai_module.db.tables import study_uid as study_uid_table
 from ris_ai_module.errors import NotFound
@@ -36,6 +35,9 @@ from ris_ai_module.report import current
 from ris_ai_module.report.display import ReportItem, format_number, report_item
 from ris_ai_module.report.findings_kind import findings_text
 from ris_ai_module.report.sr_sources import for_exam
+
+if TYPE_CHECKING:
+    from ris_ai_module.settings import Config
 
 DRAFT, CORRECTED, SIGNED = current.DRAFT, current.CORRECTED, current.SIGNED
 

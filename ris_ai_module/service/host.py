@@ -54,8 +54,8 @@ def serve(config_path: str, stop: threading.Event, sink: EventSink | None = None
           ready: threading.Event | None = None) -> int:
     """Run the module until ``stop`` is set; 0 on a clean stop, 2 on a configuration or database error,
     1 on anything else (each told to the event log, where a Windows administrator looks first)."""
-    from ris_ai_module.config.load import load_config
     from ris_ai_module.runtime import run
+    from ris_ai_module.settings import load_config
 
     handler = EventLogHandler(sink) if sink is not None else None
     root = logging.getLogger()

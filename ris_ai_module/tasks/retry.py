@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ris_ai_module.config.schema import RetryConfig
+from ris_ai_module.config.types import RetryConfig
 
 
 @dataclass(frozen=True)

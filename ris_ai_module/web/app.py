@@ -25,7 +25,6 @@ import bottle
 from sqlalchemy.exc import SQLAlchemyError
 
 from ris_ai_module.audit import AuditEvent, AuditLog
-from ris_ai_module.config.http_section import HttpTokenConfig, HttpUserConfig
 from ris_ai_module.services import Running
 from ris_ai_module.web.auth import Authenticator
 from ris_ai_module.web.checks import address_allowed as _allowed
@@ -33,6 +32,7 @@ from ris_ai_module.web.checks import origin_of as _origin
 from ris_ai_module.web.errors import HttpError, install_error_pages, json_boundary
 from ris_ai_module.web.lockout import LoginFailures
 from ris_ai_module.web.metrics import ModuleCollector, render
+from ris_ai_module.web.section import HttpTokenConfig, HttpUserConfig
 from ris_ai_module.web.sessions import COOKIE, Session, SessionStore
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,8 @@ import secrets
 import threading
 import time
 
-from ris_ai_module.config.http_section import (
+from ris_ai_module.web.lockout import LoginFailures
+from ris_ai_module.web.section import (
     HASH_PREFIX,
     TOKEN_PREFIX,
     HttpConfig,
@@ -25,7 +26,6 @@ from ris_ai_module.config.http_section import (
     HttpUserConfig,
     PasswordPolicyConfig,
 )
-from ris_ai_module.web.lockout import LoginFailures
 from ris_ai_module.web.totp import TotpVerifier, split
 
 ITERATIONS = 600_000  # OWASP 2023 figure for PBKDF2-HMAC-SHA256

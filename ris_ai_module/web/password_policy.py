@@ -10,9 +10,9 @@ import unicodedata
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Connection
 
-from ris_ai_module.config.http_section import PasswordPolicyConfig
 from ris_ai_module.db.tables import password_history
 from ris_ai_module.web.auth import password_days_left, verify_password
+from ris_ai_module.web.section import PasswordPolicyConfig
 
 
 def character_classes(password: str) -> set[str]:

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import String, column, insert, select, table, update
 
-from ris_ai_module.config.load import config_from_dict
 from ris_ai_module.context import AppContext
 from ris_ai_module.db.tables import task, task_attempt
 from ris_ai_module.dicom.ingest import Received, ingest
 from ris_ai_module.dicom.review import decide_link
 from ris_ai_module.dicom.storage import StorageArea
 from ris_ai_module.runtime import make_worker
+from ris_ai_module.settings import config_from_dict
 from tests.integration.dicom import objects as make
 from tests.integration.dicom.conftest import demo_engine
 from tests.integration.dicom.dcmtk import ENV, tool

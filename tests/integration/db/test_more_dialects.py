@@ -68,9 +68,9 @@ def test_sql_server_claim_locks_with_readpast_hints_not_for_update() -> None:
 
 
 def test_sql_server_runtime_statements_compile() -> None:
-    from ris_ai_module.config.schema import ReportConfig
     from ris_ai_module.db.ris import exam_view
     from ris_ai_module.db.tables import study_uid
+    from ris_ai_module.report.section import ReportConfig
     from ris_ai_module.report.writer import report_table
     from ris_ai_module.tasks.queue import _GUARDED_FINISH
 

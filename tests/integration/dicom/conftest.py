@@ -11,12 +11,11 @@ import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.engine import Engine
 
-from ris_ai_module.config.load import config_from_dict
-from ris_ai_module.config.schema import Config
 from ris_ai_module.context import AppContext
 from ris_ai_module.db import migrate, scripts
 from ris_ai_module.db.tables import dicom_object, task
 from ris_ai_module.dicom.scp import StorageScp
+from ris_ai_module.settings import Config, config_from_dict
 
 SCP_AET = "RIS_AI"
 PEER_AET = "DEMO_AI"

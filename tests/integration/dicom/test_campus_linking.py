@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 
-from ris_ai_module.config.load import config_from_dict
 from ris_ai_module.context import make_context
 from ris_ai_module.db.tables import dicom_object
 from ris_ai_module.dicom.scp import StorageScp
+from ris_ai_module.settings import config_from_dict
 from tests.integration.dicom import dcmtk
 from tests.integration.dicom import objects as make
 from tests.integration.dicom.conftest import dicom_section

@@ -14,13 +14,13 @@ import pytest
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import Engine
 
-from ris_ai_module.config.load import config_from_dict
 from ris_ai_module.context import make_context
 from ris_ai_module.db import migrate, scripts
 from ris_ai_module.db.tables import dicom_object, task
 from ris_ai_module.dicom.scp import StorageScp
 from ris_ai_module.report.handler import SrApplyHandler
 from ris_ai_module.runtime import make_worker
+from ris_ai_module.settings import config_from_dict
 from tests.dbs import fresh_database
 from tests.integration.dicom import dcmtk
 from tests.integration.dicom.conftest import dicom_section

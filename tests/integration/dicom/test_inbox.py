@@ -8,11 +8,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from ris_ai_module.config.load import config_from_dict
 from ris_ai_module.context import AppContext
 from ris_ai_module.db.engine import make_engine
 from ris_ai_module.db.tables import dicom_object, task
 from ris_ai_module.dicom.inbox import Inbox
+from ris_ai_module.settings import config_from_dict
 from tests.integration.dicom import objects as make
 from tests.integration.dicom.conftest import demo_engine
 

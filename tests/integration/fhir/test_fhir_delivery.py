@@ -15,12 +15,12 @@ import pytest
 from fhir.resources.R4B.bundle import Bundle
 from sqlalchemy import select
 
-from ris_ai_module.config.fhir_section import FhirConfig
-from ris_ai_module.config.push_section import AuthConfig
 from ris_ai_module.db.tables import task
 from ris_ai_module.fhir.bundle import build_bundle
 from ris_ai_module.fhir.client import FhirClient
 from ris_ai_module.fhir.handler import FhirReportHandler
+from ris_ai_module.fhir.section import FhirConfig
+from ris_ai_module.push.section import AuthConfig
 from ris_ai_module.results.resultset import Code, ExamIdentity, ResultItem, ResultSet
 from ris_ai_module.runtime import make_worker
 from ris_ai_module.tasks.model import OutcomeKind, Task
@@ -162,7 +162,7 @@ def test_init_demo_fhir_switches_the_delivery_on(tmp_path) -> None:
     import subprocess
     import sys
 
-    from ris_ai_module.config.load import load_config
+    from ris_ai_module.settings import load_config
 
     folder = tmp_path / "demo"
     done = subprocess.run([sys.executable, "-m", "ris_ai_module", "init-demo", str(folder), "--fhir",

@@ -19,10 +19,9 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from ris_ai_module.config.load import config_from_dict
-from ris_ai_module.config.schema import Config
 from ris_ai_module.context import AppContext
 from ris_ai_module.db import migrate
+from ris_ai_module.settings import Config, config_from_dict
 from tests.dbs import engine_for, fresh_database
 from tests.integration.dicom.dcmtk import ENV, tool
 from tests.support import free_port, wait_until

@@ -6,10 +6,10 @@ import urllib.parse
 
 import pytest
 
-from ris_ai_module.config.schema import SmtpConfig
 from ris_ai_module.health.alerts import AlertEngine
 from ris_ai_module.health.channels import Attachment, DeliveryError, Notifier, send_mail
 from ris_ai_module.health.runner import run_round
+from ris_ai_module.health.section import SmtpConfig
 from tests.integration.health.conftest import make_ctx, text_of
 from tests.support import free_port
 
@@ -74,8 +74,8 @@ def test_undelivered_alert_is_retried_with_the_next_check(sqlite_db, http_peer) 
 
 
 def test_robot_errcode_is_a_failed_delivery(http_peer) -> None:
-    from ris_ai_module.config.schema import WebhookConfig
     from ris_ai_module.health.channels import post_webhook
+    from ris_ai_module.health.section import WebhookConfig
 
     refusing = http_peer(200, body=b'{"errcode": 93000, "errmsg": "invalid webhook url"}')
     with pytest.raises(DeliveryError, match="errcode 93000"):

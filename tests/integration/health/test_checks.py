@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from ris_ai_module.config.schema import HttpCheckConfig
 from ris_ai_module.db.tables import check
 from ris_ai_module.health.checks import check_echo, check_http, check_queue
 from ris_ai_module.health.runner import run_round
+from ris_ai_module.health.section import HttpCheckConfig
 from ris_ai_module.tasks import queue
 from ris_ai_module.tasks.model import TaskKind
 from tests.integration.health.conftest import closed_port, make_ctx

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ris_ai_module.config.load import config_from_dict
 from ris_ai_module.health.checks import plan_cert, run_plan
 from ris_ai_module.health.kinds import CHECK_KINDS, title
 from ris_ai_module.health.runner import KINDS
+from ris_ai_module.settings import config_from_dict
 from tests.integration.health.conftest import self_signed
 
 USERS = [{"name": "it", "password_hash": "pbkdf2_sha256$1$c2FsdA==$aGFzaA=="}]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from ris_ai_module.cli.main import main
-from ris_ai_module.config.load import load_config
 from ris_ai_module.context import make_context
 from ris_ai_module.dicom.scp import StorageScp
+from ris_ai_module.settings import load_config
 from tests.support import free_port
 
 

@@ -18,11 +18,11 @@ from pydicom.dataset import Dataset
 from sqlalchemy import DateTime, String, Text, column, insert, select, table, update
 from sqlalchemy.engine import Engine
 
-from ris_ai_module.config.load import config_from_dict
 from ris_ai_module.context import AppContext
 from ris_ai_module.db.clock import utcnow
 from ris_ai_module.db.tables import dicom_object, report_state
 from ris_ai_module.report.handler import SrApplyHandler
+from ris_ai_module.settings import config_from_dict
 from ris_ai_module.tasks.model import Outcome, Task
 from tests.sr_fixtures.build import save
 

@@ -11,13 +11,13 @@ from pathlib import Path
 from sqlalchemy import create_engine, select
 
 from ris_ai_module.cli.main import main
-from ris_ai_module.config.load import load_config
 from ris_ai_module.context import make_context
 from ris_ai_module.db.tables import dicom_object, task
 from ris_ai_module.demo import write_demo
 from ris_ai_module.report.apply_pool import ApplyPool
 from ris_ai_module.report.handler import SrApplyHandler
 from ris_ai_module.runtime import make_worker
+from ris_ai_module.settings import load_config
 from ris_ai_module.tasks.model import TaskKind
 from ris_ai_module.tasks.queue import enqueue
 from tests.integration.report.conftest import RIS_MEASURE

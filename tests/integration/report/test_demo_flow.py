@@ -7,11 +7,11 @@ from pathlib import Path
 from sqlalchemy import create_engine, select
 
 from ris_ai_module.cli.main import main
-from ris_ai_module.config.load import load_config
 from ris_ai_module.context import make_context
 from ris_ai_module.demo import write_demo
 from ris_ai_module.report.handler import SrApplyHandler
 from ris_ai_module.runtime import make_worker
+from ris_ai_module.settings import load_config
 from tests.integration.report.conftest import RIS_MEASURE, RIS_REPORT
 from tests.sr_fixtures.build import save
 from tests.sr_fixtures.cases import adult_echo_full

@@ -13,12 +13,12 @@ import pytest
 from sqlalchemy import create_engine, select
 
 from ris_ai_module.cli.main import main
-from ris_ai_module.config.load import load_config
 from ris_ai_module.context import make_context
 from ris_ai_module.db.tables import measurement, report_state
 from ris_ai_module.demo import DEMO_EXAMS, write_demo
 from ris_ai_module.report.handler import SrApplyHandler
 from ris_ai_module.runtime import make_worker
+from ris_ai_module.settings import load_config
 from tests.integration.report.conftest import RIS_MEASURE, RIS_REPORT
 from tests.sr_fixtures import cases, findings_cases
 from tests.sr_fixtures.build import save

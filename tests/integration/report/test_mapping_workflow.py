@@ -12,12 +12,12 @@ from pathlib import Path
 from sqlalchemy import create_engine, func, select, text
 
 from ris_ai_module.cli.main import main
-from ris_ai_module.config.load import load_config
 from ris_ai_module.context import make_context
 from ris_ai_module.db.tables import dicom_object, measurement
 from ris_ai_module.demo import write_demo
 from ris_ai_module.report.handler import SrApplyHandler
 from ris_ai_module.runtime import make_worker
+from ris_ai_module.settings import load_config
 from tests.integration.dicom import objects as make
 from tests.integration.report.conftest import RIS_MEASURE
 from tests.sr_fixtures.build import FINDINGS, IMAGE_MODE, c, code, container, document, num, save

@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import create_engine, select, text
 
 from ris_ai_module.cli.main import main
-from ris_ai_module.config.load import load_config
 from ris_ai_module.context import make_context
 from ris_ai_module.db.tables import audit, dicom_object
 from ris_ai_module.demo import write_demo
@@ -20,6 +19,7 @@ from ris_ai_module.health.report import gather
 from ris_ai_module.health.review_check import check_review
 from ris_ai_module.report.handler import SrApplyHandler
 from ris_ai_module.runtime import make_worker
+from ris_ai_module.settings import load_config
 from tests.integration.dicom import dcmtk
 from tests.integration.dicom import objects as make
 from tests.integration.report.conftest import RIS_MEASURE

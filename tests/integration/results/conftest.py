@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ris_ai_module.config.load import config_from_dict
 from ris_ai_module.context import AppContext
 from ris_ai_module.report.handler import SrApplyHandler
+from ris_ai_module.settings import config_from_dict
 from ris_ai_module.tasks.model import OutcomeKind, Task
 from tests.integration.report.conftest import RIS_MEASURE, RIS_REPORT, Rig, rig  # noqa: F401 - fixture
 

@@ -8,10 +8,10 @@ import json
 from pathlib import Path
 
 from ris_ai_module.cli.main import main
-from ris_ai_module.config.load import load_config
 from ris_ai_module.context import make_context
 from ris_ai_module.dicom.scp import StorageScp
 from ris_ai_module.runtime import make_worker, task_handlers
+from ris_ai_module.settings import load_config
 from tests.integration.dicom import dcmtk
 from tests.integration.results.mllp_peers import mllp_peer, reps
 from tests.sr_fixtures.build import save

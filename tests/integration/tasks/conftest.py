@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from ris_ai_module.config.load import config_from_dict
 from ris_ai_module.context import AppContext
 from ris_ai_module.db.engine import make_engine
+from ris_ai_module.settings import config_from_dict
 from ris_ai_module.sim.http_host import StubServer
 
 

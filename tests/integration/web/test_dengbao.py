@@ -15,12 +15,12 @@ import requests
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from ris_ai_module.config.http_section import PasswordPolicyConfig
 from ris_ai_module.db.clock import utcnow
 from ris_ai_module.db.tables import audit, password_history
 from ris_ai_module.web.audit_export import verify_csv
 from ris_ai_module.web.auth import hash_password
 from ris_ai_module.web.password_policy import remember, reused
+from ris_ai_module.web.section import PasswordPolicyConfig
 from ris_ai_module.web.server import WebServer
 from tests.integration.tasks.conftest import make_ctx
 from tests.support import free_port

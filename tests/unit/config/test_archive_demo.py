@@ -8,8 +8,8 @@ import pytest
 import tomllib
 
 from ris_ai_module.archive.demo import demo_section
-from ris_ai_module.config.load import config_from_dict
 from ris_ai_module.errors import InvalidInput
+from ris_ai_module.settings import config_from_dict
 
 
 def test_archive_option_becomes_a_valid_section(tmp_path: Path) -> None:

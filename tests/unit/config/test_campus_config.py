@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ris_ai_module.config.load import config_from_dict
 from ris_ai_module.errors import ConfigError
+from ris_ai_module.settings import config_from_dict
 
 PEER = {"name": "east-ai", "ae_title": "EAST_AI", "addresses": ["10.0.0.1"], "campus": "east"}
 

@@ -11,9 +11,8 @@ from typing import get_type_hints
 
 import pytest
 
-from ris_ai_module.config.load import config_from_dict, load_config
-from ris_ai_module.config.schema import Config
 from ris_ai_module.errors import ConfigError
+from ris_ai_module.settings import Config, config_from_dict, load_config
 
 EXAMPLE = Path(str(resources.files("ris_ai_module.config").joinpath("example.toml")))
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ris_ai_module.config.load import load_config
 from ris_ai_module.demo import write_demo
+from ris_ai_module.settings import load_config
 
 
 def test_the_demo_checks_the_ai_host(tmp_path: Path) -> None:

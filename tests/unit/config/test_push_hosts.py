@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import tomllib
 
-from ris_ai_module.config.load import config_from_dict
 from ris_ai_module.errors import ConfigError
 from ris_ai_module.push.routing import route
+from ris_ai_module.settings import config_from_dict
 
 GROUP = """
 [database]

@@ -9,14 +9,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ris_ai_module.config.load import config_from_dict
-from ris_ai_module.config.schema import DicomPeerConfig
 from ris_ai_module.dicom import statuses
 from ris_ai_module.dicom.linking import parse_da
+from ris_ai_module.dicom.section import DicomPeerConfig
 from ris_ai_module.dicom.storage import StorageArea, TempObject
 from ris_ai_module.dicom.uids import is_valid_uid
 from ris_ai_module.dicom.whitelist import Whitelist
 from ris_ai_module.errors import ConfigError
+from ris_ai_module.settings import config_from_dict
 
 
 @pytest.mark.parametrize("uid", ["1.2.840.10008.5.1.4.1.1.7", "2.25.329800735698586629295641978511506172918", "0.0"])

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from ris_ai_module.config.load import config_from_dict
 from ris_ai_module.errors import ConfigError
 from ris_ai_module.health.alerts import Alert
 from ris_ai_module.health.channels import alert_text, dingtalk_signed_url, webhook_body
 from ris_ai_module.health.checks import check_cert
+from ris_ai_module.settings import config_from_dict
 
 DOWN = Alert("DOWN", "PACS", "ECHO", datetime(2026, 11, 27, 1, 0), datetime(2026, 11, 27, 0, 58), 3,
              "refused: nothing listens on 10.1.1.5:104", 1)

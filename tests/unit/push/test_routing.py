@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ris_ai_module.config.push_section import (
+from ris_ai_module.push.routing import route
+from ris_ai_module.push.section import (
     DEFAULT_HOST,
     AiHostConfig,
     PushConfig,
@@ -10,7 +11,6 @@ from ris_ai_module.config.push_section import (
     RouteRule,
     route_problems,
 )
-from ris_ai_module.push.routing import route
 
 COLUMNS = ["EXAM_KEY", "PATIENT_ID", "MODALITY", "EXAM_ITEMS", "EXAM_DESC", "CAMPUS"]
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from ris_ai_module.config.load import config_from_dict
-from ris_ai_module.config.schema import ReportConfig
 from ris_ai_module.db.dialects import identifier, procedure_call, qualified_name
 from ris_ai_module.errors import ConfigError
 from ris_ai_module.report.display import format_number, report_item
 from ris_ai_module.report.findings import load_template, render_findings, render_line, replace_block
+from ris_ai_module.report.section import ReportConfig
+from ris_ai_module.settings import config_from_dict
 from ris_ai_module.startup import check_config
 
 BEGIN, END = "【AI测量】", "【/AI测量】"

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import pytest
 
-from ris_ai_module.config.schema import ReportConfig, ReportTextConfig
 from ris_ai_module.errors import ConfigError
 from ris_ai_module.report.display import ReportItem, report_item, report_items
 from ris_ai_module.report.findings import check_template, load_template, render_report
 from ris_ai_module.report.findings_kind import DocumentInfo, findings_text, template_names
+from ris_ai_module.report.section import ReportConfig, ReportTextConfig
 from ris_ai_module.sr.parse import parse_sr_file
 from tests.sr_fixtures import cases, findings_cases
 
@@ -230,7 +230,7 @@ def test_gyn_paragraph_uterus_endometrium_each_ovary_and_follicles():
 
 
 def test_configured_template_paths_are_relative_to_the_config_file(tmp_path):
-    from ris_ai_module.config.load import load_config
+    from ris_ai_module.settings import load_config
 
     (tmp_path / "c.toml").write_text('[database]\nurl = "sqlite:///x.db"\n[worker]\nenabled = false\n[report.text]\n'
                                      'templates = { thyroid = "tpl/thyroid.txt" }\nunplaced = "warn"\n', encoding="utf-8")

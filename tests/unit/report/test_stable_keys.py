@@ -6,8 +6,8 @@ suffix rules of ris_ai_module/report/display.py: _L/_R, _PROX/_DIST, _F<fetus id
 
 from __future__ import annotations
 
-from ris_ai_module.config.schema import ReportConfig
 from ris_ai_module.report.display import report_items
+from ris_ai_module.report.section import ReportConfig
 from ris_ai_module.sr.parse import parse_sr_file
 from tests.sr_fixtures import structures
 from tests.sr_fixtures.build import FINDINGS, LATERALITY, RIGHT, code, container, document, num

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from ris_ai_module.config.load import config_from_dict
 from ris_ai_module.deliveries import REGISTRY, deliveries_of
 from ris_ai_module.errors import ConfigError, InvalidInput
 from ris_ai_module.results.demo import parse_host_port
+from ris_ai_module.settings import config_from_dict
 
 BASE = {"database": {"url": "sqlite://"}, "worker": {"enabled": False}}
 

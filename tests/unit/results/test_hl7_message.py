@@ -7,8 +7,8 @@ from datetime import date, datetime
 
 from hl7apy.parser import parse_message
 
-from ris_ai_module.config.hl7_section import Hl7Config
 from ris_ai_module.results.hl7_message import build_oru, encode, number, parse_ack
+from ris_ai_module.results.hl7_section import Hl7Config
 from ris_ai_module.results.resultset import Code, ExamIdentity, ResultItem, ResultSet
 
 

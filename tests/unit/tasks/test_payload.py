@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 
-from ris_ai_module.config.load import config_from_dict
 from ris_ai_module.db.ris import Exam
 from ris_ai_module.push.payload import DEFAULT_FIELDS, build_payload
+from ris_ai_module.settings import config_from_dict
 
 EXAM = Exam(
     exam_key="E1", patient_id="P0001", patient_name="欧阳明", sex="男", birth_date=date(1955, 7, 30),

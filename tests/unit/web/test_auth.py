@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from ris_ai_module.config.load import config_from_dict
 from ris_ai_module.errors import ConfigError
+from ris_ai_module.settings import config_from_dict
 from ris_ai_module.web.auth import Authenticator, hash_password, new_token, verify_password
 from ris_ai_module.web.lockout import LoginFailures
 

@@ -7,7 +7,7 @@ import sys
 
 import tomllib
 
-from ris_ai_module.config.load import config_from_dict
+from ris_ai_module.settings import config_from_dict
 from ris_ai_module.web.auth import Authenticator, verify_password
 
 

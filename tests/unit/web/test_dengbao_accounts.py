@@ -7,12 +7,12 @@ import base64
 
 import pytest
 
-from ris_ai_module.config.http_section import PasswordPolicyConfig
-from ris_ai_module.config.load import config_from_dict
 from ris_ai_module.errors import ConfigError
+from ris_ai_module.settings import config_from_dict
 from ris_ai_module.web.audit_export import export_csv, verify_csv
 from ris_ai_module.web.auth import hash_password
 from ris_ai_module.web.password_policy import days_left, problems
+from ris_ai_module.web.section import PasswordPolicyConfig
 from ris_ai_module.web.totp import TotpVerifier, split
 
 # RFC 6238 appendix B: the SHA-1 key is the ASCII string "12345678901234567890".

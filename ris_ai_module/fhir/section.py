@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ris_ai_module.config.push_section import AuthConfig, RetryConfig
-from ris_ai_module.config.types import Duration, FilePath
+from ris_ai_module.config.types import Duration, FilePath, RetryConfig
 from ris_ai_module.errors import ConfigError
+from ris_ai_module.push.section import AuthConfig
 
 
 @dataclass(frozen=True)

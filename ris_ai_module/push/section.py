@@ -12,21 +12,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ris_ai_module.config.types import Duration, FilePath, empty_mapping
+from ris_ai_module.config.types import Duration, FilePath, RetryConfig, empty_mapping
 from ris_ai_module.errors import ConfigError
 
 #: The name rules use for the host of the ``[push]`` section itself.
 DEFAULT_HOST = "default"
-
-
-@dataclass(frozen=True)
-class RetryConfig:
-    """Exponential backoff: initial, doubled (multiplier) each attempt, capped at max_delay."""
-
-    initial: Duration = Duration(30)
-    multiplier: float = 2.0
-    max_delay: Duration = Duration(600)
-    max_attempts: int = 20
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ris_ai_module.config.push_section import RetryConfig
-from ris_ai_module.config.types import Duration, empty_mapping
+from ris_ai_module.config.types import Duration, RetryConfig, empty_mapping
 from ris_ai_module.errors import ConfigError
 
 _RANGE = re.compile(r"^\s*(-?\d+(?:\.\d+)?)?\s*-\s*(-?\d+(?:\.\d+)?)?\s*$")

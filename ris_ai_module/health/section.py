@@ -9,7 +9,7 @@ from ris_ai_module.config.types import ByteSize, Duration, FilePath
 from ris_ai_module.errors import ConfigError
 
 if TYPE_CHECKING:
-    from ris_ai_module.config.dicom_section import DicomConfig
+    from ris_ai_module.dicom.section import DicomConfig
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ris_ai_module.config.push_section import RetryConfig
-from ris_ai_module.config.types import Duration
+from ris_ai_module.config.types import Duration, RetryConfig
 from ris_ai_module.errors import ConfigError
 
 _AET = re.compile(r"^[\x20-\x5b\x5d-\x7e]{1,16}$")  # PS3.5 AE: 16 characters, no backslash

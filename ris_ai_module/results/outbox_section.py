@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ris_ai_module.config.push_section import RetryConfig
-from ris_ai_module.config.types import FilePath
+from ris_ai_module.config.types import FilePath, RetryConfig
 from ris_ai_module.errors import ConfigError
 
 OUTBOX_FORMATS = ("json", "csv", "xml")
