@@ -74,7 +74,9 @@ def test_demo_runs_and_pushes_a_started_exam(demo: tuple[Path, StubServer]) -> N
         body = stub.state.received[0].body
         assert body["patientName"] == "张三" and body["examKey"] == "E0001"
         assert body["studyInstanceUid"].startswith("2.25.")
-        assert latency < 2.0, f"exam reached the AI host {latency:.2f}s after the commit"
+        # Promptly, not after a poll period or a retry: the latency itself is bench/push.py's figure (a loaded
+        # 2-core CI machine made a 2 s bound fail with the exam pushed at once).
+        assert latency < 10.0, f"exam reached the AI host {latency:.2f}s after the commit"
     finally:
         out = stop(proc)
     assert proc.returncode == 0, out
