@@ -10,7 +10,7 @@ from __future__ import annotations
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from ris_ai_module.db.tables import check
@@ -62,7 +62,7 @@ def current_checks(conn: Connection, threshold: int, targets: frozenset[str] | N
            .group_by(check.c.target).subquery())
     stmt = (select(check, func.coalesce(run.c.n, 0).label("failures_in_a_row"))
             .join(latest, latest.c.check_id == check.c.check_id)
-            .outerjoin(run, and_(run.c.target == check.c.target))
+            .outerjoin(run, run.c.target == check.c.target)
             .order_by(check.c.target).limit(limit))
     if targets is not None:
         stmt = stmt.where(check.c.target.in_(sorted(targets)))

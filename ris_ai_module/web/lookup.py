@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement
 
 from ris_ai_module.db.ris import exam_view, optional_column
-from ris_ai_module.db.tables import check, dicom_object, report_state, task, task_attempt
+from ris_ai_module.db.tables import dicom_object, report_state, task, task_attempt
 from ris_ai_module.tasks.model import TaskKind, TaskStatus
 from ris_ai_module.web.spellings import name_spellings, pinyin_keys  # noqa: F401 - look-up's vocabulary
 
@@ -183,14 +183,6 @@ def exam_trace(conn: Connection, exam_key: str) -> dict[str, Any] | None:
     state = conn.execute(select(report_state).where(report_state.c.exam_key == exam_key)).first()
     return {"exam": exam, "tasks": tasks, "objects": objects, "measurements": measures,
             "sources": exam_sources(conn, exam_key), "report": dict(state._mapping) if state else None}
-
-
-def recent_checks(conn: Connection, limit: int = 50) -> list[dict[str, Any]]:
-    """The latest result per check target (for the status page)."""
-    latest = select(check.c.target, func.max(check.c.check_id).label("check_id")).group_by(check.c.target).subquery()
-    rows = conn.execute(select(check).join(latest, latest.c.check_id == check.c.check_id)
-                        .order_by(check.c.target).limit(limit))
-    return [dict(r._mapping) for r in rows]
 
 
 def recent_failures(conn: Connection, limit: int = 20) -> list[dict[str, Any]]:
