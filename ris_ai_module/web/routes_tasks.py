@@ -127,9 +127,8 @@ def _dry_run(web: WebContext) -> dict[str, Any]:
 def _receive(web: WebContext, actor: str, preview: bool = False) -> Outcome:
     """Checks type and size, streams the body to a temp file in the storage area (never past
     Content-Length, never more than http.max_upload), then hands it to the DICOM ingest."""
-    from ris_ai_module.dicom.index import is_sr
-    from ris_ai_module.dicom.ingest import Received, ingest, read_header
-    from ris_ai_module.dicom.storage import StorageArea
+    from ris_ai_module.dicom.ingest import Received, ingest
+    from ris_ai_module.web.sr_upload import UploadRefused, stage_sr
 
     request = bottle.request
     content_type = (request.content_type or "").split(";")[0].strip().lower()
@@ -147,20 +146,10 @@ def _receive(web: WebContext, actor: str, preview: bool = False) -> Outcome:
         with web.ctx.engine.connect() as conn:
             if get_exam(conn, exam_key) is None:
                 raise NotFound(f"exam {exam_key} is not in RAI_V_EXAM")
-    area = StorageArea(web.ctx.config.storage.root, web.ctx.config.storage.min_free)
-    area.prepare(clean_older_than=None)
-    temp = area.copy_in(_Bounded(request.environ["wsgi.input"], length))
-    if temp.size != length:
-        temp.discard()
-        raise HttpError(400, f"body ended after {temp.size} of {length} bytes", "Content-Length")
     try:
-        sop_class = str(read_header(temp).get("SOPClassUID", ""))
-    except Exception:
-        temp.discard()
-        raise HttpError(415, "the body is not a DICOM file", "body") from None
-    if not is_sr(sop_class):
-        temp.discard()
-        raise HttpError(415, f"not an SR document (SOP class {sop_class or 'missing'})", "body")
+        area, temp = stage_sr(web.ctx.config, _Bounded(request.environ["wsgi.input"], length), length, "body")
+    except UploadRefused as exc:
+        raise HttpError(exc.status, exc.reason, exc.field) from None
     if preview:
         from pathlib import Path
 

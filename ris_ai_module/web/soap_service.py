@@ -219,9 +219,8 @@ def _push_status(web: WebContext, user: Any, exam_key: str | None) -> PushStatus
 
 def _upload(web: WebContext, content: Any, exam_key: str | None) -> UploadResult:
     from ris_ai_module.db.ris import get_exam
-    from ris_ai_module.dicom.index import is_sr
-    from ris_ai_module.dicom.ingest import Received, ingest, read_header
-    from ris_ai_module.dicom.storage import StorageArea
+    from ris_ai_module.dicom.ingest import Received, ingest
+    from ris_ai_module.web.sr_upload import stage_sr
 
     user = web.user("operator")
     data = b"".join(content) if isinstance(content, (list, tuple)) else (content or b"")
@@ -236,17 +235,7 @@ def _upload(web: WebContext, content: Any, exam_key: str | None) -> UploadResult
             with web.ctx.engine.connect() as conn:
                 if get_exam(conn, key) is None or not may_see(conn, web.ctx.config, user, key):
                     raise NotFound(f"exam {key} is not in RAI_V_EXAM")
-        area = StorageArea(web.ctx.config.storage.root, web.ctx.config.storage.min_free)
-        area.prepare(clean_older_than=None)
-        temp = area.copy_in(io.BytesIO(data))
-        try:
-            sop_class = str(read_header(temp).get("SOPClassUID", ""))
-        except Exception:
-            temp.discard()
-            raise InvalidInput("content", "not a DICOM file") from None
-        if not is_sr(sop_class):
-            temp.discard()
-            raise InvalidInput("content", f"not an SR document (SOP class {sop_class or 'missing'})")
+        area, temp = stage_sr(web.ctx.config, io.BytesIO(data), len(data), "content")
         outcome = ingest(web.ctx, area, Received(temp=temp, source="IMPORT", sender_ae=f"SOAP:{user.name}"[:16],
                                                  sender_address=bottle.request.remote_addr, exam_key=key))
         entry.target, entry.detail = outcome.sop_instance_uid, f"SOAP: {outcome.comment or outcome.link_method}"

@@ -179,7 +179,7 @@ def test_bad_uploads_are_refused_and_nothing_is_stored(any_db: Engine, tmp_path:
         assert too_big.status_code == 413 and too_big.json()["field"] == "Content-Length"
         assert "http.max_upload" in too_big.json()["error"]  # answered on the headers, before the body is read
         not_dicom = api.post("/api/sr", data=b"hello" * 100, headers={"Content-Type": "application/dicom"})
-        assert not_dicom.status_code == 415
+        assert not_dicom.status_code == 415 and not_dicom.json() == {"error": "not a DICOM file", "field": "body"}
         wrong_type = api.post("/api/sr", data=b"x", headers={"Content-Type": "text/plain"})
         assert wrong_type.status_code == 415 and wrong_type.json()["field"] == "Content-Type"
         no_exam = api.post("/api/sr?exam_key=NOPE", data=b"x", headers={"Content-Type": "application/dicom"})
