@@ -40,7 +40,8 @@ class OutboxHandler:
         try:
             if not folder.is_dir():
                 raise FileNotFoundError(f"outbox.folder {folder} is not a folder")
-            paths = write_outbox(rs, folder, self.cfg.formats, self.cfg.campus_in_name)
+            paths = write_outbox(rs, folder, self.cfg.formats,
+                                 self.cfg.names_campus(self.config.ris.campus_column))
         except OSError as exc:
             text = f"{type(exc).__name__}: {exc}"
             return Outcome.retry(text, Attempt(target=str(folder), status_text="not writable",

@@ -28,3 +28,21 @@ def test_campus_keys_load_with_the_column() -> None:
                                "ris": {"campus_column": "CAMPUS", "campus_institutions": {"东院区": "east"}},
                                "dicom": {"peers": [PEER]}})
     assert config.dicom.peers[0].campus == "east" and dict(config.ris.campus_institutions) == {"东院区": "east"}
+
+
+def _outbox(ris: dict, outbox: dict):
+    return config_from_dict({"database": {"url": "sqlite://"}, "worker": {"enabled": False}, "ris": ris,
+                             "outbox": {"folder": "/tmp/out", **outbox}})
+
+
+def test_outbox_names_carry_the_campus_whenever_the_ris_has_campuses_unless_told_otherwise() -> None:
+    # Two campuses may share an accession number: without the campus in the name one exam's files would
+    # overwrite another patient's.
+    grouped = _outbox({"campus_column": "CAMPUS"}, {})
+    assert grouped.outbox.names_campus(grouped.ris.campus_column) is True
+    single = _outbox({}, {})
+    assert single.outbox.names_campus(single.ris.campus_column) is False
+    unique_accessions = _outbox({"campus_column": "CAMPUS"}, {"campus_in_name": False})
+    assert unique_accessions.outbox.names_campus(unique_accessions.ris.campus_column) is False
+    asked = _outbox({}, {"campus_in_name": True})
+    assert asked.outbox.names_campus(asked.ris.campus_column) is True
