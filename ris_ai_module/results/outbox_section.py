@@ -4,6 +4,7 @@ integration platform picks up (JSON, CSV with a BOM for Excel, XML), one set per
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from ris_ai_module.config.types import FilePath, RetryConfig
 from ris_ai_module.errors import ConfigError
@@ -19,14 +20,14 @@ class OutboxConfig:
     folder: FilePath = FilePath("")
     formats: tuple[str, ...] = OUTBOX_FORMATS
     #: File names ``<campus>_<accession>.<format>`` (``ris.campus_column``); off: ``<accession>.<format>``.
-    #: Unset: on exactly when ``ris.campus_column`` is set, because two campuses may share an accession number
-    #: and one exam's files would then overwrite another patient's.
-    campus_in_name: bool | None = None
+    #: ``"auto"``: on exactly when ``ris.campus_column`` is set, because two campuses may share an accession
+    #: number and one exam's files would then overwrite another patient's.
+    campus_in_name: Literal["auto", True, False] = "auto"
     retry: RetryConfig = field(default_factory=lambda: RetryConfig(initial=10, max_delay=600, max_attempts=50))
 
     def names_campus(self, campus_column: str) -> bool:
         """Whether file names carry the campus: as configured, else whenever the RIS has campuses."""
-        return bool(campus_column) if self.campus_in_name is None else self.campus_in_name
+        return bool(campus_column) if self.campus_in_name == "auto" else bool(self.campus_in_name)
 
     def validate(self) -> None:
         if not self.folder:
