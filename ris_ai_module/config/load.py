@@ -103,7 +103,8 @@ def _convert(hint: Any, value: Any, key: str, environ: typing.Mapping[str, str])
     if origin is Literal:
         allowed = get_args(hint)
         if value not in allowed:
-            raise ConfigError(key, f"expected one of {', '.join(map(repr, allowed))}, got {value!r}")
+            shown = ", ".join(str(a).lower() if isinstance(a, bool) else repr(a) for a in allowed)  # as TOML writes them
+            raise ConfigError(key, f"expected one of {shown}, got {value!r}")
         return value
     if origin is tuple:
         item = get_args(hint)[0]
