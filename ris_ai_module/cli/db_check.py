@@ -152,13 +152,38 @@ def _module_tables(engine: Engine) -> Line:
         current = migrate.current(engine)
         head = ScriptDirectory.from_config(migrate.alembic_config(engine)).get_current_head()
     except SQLAlchemyError as exc:
+        if _tables_readable(engine) or _denied(exc):
+            return Line(False, "module tables", f"{_error(exc)} ({VERSION_GRANT})")
         return Line(False, "module tables", f"{_error(exc)} (run `ris-ai-module init-db`)")
     if current is None:
+        if _tables_readable(engine):  # MySQL/MariaDB hide a table the account may not read
+            return Line(False, "module tables", f"RAI_SCHEMA_VERSION is not readable by this account while the "
+                                                f"RAI_* tables are ({VERSION_GRANT})")
         return Line(False, "module tables", "the RAI_* tables are missing (run `ris-ai-module init-db`)")
     if current != head:
         return Line(False, "module tables", f"at revision {current}, this version needs {head} "
                                             f"(run `ris-ai-module init-db`)")
     return Line(True, "module tables", f"RAI_* at revision {current}")
+
+
+#: The advice when the account cannot read the migrations' version table (the tables themselves are there).
+VERSION_GRANT = ("grant SELECT on RAI_SCHEMA_VERSION to the module's account, sql/<dialect>/40_grants.sql, "
+                 "then check again")
+
+
+def _tables_readable(engine: Engine) -> bool:
+    """Whether the module's first table answers a query that reads no row (the tables exist and are granted)."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1 FROM rai_task WHERE 1=0"))
+        return True
+    except SQLAlchemyError:
+        return False
+
+
+def _denied(exc: Exception) -> bool:
+    message = _error(exc).lower()
+    return any(word in message for word in ("permission denied", "command denied", "access denied", "ora-01031"))
 
 
 def _view(engine: Engine, cfg: Config) -> Line:

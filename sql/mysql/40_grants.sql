@@ -31,6 +31,10 @@
 
 GRANT SELECT ON rai_v_exam TO 'rai_module'@'%';
 
+-- 迁移版本表只读：config check --db 与 run 读它确认 RAI_* 表的版本（读不到会被报告为表缺失）。
+-- The migrations' version table, read only: config check --db and run read the RAI_* tables' revision there.
+GRANT SELECT ON rai_schema_version TO 'rai_module'@'%';
+
 GRANT SELECT, INSERT, UPDATE, DELETE ON rai_task TO 'rai_module'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON rai_task_attempt TO 'rai_module'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON rai_study_uid TO 'rai_module'@'%';

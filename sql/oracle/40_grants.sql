@@ -30,6 +30,10 @@
 
 GRANT SELECT ON RAI_V_EXAM TO RAI_MODULE;
 
+-- 迁移版本表只读：config check --db 与 run 读它确认 RAI_* 表的版本（读不到会被报告为表缺失）。
+-- The migrations' version table, read only: config check --db and run read the RAI_* tables' revision there.
+GRANT SELECT ON RAI_SCHEMA_VERSION TO RAI_MODULE;
+
 GRANT SELECT, INSERT, UPDATE, DELETE ON RAI_TASK TO RAI_MODULE;
 GRANT SELECT, INSERT, UPDATE, DELETE ON RAI_TASK_ATTEMPT TO RAI_MODULE;
 GRANT SELECT, INSERT, UPDATE, DELETE ON RAI_STUDY_UID TO RAI_MODULE;

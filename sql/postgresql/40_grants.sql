@@ -29,6 +29,10 @@ GRANT USAGE ON SCHEMA public TO rai_module;
 
 GRANT SELECT ON RAI_V_EXAM TO rai_module;
 
+-- 迁移版本表只读：config check --db 与 run 读它确认 RAI_* 表的版本（读不到会被报告为表缺失）。
+-- The migrations' version table, read only: config check --db and run read the RAI_* tables' revision there.
+GRANT SELECT ON RAI_SCHEMA_VERSION TO rai_module;
+
 GRANT SELECT, INSERT, UPDATE, DELETE ON
     RAI_TASK,
     RAI_TASK_ATTEMPT,

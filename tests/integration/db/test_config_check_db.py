@@ -84,9 +84,18 @@ def test_config_check_db_names_a_missing_grant(any_db, accounts, tmp_path: Path)
     url = module.url.render_as_string(hide_password=False)
     status, lines = _check(tmp_path, url)
     assert lines["grants"].startswith("OK "), lines
+    assert lines["module tables"].startswith("OK RAI_* at revision "), lines  # the account reads RAI_SCHEMA_VERSION
     user = module.url.username
     with any_db.begin() as conn:
         target = f"{user}" if any_db.dialect.name == "postgresql" else f"'{user}'@'%'"
+        conn.execution_options(no_parameters=True).exec_driver_sql(f"REVOKE SELECT ON rai_schema_version FROM {target}")
+    status, lines = _check(tmp_path, url)
+    assert status == 1
+    tables = lines["module tables"]
+    assert tables.startswith("FAIL ") and "grant SELECT on RAI_SCHEMA_VERSION" in tables, tables
+    assert "init-db" not in tables, "the tables are there: init-db as this account would be the wrong advice"
+    with any_db.begin() as conn:
+        conn.execution_options(no_parameters=True).exec_driver_sql(f"GRANT SELECT ON rai_schema_version TO {target}")
         conn.execution_options(no_parameters=True).exec_driver_sql(f"REVOKE UPDATE ON ris_report FROM {target}")
     status, lines = _check(tmp_path, url)
     assert status == 1

@@ -102,7 +102,10 @@ def test_least_privilege_accounts(any_db: Engine, accounts: tuple[Engine, Engine
         conn.execute(
             text("INSERT INTO ris_report_measure (EXAM_ID, ITEM_KEY, ITEM_NAME, ITEM_VALUE) VALUES ('G1', 'LVEF', '射血分数', '60')")
         )
+    with module.connect() as conn:  # config check --db and run read the RAI_* tables' revision
+        assert conn.execute(text("SELECT version_num FROM rai_schema_version")).scalar()
     # ... and nothing more
+    assert denied(module, "DELETE FROM rai_schema_version")
     assert denied(module, "SELECT * FROM ris_exam")
     assert denied(module, "UPDATE ris_exam SET EXAM_STATUS = 'FINISHED'")
     assert denied(module, "DELETE FROM ris_report")

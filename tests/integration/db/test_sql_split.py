@@ -175,6 +175,7 @@ def test_grants_cover_every_module_table(dialect: str) -> None:
             continue
         assert re.search(rf"select, insert, update, delete on\s[^;]*\b{name}\b", body), (dialect, name)
     assert re.search(r"grant select on rai_v_exam to", body)
+    assert re.search(r"grant select on rai_schema_version to", body), dialect  # read only: the revision
     assert re.search(r"grant select, insert, update on\s[^;]*\bris_report\b", body), dialect
     assert not re.search(r"delete on\s[^;]*\bris_report\b", body), dialect  # never the report row itself
     # the rows target replaces the module's own older rows of the key/value table (issue 9)
@@ -186,7 +187,7 @@ ORACLE_COUNTS = {
     "10_demo_ris.sql": 6,  # 3 tables, 3 indexes
     "20_view_exam.sql": 1,
     "30_trigger_exam_start.sql": 1,
-    "40_grants.sql": 1 + len(tables.metadata.tables) + 2 + 2,  # view, one per RAI_* table, 2 report tables; audit: REVOKE block, purge EXECUTE
+    "40_grants.sql": 1 + 1 + len(tables.metadata.tables) + 2 + 2,  # view, version table, one per RAI_* table, 2 report tables; audit: REVOKE block, purge EXECUTE
     "90_uninstall.sql": 1,
     "91_uninstall_demo_ris.sql": 1,
 }
