@@ -131,7 +131,8 @@ def preview_sr(module: Module, source: Source, exam_key: str) -> Preview:
 class Applied:
     sop_instance_uid: str
     exam_key: str | None
-    #: APPLIED, PENDING (report not writable yet), HELD (by a hook), SUPERSEDED, UNLINKED or FAILED.
+    #: APPLIED, PENDING (report not writable yet), HELD (by a hook), SUPERSEDED, UNLINKED, NEEDS_REVIEW (held for
+    #: review by the link rules or the patient check; ``detail`` says why) or FAILED.
     state: str
     detail: str
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import os
 import sys
 from pathlib import Path
 
@@ -75,8 +77,9 @@ def cmd_import_sr(args: argparse.Namespace) -> int:
 
     cfg = need_config(args)
     path = Path(args.file)
-    if not path.is_file():
-        raise InvalidInput("FILE", f"not a file: {path}")
+    if not path.is_file():  # a path problem on this machine: exit 4 (cli/session.py), named once
+        code = errno.EISDIR if path.is_dir() else errno.ENOENT
+        raise OSError(code, os.strerror(code), str(path))
     _require_sr(path)
     ctx = open_context(args)
     try:

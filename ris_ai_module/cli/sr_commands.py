@@ -23,13 +23,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def parse_sr(args: argparse.Namespace) -> int:
-    """Print every file that reads; exit 1 if any file could not be read as DICOM at all."""
+    """Print every file that reads; exit 4 if a file could not be opened, else 1 if one is not DICOM at all."""
     if args.preview:
         from ris_ai_module.cli.trust_commands import preview_files
 
         return preview_files(args)
+    from ris_ai_module.cli.session import EXIT_OS
     from ris_ai_module.sr.output import to_json, to_table
-    from ris_ai_module.sr.parse import parse_sr_file
+    from ris_ai_module.sr.parse import parse_sr_bytes
 
     overlay = args.overlay
     if overlay is None and args.config:
@@ -39,10 +40,17 @@ def parse_sr(args: argparse.Namespace) -> int:
     results, status = [], 0
     for path in args.files:
         try:
-            results.append((path, parse_sr_file(path, overlay_file=overlay)))
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except OSError as exc:  # named once, exit 4 like every path problem (cli/session.py)
+            print(f"{path}: {exc.strerror or exc}", file=sys.stderr)
+            status = EXIT_OS
+            continue
+        try:
+            results.append((path, parse_sr_bytes(data, overlay_file=overlay)))
         except InvalidInput as exc:
             print(f"{path}: {exc.reason}".replace("\n", " "), file=sys.stderr)
-            status = 1
+            status = status or 1
     if args.format == "json":
         if results:
             print(to_json([r for _, r in results]))

@@ -24,7 +24,7 @@ from ris_ai_module.db.clock import utcnow
 from ris_ai_module.db.tables import dicom_object, measurement
 from ris_ai_module.errors import ConfigError, InvalidInput, NotFound
 from ris_ai_module.report import sr_sources, supersede, writer
-from ris_ai_module.report.current import queue_deliveries
+from ris_ai_module.report.current import NEEDS_REVIEW, queue_deliveries
 from ris_ai_module.report.display import ReportItem, report_items
 from ris_ai_module.report.findings_kind import DocumentInfo
 from ris_ai_module.report.item_context import finding_columns
@@ -67,7 +67,7 @@ def apply_sr(ctx: Services, sop_uid: str) -> tuple[str, str]:
     """
     state, detail = _apply_sr(ctx, sop_uid)
     hooks = hooks_of(ctx)
-    if hooks.has("after_apply") and state != "UNLINKED":
+    if hooks.has("after_apply") and state not in ("UNLINKED", NEEDS_REVIEW):
         with ctx.engine.connect() as conn:
             exam_key = conn.execute(select(dicom_object.c.exam_key)
                                     .where(dicom_object.c.sop_instance_uid == sop_uid)).scalar()
@@ -92,6 +92,10 @@ def _apply_sr(ctx: Services, sop_uid: str) -> tuple[str, str]:
             store_measurements(conn, sop_uid, None, read.parsed.measurements)
             sr_sources.save(conn, None, read.provenance)
         n = len(read.parsed.measurements)
+        if obj.review_state == NEEDS_REVIEW:  # held by the link rules or the patient check, not merely unlinked
+            found = f" (found exam {obj.review_exam_key})" if obj.review_exam_key else ""
+            return NEEDS_REVIEW, (f"held for review{found}: {obj.review_reason or 'no reason recorded'}; "
+                                  f"{n} measurements stored, nothing written until an operator decides")
         return "UNLINKED", f"{n} measurements stored; waiting for `link`"
     return apply_exam(ctx, obj.exam_key, trigger=sop_uid, first=read_sr(ctx, obj))
 

@@ -125,7 +125,13 @@ def test_a_path_that_does_not_exist_is_one_line_naming_it(tmp_path: Path) -> Non
 
     config = write_demo(tmp_path / "demo", free_port(), free_port(), "http://127.0.0.1:9/api/exams")
     proc = _cli("--config", str(config), "import-sr", str(missing), cwd=tmp_path)
-    assert proc.returncode == 2 and str(missing) in _one_line_no_traceback(proc)
+    line = _one_line_no_traceback(proc)
+    assert proc.returncode == 4, "a path problem on this machine (4), not a configuration error (2)"
+    assert line == f"system error: No such file or directory: {missing}"
+    proc = _cli("parse-sr", str(missing), cwd=tmp_path)
+    line = _one_line_no_traceback(proc)
+    assert proc.returncode == 4 and line.count(str(missing)) == 1, line  # the path named once
+    assert line == f"{missing}: No such file or directory"
 
 
 @pytest.mark.parametrize(("option", "value"), [

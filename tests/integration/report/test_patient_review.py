@@ -128,3 +128,21 @@ def test_wrong_patient_by_accession_or_study_uid_waits_for_review(demo, tmp_path
     assert [(r.action, r.target, r.ok) for r in rows] == [
         ("link_move", by_accession.SOPInstanceUID, 1), ("link_force", by_study.SOPInstanceUID, 1)]
     assert "同一患者，AI 主机录错 ID" in rows[1].detail
+
+
+def test_api_says_held_for_review_with_the_reason_not_unlinked(tmp_path: Path) -> None:
+    from ris_ai_module import api
+
+    config = write_demo(tmp_path / "demo", free_port(), free_port(), "http://127.0.0.1:9/api/exams")
+    wrong = adult_echo_full()
+    wrong.AccessionNumber = WANG_ACCESSION  # 王小丫's accession on 张三's SR: the link rule finds E0004
+    as_patient(wrong, *ZHANG)
+    path = save(wrong, tmp_path / "wrong.dcm")
+    with api.opened(config) as m:
+        applied = api.import_sr(m, path.read_bytes())
+        again = api.apply_sr(m, wrong.SOPInstanceUID)
+    for answer in (applied, again):
+        assert (answer.state, answer.exam_key) == ("NEEDS_REVIEW", None), answer
+        assert answer.detail.startswith("held for review (found exam E0004): ")
+        assert "Patient ID P000123 is not the exam's (P001024)" in answer.detail
+        assert "UNLINKED" not in answer.detail and "waiting for `link`" not in answer.detail
