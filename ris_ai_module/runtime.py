@@ -40,7 +40,9 @@ class Component(Protocol):
 
 def task_handlers(ctx: AppContext, apply_pool: Any | None = None) -> list[TaskHandler]:
     """Every task kind this module serves, one line each: adding a kind adds its line here."""
+    from ris_ai_module.archive.commitment import StgcmtRequestHandler
     from ris_ai_module.archive.forward_handler import ArchiveForwardHandler
+    from ris_ai_module.dicom.stgcmt_scp import StgcmtReportHandler
     from ris_ai_module.fhir.handler import FhirReportHandler
     from ris_ai_module.push.handler import ExamPushHandler
     from ris_ai_module.report.handler import SrApplyHandler
@@ -54,6 +56,8 @@ def task_handlers(ctx: AppContext, apply_pool: Any | None = None) -> list[TaskHa
         Hl7OruHandler(ctx.engine, ctx.config),
         FhirReportHandler(ctx.engine, ctx.config),
         ArchiveForwardHandler(ctx.engine, ctx.config),
+        StgcmtReportHandler(ctx.engine, ctx.config),
+        StgcmtRequestHandler(ctx.engine, ctx.config),
     ]
 
 

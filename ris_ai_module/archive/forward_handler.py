@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
+from ris_ai_module.archive.commitment import enqueue_request
 from ris_ai_module.archive.store_scu import send_file
 from ris_ai_module.dicom import index
 from ris_ai_module.dicom.forwarding import may_forward
@@ -60,6 +61,9 @@ class ArchiveForwardHandler:
         if res.ok:
             log.info("%s forwarded to %s (%s)", sop, target, res.status_text,
                      extra={"action": "archive_forwarded", "task_id": task.task_id})
+            if self.cfg.commitment.enabled:  # then ask the archive to commit to it (STGCMT_REQUEST)
+                with self.engine.begin() as conn:
+                    enqueue_request(conn, self.cfg, sop, obj.exam_key)
             return Outcome.done(attempt)
         error = f"{target}: {res.status_text} {res.detail}"
         return Outcome.retry(error, attempt) if res.retry else Outcome.failed(error, attempt)

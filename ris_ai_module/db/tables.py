@@ -387,3 +387,40 @@ acceptance = Table(
     UniqueConstraint("exam_key", "target", "item_key", name="rai_uq_acceptance"),
     Index("rai_ix_acceptance_at", "compared_at"),
 )
+
+# --- issue 14 Storage Commitment (PS3.4 Annex J): migration 0010_stgcmt ---------------------------------
+#: Per object, the archive's Storage Commitment for it (``[archive.commitment]``): asked, committed, or refused
+#: with the archive's Failure Reason. Retention reads ``committed_at`` ("committed, where asked").
+for _col in (
+    Column("commit_requested_at", Timestamp, nullable=True, comment="Last N-ACTION asking the archive to commit it"),
+    Column("committed_at", Timestamp, nullable=True, comment="The archive committed to keep it (N-EVENT-REPORT)"),
+    Column("commit_failure", String(200), nullable=True,
+           comment="Why not committed: Failure Reason 0x0112 ..., or no answer; NULL once committed"),
+    Column("commit_uid", String(64), nullable=True, comment="Transaction UID of the last request (RAI_STGCMT)"),
+):
+    dicom_object.append_column(_col)
+
+#: Every Storage Commitment transaction, both ways: IN, a peer (the AI host) asked us (we answer with an
+#: N-EVENT-REPORT, task STGCMT_REPORT); OUT, we asked the archive (task STGCMT_REQUEST). Kept so that a restart
+#: between the N-ACTION and the report loses nothing, and as the audit trail of each answer.
+stgcmt = Table(
+    "rai_stgcmt",
+    metadata,
+    Column("transaction_uid", String(64), primary_key=True),
+    Column("direction", String(3), nullable=False, comment="IN (asked of us) or OUT (we asked the archive)"),
+    Column("state", String(16), nullable=False,
+           comment="IN: PENDING, SENDING, REPORTED; OUT: REQUESTED, COMMITTED, FAILED, CLOSED, EXPIRED"),
+    Column("peer_ae", String(16), nullable=True, comment="The requester (IN) or the archive (OUT)"),
+    Column("peer_address", String(64), nullable=True),
+    Column("task_id", BigKey, nullable=True, comment="The STGCMT_REPORT or STGCMT_REQUEST task"),
+    Column("instances", Text, nullable=False, comment="JSON [[SOP Class UID, SOP Instance UID], ...] as asked"),
+    Column("failures", Text, nullable=True, comment="JSON [[class, instance, Failure Reason], ...]"),
+    Column("event_type", Integer, nullable=True, comment="1 all committed, 2 failures exist"),
+    Column("channel", String(8), nullable=True, comment="How the report went: SAME or NEW association"),
+    Column("requested_at", Timestamp, nullable=False),
+    Column("answered_at", Timestamp, nullable=True, comment="IN: report sent; OUT: report received"),
+    Column("updated_at", Timestamp, nullable=False),
+    Column("detail", String(1000), nullable=True),
+    Index("rai_ix_stgcmt_state", "direction", "state"),
+    Index("rai_ix_stgcmt_task", "task_id"),
+)

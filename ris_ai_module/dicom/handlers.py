@@ -18,6 +18,7 @@ from ris_ai_module.dicom import index, pynetdicom_adapter, statuses
 from ris_ai_module.dicom.admission import AdmissionGate, Ticket
 from ris_ai_module.dicom.ingest import Received, ingest
 from ris_ai_module.dicom.socket_reader import GuardedReader, ReadLimits
+from ris_ai_module.dicom.stgcmt_scp import ARCHIVE_PEER, PEER
 from ris_ai_module.dicom.storage import StorageArea, TempObject
 from ris_ai_module.dicom.whitelist import Whitelist
 from ris_ai_module.services import Running
@@ -121,6 +122,7 @@ def handle_requested(event: Any, state: ScpState) -> None:
     else:
         admission = state.whitelist.admit(calling, address)
         if admission.accepted:
+            setattr(assoc, PEER, admission.peer)  # stgcmt_scp: who may ask for / report commitment
             return _admit(assoc, state, address, calling, called)
         diagnostic, reason = RJ_CALLING_AE_NOT_RECOGNISED, admission.reason
     assoc.acse.send_reject(RJ_PERMANENT, RJ_SERVICE_USER, diagnostic)
@@ -144,6 +146,7 @@ def _admit(assoc: Any, state: ScpState, address: str, calling: str, called: str)
         return
     if reader is not None:
         reader.admitted()
+    pynetdicom_adapter.install_after_response(assoc)  # the Storage Commitment report after the N-ACTION response
 
 
 def _wait_until_sent(assoc: Any, timeout: float = 2.0) -> None:
@@ -177,12 +180,15 @@ def handle_store(event: Any, state: ScpState) -> Dataset | int:
         transfer syntax (e.g. implicit VR bytes on an explicit VR context);
       * 0xC010 Error, cannot understand: a UID is not a valid UID (read as sent: only the trailing NUL pad
         is allowed, a space is not trimmed);
-      * 0x0122 Refused, SOP class not supported (also: a self-check association, which may only C-ECHO).
+      * 0x0122 Refused, SOP class not supported (also: a self-check association, which may only C-ECHO, and the
+      archive's association, admitted only for Storage Commitment results).
     Every failure carries an Error Comment (0000,0902).
     """
     request = event.request
     if str(event.assoc.requestor.ae_title or "").strip() == state.ctx.config.dicom.ae_title.strip():
         return _answer(statuses.SOP_CLASS_NOT_SUPPORTED, "own AE title: self-check associations only C-ECHO")
+    if getattr(event.assoc, PEER, None) == ARCHIVE_PEER:
+        return _answer(statuses.SOP_CLASS_NOT_SUPPORTED, "the archive is admitted for commitment results only")
     temp = pynetdicom_adapter.received_file(request)
     if not isinstance(temp, TempObject):
         return _answer(statuses.STORE_FAILED, "receiver not installed")

@@ -70,6 +70,12 @@ HOOKS: dict[str, tuple[str, Callable[[], bool]]] = {
         lambda: _uses(DULServiceProvider.__init__, "to_user_queue")
         and _uses(Association.run_reactor, "receive_pdu"),
     ),
+    "Association._serve_request/_is_paused": (
+        "send the Storage Commitment N-EVENT-REPORT on the N-ACTION's association right after its response, "
+        "on the association's own thread",
+        lambda: _uses(Association._run_reactor, "_serve_request")
+        and _uses(Association.send_n_event_report, "_is_paused", "_reactor_checkpoint"),
+    ),
     "ThreadedAssociationServer.get_request/finish_request/verify_request": (
         "refuse addresses at accept time, TLS handshakes off the accept loop",
         lambda: all(callable(getattr(ThreadedAssociationServer, n, None))
@@ -149,3 +155,44 @@ def end_acceptor_wait(assoc: Any) -> None:
     """The acceptor waits ``acse_timeout`` for an A-ASSOCIATE-RQ even when the connection already closed;
     an empty item ends that wait at once (pynetdicom treats it as "timed out": kill and close)."""
     assoc.dul.to_user_queue.put(None)
+
+
+#: Per association: jobs to run on its own thread after the response to the request being served.
+_AFTER = "_rai_after_response"
+
+
+def install_after_response(assoc: Any) -> None:
+    """Wrap this association's ``_serve_request`` (an instance attribute) so that jobs queued by
+    :func:`after_response` run right after the response left, on the reactor thread: nothing else reads the
+    association's messages meanwhile (a ``send_*`` from another thread could take a request's place), and the
+    job's ``send_*`` calls see the reactor paused (as pynetdicom does for the handlers of C-GET)."""
+    if _AFTER in assoc.__dict__:
+        return
+    jobs: list[Callable[[], None]] = []
+    setattr(assoc, _AFTER, jobs)
+    original = assoc._serve_request
+
+    def serve(msg: Any, context_id: int) -> None:
+        original(msg, context_id)
+        while jobs:
+            job = jobs.pop(0)
+            assoc._is_paused = True
+            try:
+                job()
+            except Exception:  # a job's failure must never end the association's thread
+                import logging
+
+                logging.getLogger(__name__).exception("job after a DIMSE response failed")
+            finally:
+                assoc._is_paused = False
+
+    assoc._serve_request = serve
+
+
+def after_response(assoc: Any, job: Callable[[], None]) -> bool:
+    """Queue ``job`` for after the current request's response; False when the association has no hook."""
+    jobs = assoc.__dict__.get(_AFTER)
+    if jobs is None:
+        return False
+    jobs.append(job)
+    return True

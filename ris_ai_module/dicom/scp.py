@@ -20,7 +20,7 @@ from pynetdicom import AE, evt
 from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 from pynetdicom.transport import ThreadedAssociationServer
 
-from ris_ai_module.dicom import handlers, pynetdicom_adapter
+from ris_ai_module.dicom import handlers, pynetdicom_adapter, stgcmt, stgcmt_scp
 from ris_ai_module.dicom.admission import AdmissionGate, Throttle, Ticket
 from ris_ai_module.dicom.handlers import ScpState
 from ris_ai_module.dicom.section import DicomConfig
@@ -43,6 +43,8 @@ def event_handlers(state: ScpState) -> list[tuple[Any, Any, list[Any]]]:
         (evt.EVT_REQUESTED, handlers.handle_requested, [state]),
         (evt.EVT_C_ECHO, handlers.handle_echo, [state]),
         (evt.EVT_C_STORE, handlers.handle_store, [state]),
+        (evt.EVT_N_ACTION, stgcmt_scp.handle_n_action, [state]),
+        (evt.EVT_N_EVENT_REPORT, stgcmt_scp.handle_n_event_report, [state]),
     ]
 
 
@@ -61,7 +63,7 @@ def install_receiver(area: StorageArea) -> None:
 PYNETDICOM_ASSOCIATION_LIMIT = 100_000
 
 
-def make_ae(cfg: DicomConfig) -> AE:
+def make_ae(cfg: DicomConfig, commitment: bool = False) -> AE:
     ae = AE(ae_title=cfg.ae_title)
     ae.maximum_associations = PYNETDICOM_ASSOCIATION_LIMIT
     ae.acse_timeout = float(cfg.acse_timeout)
@@ -72,6 +74,10 @@ def make_ae(cfg: DicomConfig) -> AE:
     ae.add_supported_context(Verification)
     for sop_class in cfg.sop_classes:
         ae.add_supported_context(sop_class, list(cfg.transfer_syntaxes))
+    if commitment:
+        # Storage Commitment Push Model: a peer's N-ACTION (we are SCP, the default roles), and the archive's
+        # N-EVENT-REPORT on an association it starts proposing its SCP role (accepted: scp_role=True).
+        ae.add_supported_context(stgcmt.SOP_CLASS, list(stgcmt_scp.TRANSFER_SYNTAXES), scu_role=True, scp_role=True)
     return ae
 
 
@@ -179,11 +185,12 @@ class StorageScp:
         cfg = ctx.config.dicom
         self.ctx = ctx
         self.area = StorageArea(ctx.config.storage.root, ctx.config.storage.min_free)
-        whitelist = Whitelist(cfg.peers, own_addresses(cfg.host))
+        archive = stgcmt_scp.archive_peer(ctx.config)
+        whitelist = Whitelist(cfg.peers + ((archive,) if archive else ()), own_addresses(cfg.host))
         self.gate = AdmissionGate(cfg.max_handshakes, cfg.max_handshakes_per_source, cfg.max_associations)
         self.state = ScpState(ctx=ctx, area=self.area, whitelist=whitelist, gate=self.gate,
                               limits=read_limits(cfg), current_ticket=DeferredHandshakeServer.current_ticket)
-        self.ae = make_ae(cfg)
+        self.ae = make_ae(cfg, commitment=cfg.commitment.enabled or archive is not None)
         self._server: Any = None
 
     @property

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ris_ai_module.config.types import ByteSize, Duration, FilePath
+from ris_ai_module.config.types import ByteSize, Duration, FilePath, RetryConfig
 from ris_ai_module.errors import ConfigError
 
 #: Storage SOP classes the SCP accepts by default: Secondary Capture (single and multi-frame), Ultrasound
@@ -67,6 +67,23 @@ class DicomPeerConfig:
     #: The campus (value of ``ris.campus_column``) this peer sends for: its objects link only to that
     #: campus's exams; empty: not known (then an ambiguous match across campuses is held for review).
     campus: str = ""
+    #: Where the peer accepts the association that brings our Storage Commitment N-EVENT-REPORT when the
+    #: N-ACTION's association has closed (PS3.4 J.3.3): ``host`` and this port (0: ``port``).
+    commitment_port: int = 0
+
+
+@dataclass(frozen=True)
+class DicomCommitmentConfig:
+    """``[dicom.commitment]``: the Storage Commitment Push Model SCP (PS3.4 Annex J) beside C-STORE, for the
+    same peers: a peer asks (N-ACTION) whether we hold its objects durably before it deletes its own copy."""
+
+    enabled: bool = True
+    #: Longest wait for the requester's N-EVENT-REPORT response on the N-ACTION's own association.
+    same_association_timeout: Duration = Duration(5)
+    #: Longest wait for the connection, the association and the response on a new association.
+    timeout: Duration = Duration(30)
+    #: A report that could not be delivered (the peer's port closed) is tried again with this backoff.
+    retry: RetryConfig = field(default_factory=lambda: RetryConfig(initial=30, max_delay=1800, max_attempts=50))
 
 
 @dataclass(frozen=True)
@@ -103,6 +120,7 @@ class DicomConfig:
     #: Bytes per second every PDU must at least arrive at once associated (a stalled peer is aborted).
     #: 32KB/s (256 kbit/s) still lets a 151 MB multi-frame arrive over a very slow link (~80 minutes).
     min_transfer_rate: ByteSize = ByteSize(32 * 1024)
+    commitment: DicomCommitmentConfig = field(default_factory=DicomCommitmentConfig)
 
     def validate(self) -> None:
         """Cross-key checks of [dicom]; each names the key at fault."""
@@ -158,6 +176,11 @@ class DicomConfig:
                                       f"expected an IP address or CIDR range like 10.1.2.0/24, got {address!r}") from None
             if not 1 <= peer.port <= 65535:
                 raise ConfigError(f"dicom.peers[{i}].port", f"expected a TCP port, got {peer.port}")
+            if not 0 <= peer.commitment_port <= 65535:
+                raise ConfigError(f"dicom.peers[{i}].commitment_port", f"expected a TCP port or 0, got {peer.commitment_port}")
+        for key in ("same_association_timeout", "timeout"):
+            if float(getattr(self.commitment, key)) <= 0:
+                raise ConfigError(f"dicom.commitment.{key}", "expected more than 0s")
         if self.enabled and not any(p.addresses for p in self.peers):
             raise ConfigError("dicom.peers", "while dicom.enabled is true, at least one peer needs ae_title and addresses "
                                              "(an SCP that admits nobody is a configuration mistake)")

@@ -27,6 +27,9 @@ class TaskKind(str, enum.Enum):
     HL7_ORU = "HL7_ORU"
     FHIR_REPORT = "FHIR_REPORT"
     ARCHIVE_FORWARD = "ARCHIVE_FORWARD"
+    #: Storage Commitment (PS3.4 Annex J): our N-EVENT-REPORT to a peer that asked; our N-ACTION to the archive.
+    STGCMT_REPORT = "STGCMT_REPORT"
+    STGCMT_REQUEST = "STGCMT_REQUEST"
 
 
 class TaskStatus(str, enum.Enum):

@@ -234,6 +234,14 @@ def requeue(conn: Connection, task_id: int) -> None:
         raise InvalidInput("task_id", f"task {task_id} is {current}; only FAILED or CANCELED tasks can be retried")
 
 
+def run_now(conn: Connection, task_id: int) -> bool:
+    """A SCHEDULED task becomes due now (what it waited for has arrived, e.g. a Storage Commitment report);
+    True when it was SCHEDULED."""
+    res = conn.execute(update(task).where(task.c.task_id == task_id, task.c.status == TaskStatus.SCHEDULED.value)
+                       .values(next_run_at=utcnow(), updated_at=utcnow()))
+    return res.rowcount == 1
+
+
 def cancel(conn: Connection, task_id: int) -> None:
     res = conn.execute(
         update(task).where(task.c.task_id == task_id, task.c.status == TaskStatus.SCHEDULED.value)

@@ -38,6 +38,7 @@ BREAKERS: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
     "dul.to_user_queue": lambda mp: mp.setattr(Association, "run_reactor", _stub),
     "ThreadedAssociationServer.get_request/finish_request/verify_request":
         lambda mp: mp.setattr(ThreadedAssociationServer, "verify_request", None),
+    "Association._serve_request/_is_paused": lambda mp: mp.setattr(Association, "send_n_event_report", _stub),
 }
 
 

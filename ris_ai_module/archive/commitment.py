@@ -1,0 +1,198 @@
+"""Storage Commitment SCU towards the archive (``[archive.commitment]``, PS3.4 J.3): after an object is
+forwarded, a STGCMT_REQUEST task asks the archive to commit to it and keeps the answer.
+
+One attempt asks (N-ACTION with a new Transaction UID, recorded in RAI_STGCMT *before* it is sent, so an
+answer on a new association always finds it) and keeps the association open ``wait_on_association`` for the
+N-EVENT-REPORT; without it the task waits ``timeout`` (our SCP records a report that comes on a new
+association and makes the task due at once). A request unanswered after ``timeout`` is EXPIRED and the archive
+asked again, up to ``retry.max_attempts`` attempts (the last one only looks: with 5, the archive is asked at
+most 4 times); then the task fails "no N-EVENT-REPORT" and so does the object's COMMIT_FAILURE.
+
+Answers per object on RAI_OBJECT: COMMIT_REQUESTED_AT, COMMITTED_AT, COMMIT_FAILURE (the Failure Reason).
+A failure answer fails the task with the reasons; ``retry`` asks again. ``is_committed`` is what retention reads.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from pynetdicom import AE, evt
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from ris_ai_module.db.clock import utcnow
+from ris_ai_module.dicom import index
+from ris_ai_module.dicom import stgcmt as sc
+from ris_ai_module.dicom.stgcmt import committed_clause, is_committed  # noqa: F401  (retention's entry points)
+from ris_ai_module.dicom.stgcmt_scp import TRANSFER_SYNTAXES, new_transaction_uid
+from ris_ai_module.tasks import queue
+from ris_ai_module.tasks.model import Attempt, Outcome, Task, TaskKind
+from ris_ai_module.tasks.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from ris_ai_module.dicom.archive_section import ArchiveConfig
+    from ris_ai_module.settings import Config
+
+log = logging.getLogger(__name__)
+
+#: A FAILED answer the task has reported: a manual ``retry`` asks again instead of failing on it once more.
+CLOSED = "CLOSED"
+
+
+def enqueue_request(conn: Connection, cfg: ArchiveConfig, sop_instance_uid: str, exam_key: str | None) -> int | None:
+    """The STGCMT_REQUEST task for a forwarded object, when commitment is asked of this archive."""
+    if not (cfg.enabled and cfg.commitment.enabled):
+        return None
+    return queue.enqueue(conn, TaskKind.STGCMT_REQUEST, exam_key=exam_key, payload={"sop_instance_uid": sop_instance_uid})
+
+
+class StgcmtRequestHandler:
+    """STGCMT_REQUEST: the archive's commitment for ``payload.sop_instance_uid``."""
+
+    kind = TaskKind.STGCMT_REQUEST
+
+    def __init__(self, engine: Engine, config: Config) -> None:
+        self.engine = engine
+        self.cfg = config.archive
+        self.calling = config.archive.calling_ae_title or config.dicom.ae_title
+        self.retry_policy = RetryPolicy.from_config(self.cfg.commitment.retry)
+
+    def handle(self, task: Task) -> Outcome:
+        target = self.cfg.target
+        sop = str(task.payload.get("sop_instance_uid") or "")
+        timeout = float(self.cfg.commitment.timeout)
+        with self.engine.connect() as conn:
+            obj = index.get_object(conn, sop) if sop else None
+            txs = sc.of_task(conn, task.task_id, sc.OUT)
+        if obj is None:
+            return Outcome.failed(f"object {sop or '(none)'} is not in RAI_OBJECT", Attempt(target=target))
+        answered = [t for t in txs if t.state in (sc.COMMITTED, sc.FAILED)]
+        if answered:
+            return self._conclude(answered[-1], target)
+        last = txs[-1] if txs else None
+        final = self.retry_policy.next_delay(task.attempts) is None
+        if last is not None and last.state == sc.REQUESTED:
+            age = (utcnow() - last.requested_at).total_seconds()
+            if age < timeout and not final:
+                return Outcome.retry("waiting for the N-EVENT-REPORT", Attempt(target=target, status_text="waiting"),
+                                     after=timeout - age)
+            with self.engine.begin() as conn:
+                sc.move(conn, last.transaction_uid, [sc.REQUESTED], sc.EXPIRED,
+                        detail=f"no N-EVENT-REPORT within {int(age)} s")
+        if final and last is not None and last.state in (sc.REQUESTED, sc.EXPIRED):
+            why = f"no N-EVENT-REPORT from {target} within {int(timeout)} s of {len(txs)} request(s)"
+            with self.engine.begin() as conn:
+                sc.mark_unanswered(conn, sop, why)
+            return Outcome.failed(why, Attempt(target=target, status_text="no answer"))
+        return self._ask(obj.sop_class_uid, sop, task, target, final)
+
+    def _conclude(self, t: sc.Transaction, target: str) -> Outcome:
+        attempt = Attempt(target=target, status_text=f"event {t.event_type} ({t.channel} association)",
+                          response=self._detail(t.transaction_uid))
+        if t.state == sc.COMMITTED:
+            return Outcome.done(attempt)
+        with self.engine.begin() as conn:
+            sc.move(conn, t.transaction_uid, [sc.FAILED], CLOSED)
+        reasons = ", ".join(sc.reason_text(r) for _c, _i, r in t.failures) or "failures exist"
+        return Outcome.failed(f"{target} does not commit: {reasons}", attempt)
+
+    def _ask(self, sop_class: str, sop: str, task: Task, target: str, final: bool) -> Outcome:
+        if final:  # the policy leaves no attempt to wait for an answer
+            return Outcome.failed(f"no commitment from {target}: retry attempts used up", Attempt(target=target))
+        uid = new_transaction_uid()
+        with self.engine.begin() as conn:
+            sc.add(conn, uid, sc.OUT, sc.REQUESTED, self.cfg.ae_title, self.cfg.host, [(sop_class, sop)],
+                   task_id=task.task_id)
+            sc.mark_requested(conn, sop, uid)
+        ok, status_text, detail, ms = self.request(uid, [(sop_class, sop)])
+        attempt = Attempt(target=target, status_text=status_text, latency_ms=ms, response=detail)
+        if not ok:
+            with self.engine.begin() as conn:
+                sc.move(conn, uid, [sc.REQUESTED], sc.EXPIRED, detail=f"N-ACTION: {status_text} {detail}")
+            return Outcome.retry(f"{target}: {status_text} {detail}", attempt)
+        with self.engine.connect() as conn:
+            t = sc.get(conn, uid)
+        if t is not None and t.state in (sc.COMMITTED, sc.FAILED):
+            out = self._conclude(t, target)
+            return type(out)(out.kind, out.error, Attempt(target=target, status_text=out.attempt.status_text,
+                                                          latency_ms=ms, response=out.attempt.response))
+        log.info("storage commitment of %s asked of %s (%s); waiting for the report", sop, target, uid,
+                 extra={"action": "stgcmt_asked", "task_id": task.task_id})
+        return Outcome.retry(f"N-ACTION accepted ({status_text}); waiting for the N-EVENT-REPORT", attempt,
+                             after=float(self.cfg.commitment.timeout))
+
+    def request(self, uid: str, refs: list[sc.Ref]) -> tuple[bool, str, str, int]:
+        """Associate, N-ACTION, wait on the association for the report (recorded by the handler below),
+        release. (accepted?, status in words, detail, ms); never raises for a network problem."""
+        started = time.monotonic()
+        cfg = self.cfg
+        ae = AE(ae_title=self.calling)
+        ae.add_requested_context(sc.SOP_CLASS, list(TRANSFER_SYNTAXES))
+        for name in ("acse_timeout", "dimse_timeout", "network_timeout", "connection_timeout"):
+            setattr(ae, name, float(cfg.timeout))
+        reported = threading.Event()
+
+        def on_report(event: Any) -> tuple[int, None]:
+            return self._report_on_association(event, uid, reported)
+
+        def out(ok: bool, text: str, detail: str) -> tuple[bool, str, str, int]:
+            return ok, text, detail, int((time.monotonic() - started) * 1000)
+
+        connected: list[bool] = []
+        try:
+            assoc = ae.associate(cfg.host, cfg.port, ae_title=cfg.ae_title,
+                                 evt_handlers=[(evt.EVT_N_EVENT_REPORT, on_report),
+                                               (evt.EVT_CONN_OPEN, lambda _e: connected.append(True))])
+        except (ValueError, OSError) as exc:
+            ae.shutdown()
+            return out(False, "cannot associate", str(exc))
+        try:
+            if not assoc.is_established:
+                words = "rejected" if assoc.is_rejected else ("unreachable" if not connected else "no association")
+                return out(False, words, f"{cfg.host}:{cfg.port}")
+            status, _reply = assoc.send_n_action(sc.action_information(uid, refs), sc.ACTION_REQUEST,
+                                                 sc.SOP_CLASS, sc.SOP_INSTANCE)
+            if status is None or "Status" not in status:
+                return out(False, "no response", "no N-ACTION response")
+            code = int(status.Status)
+            if code != 0x0000:
+                return out(False, f"0x{code:04X}", f"N-ACTION refused: {status.get('ErrorComment', '') or ''}")
+            deadline = time.monotonic() + float(cfg.commitment.wait_on_association)
+            while not reported.is_set() and assoc.is_established and time.monotonic() < deadline:
+                reported.wait(0.05)
+            return out(True, "0x0000", "reported on the association" if reported.is_set()
+                       else "no report on the association")
+        finally:
+            if assoc.is_established:
+                assoc.release()
+            ae.shutdown()
+
+    def _report_on_association(self, event: Any, uid: str, reported: threading.Event) -> tuple[int, None]:
+        req = event.request
+        event_type = int(req.EventTypeID or 0)
+        if event_type not in (sc.EVENT_ALL_SUCCESS, sc.EVENT_FAILURES):
+            return 0x0113, None
+        info = event.event_information
+        got = str(info.get("TransactionUID", "") or "") if info is not None else ""
+        try:
+            with self.engine.begin() as conn:
+                t, _what = sc.record_report(conn, got, event_type, info, sc.SAME)
+        except Exception:
+            log.exception("storage commitment result %s not recorded", got)
+            return 0x0110, None
+        if t is None:
+            return 0x0115, None
+        if got == uid:
+            reported.set()
+        return 0x0000, None
+
+    def _detail(self, uid: str) -> str | None:
+        from ris_ai_module.db.tables import stgcmt
+
+        with self.engine.connect() as conn:
+            return conn.execute(select(stgcmt.c.detail).where(stgcmt.c.transaction_uid == uid)).scalar()

@@ -1,0 +1,372 @@
+"""Storage Commitment SCP (PS3.4 J.3): a peer (the AI host) asks whether we hold its objects durably.
+
+N-ACTION (from a whitelisted peer, on the association its C-STOREs use): the transaction is written to
+RAI_STGCMT with its STGCMT_REPORT task in one database transaction, and only then answered 0x0000 (so a
+restart between the N-ACTION and the report loses nothing). Right after the response, on that association's
+own thread, each instance is decided and the N-EVENT-REPORT sent there; when the association has closed or
+the requester does not answer, the worker's STGCMT_REPORT task sends it on a new association to the peer's
+``host`` / ``commitment_port`` (our SCP role proposed by role selection, PS3.4 J.3.3 note), retried by
+``[dicom.commitment.retry]``.
+
+We commit to an instance when: its RAI_OBJECT row exists (committed by ingest only after the file was
+fsynced and renamed into place), the row's SOP Class is the one asked (else 0x0119), and the stored file is
+there with the size recorded (else 0x0112). Not stored and of a class we do not accept: 0x0122.
+
+N-EVENT-REPORT (the archive's answer to our own request, ``[archive.commitment]``): accepted only from the
+archive's AE and addresses; matched by Transaction UID (unknown: 0x0115).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from pydicom.dataset import Dataset
+from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pynetdicom import AE, build_role, evt
+from sqlalchemy.engine import Engine
+
+from ris_ai_module.db.clock import utcnow
+from ris_ai_module.dicom import index
+from ris_ai_module.dicom import stgcmt as sc
+from ris_ai_module.dicom.section import DicomConfig, DicomPeerConfig
+from ris_ai_module.dicom.storage import StorageArea
+from ris_ai_module.tasks import queue
+from ris_ai_module.tasks.model import Attempt, Outcome, Task, TaskKind
+from ris_ai_module.tasks.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from ris_ai_module.dicom.handlers import ScpState
+    from ris_ai_module.settings import Config
+
+log = logging.getLogger(__name__)
+
+#: The whitelist's name for the archive admitted to send us its N-EVENT-REPORTs (nothing else).
+ARCHIVE_PEER = "archive:commitment"
+#: The association attribute holding the admitted peer's name (set in handlers.handle_requested).
+PEER = "_rai_peer"
+
+# N-ACTION / N-EVENT-REPORT statuses (PS3.7 C.4, PS3.4 J.3.2.1.1 / J.3.3.1.1)
+SUCCESS = 0x0000
+PROCESSING_FAILURE = 0x0110
+NO_SUCH_SOP_INSTANCE = 0x0112
+NO_SUCH_EVENT_TYPE = 0x0113
+INVALID_ARGUMENT = 0x0115
+NO_SUCH_ACTION = 0x0123
+NOT_AUTHORISED = 0x0124
+RESOURCE_LIMITATION = 0x0213
+
+TRANSFER_SYNTAXES = (ExplicitVRLittleEndian, ImplicitVRLittleEndian)
+
+
+def peer_of(assoc: Any) -> str | None:
+    return getattr(assoc, PEER, None)
+
+
+def archive_peer(config: Config) -> DicomPeerConfig | None:
+    """The archive as a whitelist entry, when we ask it for commitment (its reports come on new associations)."""
+    a = config.archive
+    if not (a.enabled and a.commitment.enabled):
+        return None
+    return DicomPeerConfig(name=ARCHIVE_PEER, ae_title=a.report_ae, addresses=a.report_addresses())
+
+
+def _status(code: int, comment: str) -> tuple[Dataset, None]:
+    ds = Dataset()
+    ds.Status = code
+    ds.ErrorComment = comment[:64]
+    return ds, None
+
+
+# -- N-ACTION ----------------------------------------------------------------------------------------------
+
+
+def handle_n_action(event: Any, state: ScpState) -> tuple[Any, Dataset | None]:
+    """EVT_N_ACTION: a Storage Commitment Request.
+
+    Returns
+      * 0x0000: recorded durably (RAI_STGCMT and its STGCMT_REPORT task), the report follows;
+      * 0x0124 Refused, not authorised: our own AE title (self-check) or the archive's report-only admission;
+      * 0x0123 No such action: Action Type ID is not 1;
+      * 0x0112 No such SOP instance: not the well-known instance 1.2.840.10008.1.20.1.1;
+      * 0x0115 Invalid argument value: no Transaction UID, an empty or broken Referenced SOP Sequence, or a
+        Transaction UID already used for another request;
+      * 0x0213 Resource limitation: the database is unavailable (nothing recorded: ask again).
+    """
+    assoc, req = event.assoc, event.request
+    cfg: DicomConfig = state.ctx.config.dicom
+    peer = peer_of(assoc)
+    if peer is None or peer == ARCHIVE_PEER:
+        return _status(NOT_AUTHORISED, "this association may not request storage commitment")
+    if int(req.ActionTypeID or 0) != sc.ACTION_REQUEST:
+        return _status(NO_SUCH_ACTION, f"Action Type ID {req.ActionTypeID} (only 1: request commitment)")
+    if str(req.RequestedSOPInstanceUID or "") != sc.SOP_INSTANCE:
+        return _status(NO_SUCH_SOP_INSTANCE, f"Requested SOP Instance must be {sc.SOP_INSTANCE}")
+    try:
+        info = event.action_information
+    except Exception:
+        return _status(INVALID_ARGUMENT, "Action Information cannot be decoded")
+    uid = str(info.get("TransactionUID", "") or "") if info is not None else ""
+    refs = sc.read_refs(info)
+    if not uid or len(uid) > 64:
+        return _status(INVALID_ARGUMENT, "Transaction UID (0008,1195) missing")
+    if not refs:
+        return _status(INVALID_ARGUMENT, "Referenced SOP Sequence (0008,1150) empty or incomplete")
+    calling = str(assoc.requestor.ae_title or "").strip()
+    address = str(assoc.requestor.address)
+    grace = float(cfg.commitment.same_association_timeout) + 5.0
+    try:
+        with state.ctx.engine.begin() as conn:
+            known = sc.get(conn, uid)
+            if known is not None:
+                if known.direction == sc.IN and known.peer_ae == calling and known.state != sc.REPORTED:
+                    return SUCCESS, None  # the same request again (its response lost): the report is on its way
+                return _status(INVALID_ARGUMENT, "Transaction UID already used")
+            task_id = queue.enqueue(conn, TaskKind.STGCMT_REPORT, payload={"transaction_uid": uid},
+                                    run_at=utcnow() + timedelta(seconds=grace))
+            sc.add(conn, uid, sc.IN, sc.PENDING, calling, address, refs, task_id=task_id)
+    except Exception as exc:
+        log.error("storage commitment request %s from %s not recorded: %s", uid, calling, exc,
+                  extra={"action": "stgcmt_not_recorded"})
+        return _status(RESOURCE_LIMITATION, "database unavailable, nothing recorded")
+    log.info("storage commitment request %s from %s (%d instances)", uid, calling, len(refs),
+             extra={"action": "stgcmt_requested"})
+    from ris_ai_module.dicom import pynetdicom_adapter
+
+    pynetdicom_adapter.after_response(assoc, lambda: report_on_association(assoc, uid, state))
+    return SUCCESS, None
+
+
+def decide(conn: Any, area: StorageArea, cfg: DicomConfig, refs: Sequence[sc.Ref]) -> tuple[list[sc.Ref], list[sc.Failure]]:
+    """Per instance: do we hold it durably? (committed, failed with a Failure Reason)."""
+    committed: list[sc.Ref] = []
+    failed: list[sc.Failure] = []
+    for cls, sop in refs:
+        obj = index.get_object(conn, sop)
+        if obj is None:
+            failed.append((cls, sop, sc.NO_SUCH_OBJECT if cls in cfg.sop_classes else sc.CLASS_NOT_SUPPORTED))
+        elif obj.sop_class_uid != cls:
+            failed.append((cls, sop, sc.CLASS_INSTANCE_CONFLICT))
+        elif not _file_ok(area, obj.file_path, obj.file_size):
+            failed.append((cls, sop, sc.NO_SUCH_OBJECT))
+        else:
+            committed.append((cls, sop))
+    return committed, failed
+
+
+def _file_ok(area: StorageArea, relative: str, size: int) -> bool:
+    try:
+        return area.path_of(relative).stat().st_size == int(size)
+    except OSError:
+        return False
+
+
+def _event(committed: Sequence[sc.Ref], failed: Sequence[sc.Failure]) -> int:
+    return sc.EVENT_FAILURES if failed else sc.EVENT_ALL_SUCCESS
+
+
+def report_on_association(assoc: Any, uid: str, state: ScpState) -> None:
+    """Right after the N-ACTION response, on the association's own thread: the N-EVENT-REPORT there, unless the
+    requester is already releasing. Any failure leaves the report to the STGCMT_REPORT task."""
+    if not assoc.is_established or assoc.acse.is_release_requested():
+        return
+    cfg: DicomConfig = state.ctx.config.dicom
+    engine = state.ctx.engine
+    with engine.begin() as conn:
+        if not sc.move(conn, uid, [sc.PENDING], sc.SENDING, detail="sending on the N-ACTION's association"):
+            return
+        t = sc.get(conn, uid)
+        assert t is not None
+        committed, failed = decide(conn, state.area, cfg, t.instances)
+    event_type = _event(committed, failed)
+    started = time.monotonic()
+    saved = assoc.dimse_timeout
+    status: Any = None
+    try:
+        assoc.dimse_timeout = float(cfg.commitment.same_association_timeout)
+        status, _reply = assoc.send_n_event_report(sc.event_information(uid, committed, failed), event_type,
+                                                   sc.SOP_CLASS, sc.SOP_INSTANCE)
+    except Exception as exc:
+        log.warning("storage commitment report %s on the association failed: %s", uid, exc)
+    finally:
+        try:
+            assoc.dimse_timeout = saved
+        except Exception:
+            pass
+    code = int(status.Status) if status is not None and "Status" in status else None
+    ms = int((time.monotonic() - started) * 1000)
+    with engine.begin() as conn:
+        if code is not None and code in (0x0000,) or (code is not None and (code & 0xF000) == 0xB000):
+            sc.move(conn, uid, [sc.SENDING], sc.REPORTED, event_type=event_type, failures=failed, channel=sc.SAME,
+                    answered_at=utcnow(), detail=f"event {event_type} on the N-ACTION's association: "
+                                                 f"0x{code:04X} in {ms} ms; {len(committed)} committed, {len(failed)} failed")
+            if t.task_id is not None:
+                queue.run_now(conn, t.task_id)  # the task only records that it was delivered
+            log.info("storage commitment %s reported on the same association (event %d)", uid, event_type,
+                     extra={"action": "stgcmt_reported"})
+        else:
+            answer = "no response" if code is None else f"0x{code:04X}"
+            sc.move(conn, uid, [sc.SENDING], sc.PENDING,
+                    detail=f"on the N-ACTION's association: {answer}; a new association follows")
+            if t.task_id is not None:
+                queue.run_now(conn, t.task_id)
+    state.ctx.wake.set()
+
+
+# -- N-EVENT-REPORT from the archive -----------------------------------------------------------------------
+
+
+def handle_n_event_report(event: Any, state: ScpState) -> tuple[Any, Dataset | None]:
+    """EVT_N_EVENT_REPORT: the archive's Storage Commitment Result for one of our requests (OUT).
+
+    Returns 0x0000 once recorded; 0x0110 Processing failure: not the archive's association, or the database
+    is unavailable (the archive sends it again); 0x0113: Event Type ID not 1 or 2; 0x0112: not the well-known
+    instance; 0x0115: no or an unknown Transaction UID.
+    """
+    assoc, req = event.assoc, event.request
+    if peer_of(assoc) != ARCHIVE_PEER:
+        return _status(PROCESSING_FAILURE, "storage commitment results are accepted from the archive only")
+    event_type = int(req.EventTypeID or 0)
+    if event_type not in (sc.EVENT_ALL_SUCCESS, sc.EVENT_FAILURES):
+        return _status(NO_SUCH_EVENT_TYPE, f"Event Type ID {event_type} (1 or 2)")
+    if str(req.AffectedSOPInstanceUID or "") != sc.SOP_INSTANCE:
+        return _status(NO_SUCH_SOP_INSTANCE, f"Affected SOP Instance must be {sc.SOP_INSTANCE}")
+    try:
+        info = event.event_information
+    except Exception:
+        return _status(INVALID_ARGUMENT, "Event Information cannot be decoded")
+    uid = str(info.get("TransactionUID", "") or "") if info is not None else ""
+    if not uid:
+        return _status(INVALID_ARGUMENT, "Transaction UID (0008,1195) missing")
+    try:
+        with state.ctx.engine.begin() as conn:
+            t, what = sc.record_report(conn, uid, event_type, info, sc.NEW)
+    except Exception as exc:
+        log.error("storage commitment result %s not recorded: %s", uid, exc)
+        return _status(PROCESSING_FAILURE, "database unavailable")
+    if t is None:
+        return _status(INVALID_ARGUMENT, "unknown Transaction UID")
+    log.info("storage commitment result %s from the archive: %s", uid, what, extra={"action": "stgcmt_result"})
+    state.ctx.wake.set()
+    return SUCCESS, None
+
+
+# -- STGCMT_REPORT: the report on a new association --------------------------------------------------------
+
+
+class StgcmtReportHandler:
+    """STGCMT_REPORT: deliver the N-EVENT-REPORT of one IN transaction (``payload.transaction_uid``)."""
+
+    kind = TaskKind.STGCMT_REPORT
+
+    def __init__(self, engine: Engine, config: Config) -> None:
+        self.engine = engine
+        self.dicom = config.dicom
+        self.area = StorageArea(config.storage.root)
+        self.retry_policy = RetryPolicy.from_config(config.dicom.commitment.retry)
+
+    def handle(self, task: Task) -> Outcome:
+        uid = str(task.payload.get("transaction_uid") or "")
+        with self.engine.connect() as conn:
+            t = sc.get(conn, uid) if uid else None
+        if t is None:
+            return Outcome.failed(f"storage commitment transaction {uid or '(none)'} is not in RAI_STGCMT")
+        peer, target = self._peer(t)
+        if t.state == sc.REPORTED:
+            return Outcome.done(Attempt(target=target, status_text=f"event {t.event_type} ({t.channel} association)",
+                                        response=self._detail(uid)))
+        stale = t.updated_at is not None and (utcnow() - t.updated_at).total_seconds() > \
+            float(self.dicom.commitment.same_association_timeout) + float(self.dicom.commitment.timeout)
+        if t.state == sc.SENDING and not stale:
+            return Outcome.retry("the report is being sent on the N-ACTION's association", Attempt(target=target),
+                                 after=float(self.dicom.commitment.same_association_timeout) + 1)
+        if peer is None or not peer.host:
+            return Outcome.retry(
+                f"no address for {t.peer_ae}: set host (and commitment_port) of its [[dicom.peers]] entry",
+                Attempt(target=target, status_text="no address"))
+        with self.engine.begin() as conn:
+            if not sc.move(conn, uid, [sc.PENDING, sc.SENDING], sc.SENDING, detail="sending on a new association"):
+                return Outcome.retry("transaction changed meanwhile", Attempt(target=target), after=1)
+            committed, failed = decide(conn, self.area, self.dicom, t.instances)
+        event_type = _event(committed, failed)
+        ok, status_text, detail, ms = send_report(peer, self.dicom, uid, event_type, committed, failed)
+        with self.engine.begin() as conn:
+            if ok:
+                sc.move(conn, uid, [sc.SENDING], sc.REPORTED, event_type=event_type, failures=failed, channel=sc.NEW,
+                        answered_at=utcnow(), detail=f"event {event_type} on a new association: {status_text}; "
+                                                     f"{len(committed)} committed, {len(failed)} failed")
+            else:
+                sc.move(conn, uid, [sc.SENDING], sc.PENDING, detail=f"new association: {status_text} {detail}")
+        attempt = Attempt(target=target, status_text=status_text, latency_ms=ms, response=detail)
+        if ok:
+            log.info("storage commitment %s reported to %s (event %d)", uid, target, event_type,
+                     extra={"action": "stgcmt_reported", "task_id": task.task_id})
+            return Outcome.done(attempt)
+        return Outcome.retry(f"{target}: {status_text} {detail}", attempt)
+
+    def _peer(self, t: sc.Transaction) -> tuple[DicomPeerConfig | None, str]:
+        from ris_ai_module.dicom.whitelist import Whitelist
+
+        for p in self.dicom.peers:
+            if p.ae_title.strip() == (t.peer_ae or "") and Whitelist([p]).admit(p.ae_title, t.peer_address or "").accepted:
+                return p, f"{p.ae_title}@{p.host}:{p.commitment_port or p.port}"
+        return None, f"{t.peer_ae}@{t.peer_address}"
+
+    def _detail(self, uid: str) -> str | None:
+        from sqlalchemy import select
+
+        from ris_ai_module.db.tables import stgcmt
+
+        with self.engine.connect() as conn:
+            return conn.execute(select(stgcmt.c.detail).where(stgcmt.c.transaction_uid == uid)).scalar()
+
+
+def send_report(peer: DicomPeerConfig, cfg: DicomConfig, uid: str, event_type: int, committed: Sequence[sc.Ref],
+                failed: Sequence[sc.Failure]) -> tuple[bool, str, str, int]:
+    """Associate with the peer proposing our SCP role for Storage Commitment, send the N-EVENT-REPORT,
+    release. (delivered?, status in words, detail, ms); never raises for a network problem."""
+    started = time.monotonic()
+    timeout = float(cfg.commitment.timeout)
+    ae = AE(ae_title=cfg.ae_title)
+    ae.add_requested_context(sc.SOP_CLASS, list(TRANSFER_SYNTAXES))
+    for name in ("acse_timeout", "dimse_timeout", "network_timeout", "connection_timeout"):
+        setattr(ae, name, timeout)
+
+    def out(ok: bool, text: str, detail: str) -> tuple[bool, str, str, int]:
+        return ok, text, detail, int((time.monotonic() - started) * 1000)
+
+    connected: list[bool] = []
+    try:
+        assoc = ae.associate(peer.host, peer.commitment_port or peer.port, ae_title=peer.ae_title,
+                             ext_neg=[build_role(sc.SOP_CLASS, scp_role=True)],
+                             evt_handlers=[(evt.EVT_CONN_OPEN, lambda _e: connected.append(True))])
+    except (ValueError, OSError) as exc:
+        ae.shutdown()
+        return out(False, "cannot associate", str(exc))
+    try:
+        if not assoc.is_established:
+            words = "rejected" if assoc.is_rejected else ("unreachable" if not connected else "no association")
+            return out(False, words, f"{peer.host}:{peer.commitment_port or peer.port}")
+        cx = [c for c in assoc.accepted_contexts if c.abstract_syntax == sc.SOP_CLASS]
+        if not cx or not cx[0].as_scp:
+            return out(False, "SCP role refused", "the peer did not accept our SCP role for Storage Commitment")
+        status, _reply = assoc.send_n_event_report(sc.event_information(uid, committed, failed), event_type,
+                                                   sc.SOP_CLASS, sc.SOP_INSTANCE)
+        if status is None or "Status" not in status:
+            return out(False, "no response", "no N-EVENT-REPORT response")
+        code = int(status.Status)
+        return out(code == 0x0000 or (code & 0xF000) == 0xB000, f"0x{code:04X}",
+                   str(status.get("ErrorComment", "") or ""))
+    finally:
+        if assoc.is_established:
+            assoc.release()
+        ae.shutdown()
+
+
+def new_transaction_uid() -> str:
+    """A UID for one of our own requests (2.25.<uuid>, PS3.5 B.2)."""
+    return f"2.25.{uuid.uuid4().int}"
