@@ -51,7 +51,8 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON
     RAI_NAME_KEY,
     RAI_NAME_SCAN,
     RAI_SR_SOURCE,
-    RAI_ACCEPTANCE
+    RAI_ACCEPTANCE,
+    RAI_STGCMT
 TO rai_module;
 
 -- 审计表只能追加：模块账号只有 SELECT、INSERT；按保存期限清理只能通过 RAI_AUDIT_PURGE（以属主权限运行，
