@@ -74,17 +74,18 @@ class StgcmtRequestHandler:
         answered = [t for t in txs if t.state in (sc.COMMITTED, sc.FAILED)]
         if answered:
             return self._conclude(answered[-1], target)
-        last = txs[-1] if txs else None
         final = self.retry_policy.next_delay(task.attempts) is None
-        if last is not None and last.state == sc.REQUESTED:
-            age = (utcnow() - last.requested_at).total_seconds()
+        pending = [t for t in txs if t.state == sc.REQUESTED]
+        if pending:
+            age = min((utcnow() - t.requested_at).total_seconds() for t in pending)
             if age < timeout and not final:
                 return Outcome.retry("waiting for the N-EVENT-REPORT", Attempt(target=target, status_text="waiting"),
                                      after=timeout - age)
             with self.engine.begin() as conn:
-                sc.move(conn, last.transaction_uid, [sc.REQUESTED], sc.EXPIRED,
-                        detail=f"no N-EVENT-REPORT within {int(age)} s")
-        if final and last is not None and last.state in (sc.REQUESTED, sc.EXPIRED):
+                for t in pending:
+                    sc.move(conn, t.transaction_uid, [sc.REQUESTED], sc.EXPIRED,
+                            detail=f"no N-EVENT-REPORT within {int((utcnow() - t.requested_at).total_seconds())} s")
+        if final and any(t.state in (sc.REQUESTED, sc.EXPIRED) for t in txs):
             why = f"no N-EVENT-REPORT from {target} within {int(timeout)} s of {len(txs)} request(s)"
             with self.engine.begin() as conn:
                 sc.mark_unanswered(conn, sop, why)
@@ -164,13 +165,20 @@ class StgcmtRequestHandler:
                 return out(False, f"0x{code:04X}", f"N-ACTION refused: {status.get('ErrorComment', '') or ''}")
             deadline = time.monotonic() + float(cfg.commitment.wait_on_association)
             while not reported.is_set() and assoc.is_established and time.monotonic() < deadline:
-                reported.wait(0.05)
+                # the report may come on a new association to our SCP meanwhile (recorded there): look too
+                if reported.wait(0.1) or self._answered(uid):
+                    break
             return out(True, "0x0000", "reported on the association" if reported.is_set()
-                       else "no report on the association")
+                       else "reported on a new association" if self._answered(uid) else "no report on the association")
         finally:
             if assoc.is_established:
                 assoc.release()
             ae.shutdown()
+
+    def _answered(self, uid: str) -> bool:
+        with self.engine.connect() as conn:
+            t = sc.get(conn, uid)
+        return t is not None and t.state in (sc.COMMITTED, sc.FAILED)
 
     def _report_on_association(self, event: Any, uid: str, reported: threading.Event) -> tuple[int, None]:
         req = event.request

@@ -1,0 +1,234 @@
+"""Storage Commitment towards the archive (``[archive.commitment]``) on SQLite, PostgreSQL and MariaDB
+(``any_db``): an object is forwarded (ARCHIVE_FORWARD), then a STGCMT_REQUEST asks the archive (a pynetdicom
+Storage Commitment SCP written here from PS3.4 J.3) and keeps its answer per object. The archive answers
+success on a new association to our SCP, failure on the N-ACTION's own association, or never."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydicom.dataset import Dataset
+from pynetdicom import AE, build_role, evt
+from pynetdicom.sop_class import SecondaryCaptureImageStorage  # type: ignore[attr-defined]
+from sqlalchemy import String, column, insert, select, table, update
+from sqlalchemy.engine import Engine
+
+from ris_ai_module.archive.commitment import is_committed
+from ris_ai_module.context import AppContext
+from ris_ai_module.db.tables import dicom_object, stgcmt, task, task_attempt
+from ris_ai_module.dicom.ingest import Received, ingest
+from ris_ai_module.dicom.scp import StorageScp
+from ris_ai_module.dicom.storage import StorageArea
+from ris_ai_module.runtime import make_worker
+from ris_ai_module.settings import config_from_dict
+from tests.integration.dicom import objects as make
+from tests.support import wait_until
+
+STGCMT = "1.2.840.10008.1.20.1"
+STGCMT_INSTANCE = "1.2.840.10008.1.20.1.1"
+
+ris_exam = table("ris_exam", column("exam_id", String), column("patient_id", String), column("patient_name", String),
+                 column("accession_no", String), column("exam_status", String))
+
+
+class Archive:
+    """A PACS archive: C-STORE SCP and Storage Commitment SCP. ``mode``: "new" (event 1 on a new association to
+    our SCP, proposing its SCP role), "same" (event 2, 0x0112 for every instance, on the N-ACTION's association
+    once its response left), "never" (answers the N-ACTION, never reports)."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode, self.our_port = mode, 0
+        self.actions: list[Dataset] = []
+        self.report_status: list[int] = []
+        self.done = threading.Event()
+        self.ae = AE(ae_title="ARCHIVE")
+        self.ae.add_supported_context(SecondaryCaptureImageStorage)
+        self.ae.add_supported_context(STGCMT)
+        self.server = self.ae.start_server(("127.0.0.1", 0), block=False, evt_handlers=[
+            (evt.EVT_C_STORE, lambda _e: 0x0000), (evt.EVT_N_ACTION, self._action), (evt.EVT_DIMSE_SENT, self._sent)])
+        self.port = int(self.server.server_address[1])
+        self._responded: dict[int, threading.Event] = {}
+
+    def _sent(self, event: Any) -> None:
+        if type(event.message).__name__ == "N_ACTION_RSP":
+            self._responded.setdefault(id(event.assoc), threading.Event()).set()
+
+    def _action(self, event: Any) -> tuple[int, None]:
+        info = event.action_information
+        self.actions.append(info)
+        if self.mode == "new":
+            threading.Thread(target=self._report_new, args=(info,), daemon=True).start()
+        elif self.mode == "same":
+            threading.Thread(target=self._report_same, args=(event.assoc, info), daemon=True).start()
+        return 0x0000, None
+
+    def _report_new(self, info: Dataset) -> None:
+        ae = AE(ae_title="ARCHIVE")
+        ae.add_requested_context(STGCMT)
+        assoc = ae.associate("127.0.0.1", self.our_port, ae_title="RIS_AI", ext_neg=[build_role(STGCMT, scp_role=True)])
+        try:
+            ev = Dataset()
+            ev.TransactionUID = info.TransactionUID
+            ev.ReferencedSOPSequence = info.ReferencedSOPSequence
+            status, _ = assoc.send_n_event_report(ev, 1, STGCMT, STGCMT_INSTANCE)
+            self.report_status.append(int(status.Status))
+        finally:
+            assoc.release()
+            ae.shutdown()
+            self.done.set()
+
+    def _report_same(self, assoc: Any, info: Dataset) -> None:
+        responded = self._responded.setdefault(id(assoc), threading.Event())
+        assert responded.wait(5)
+        assert wait_until(lambda: not assoc._is_paused, 5, 0.0001)  # the reactor left the N-ACTION's handler
+        ev = Dataset()
+        ev.TransactionUID = info.TransactionUID
+        failed = []
+        for ref in info.ReferencedSOPSequence:
+            item = Dataset()
+            item.ReferencedSOPClassUID = ref.ReferencedSOPClassUID
+            item.ReferencedSOPInstanceUID = ref.ReferencedSOPInstanceUID
+            item.FailureReason = 0x0112
+            failed.append(item)
+        ev.FailedSOPSequence = failed
+        status, _ = assoc.send_n_event_report(ev, 2, STGCMT, STGCMT_INSTANCE)
+        self.report_status.append(int(status.Status))
+        self.done.set()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.ae.shutdown()
+
+
+@pytest.fixture
+def rig(tmp_path: Path, any_db: Engine) -> Iterator[Any]:
+    started: list[tuple[StorageScp, Archive]] = []
+
+    def start(mode: str, **commitment: Any) -> tuple[AppContext, Archive, Any]:
+        with any_db.begin() as conn:
+            conn.execute(insert(ris_exam).values(exam_id="E1", patient_id="P1", patient_name="Zhang^San",
+                                                 accession_no="ACC1", exam_status="REGISTERED"))
+        archive = Archive(mode)
+        config = config_from_dict({
+            "database": {"url": any_db.url.render_as_string(hide_password=False)}, "worker": {"enabled": False},
+            "storage": {"root": str(tmp_path / "storage"), "min_free": "1MB"},
+            "dicom": {"enabled": True, "ae_title": "RIS_AI", "host": "127.0.0.1", "port": 0,
+                      "peers": [{"name": "demo-ai", "ae_title": "DEMO_AI", "addresses": ["127.0.0.1"]}]},
+            "archive": {"ae_title": "ARCHIVE", "host": "127.0.0.1", "port": archive.port, "timeout": "5s",
+                        "commitment": {"enabled": True, "wait_on_association": "3s", "timeout": "60s",
+                                       "retry": {"initial": "1s", "max_attempts": 3}, **commitment}},
+        })
+        ctx = AppContext(config=config, engine=any_db)
+        scp = StorageScp(ctx)
+        scp.start()
+        archive.our_port = scp.port
+        started.append((scp, archive))
+        area = StorageArea(tmp_path / "storage")
+        make.sc(tmp_path / "sc.dcm", accession="ACC1", patient_id="P1")
+        with open(tmp_path / "sc.dcm", "rb") as fh:
+            out = ingest(ctx, area, Received(temp=area.copy_in(fh), source="IMPORT", sender_ae="CLI"))
+        assert out.ok
+        return ctx, archive, out
+
+    yield start
+    for scp, archive in started:
+        scp.stop()
+        archive.close()
+
+
+def _tasks(ctx: AppContext, kind: str) -> list[Any]:
+    with ctx.engine.connect() as conn:
+        return list(conn.execute(select(task).where(task.c.kind == kind).order_by(task.c.task_id)))
+
+
+def _object(ctx: AppContext, sop: str) -> Any:
+    with ctx.engine.connect() as conn:
+        return conn.execute(select(dicom_object).where(dicom_object.c.sop_instance_uid == sop)).one()
+
+
+def _run_until(ctx: AppContext, done: Any, timeout: float = 20) -> bool:
+    worker = make_worker(ctx)
+
+    def step() -> bool:
+        with ctx.engine.begin() as conn:
+            conn.execute(update(task).where(task.c.status == "SCHEDULED").values(next_run_at=datetime(2000, 1, 1)))
+        worker.run_once()
+        return bool(done())
+    return wait_until(step, timeout, 0.05)
+
+
+def test_committed_on_a_new_association_to_our_scp(rig) -> None:
+    ctx, archive, out = rig("new")
+    sop = out.sop_instance_uid
+    assert _run_until(ctx, lambda: [t.status for t in _tasks(ctx, "STGCMT_REQUEST")] == ["DONE"])
+    assert archive.report_status == [0x0000]  # our SCP took the archive's N-EVENT-REPORT
+    assert [t.status for t in _tasks(ctx, "ARCHIVE_FORWARD")] == ["DONE"]
+    obj = _object(ctx, sop)
+    assert obj.committed_at is not None and obj.commit_failure is None and obj.commit_requested_at is not None
+    with ctx.engine.connect() as conn:
+        assert is_committed(conn, sop)
+        (tx,) = conn.execute(select(stgcmt).where(stgcmt.c.direction == "OUT"))
+    assert (tx.state, tx.channel, tx.event_type, tx.transaction_uid) == ("COMMITTED", "NEW", 1, obj.commit_uid)
+    assert [str(r.ReferencedSOPInstanceUID) for r in archive.actions[0].ReferencedSOPSequence] == [sop]
+
+
+def test_failure_on_the_same_association_fails_the_task_with_the_reason(rig) -> None:
+    ctx, archive, out = rig("same")
+    assert _run_until(ctx, lambda: [t.status for t in _tasks(ctx, "STGCMT_REQUEST")] == ["FAILED"])
+    assert archive.report_status == [0x0000]
+    (t,) = _tasks(ctx, "STGCMT_REQUEST")
+    assert "0x0112 no such object instance" in t.last_error
+    obj = _object(ctx, out.sop_instance_uid)
+    assert obj.committed_at is None and obj.commit_failure == "0x0112 no such object instance"
+    with ctx.engine.connect() as conn:
+        assert not is_committed(conn, out.sop_instance_uid)
+        (tx,) = conn.execute(select(stgcmt).where(stgcmt.c.direction == "OUT"))
+        attempts = list(conn.execute(select(task_attempt).where(task_attempt.c.task_id == t.task_id)))
+    assert (tx.channel, tx.event_type) == ("SAME", 2)
+    assert attempts[-1].status_text == "event 2 (SAME association)"
+
+
+def test_an_archive_that_never_answers_is_asked_again_then_shown_as_failed(rig) -> None:
+    ctx, archive, out = rig("never", wait_on_association="0.2s")
+
+    def expire_requests() -> None:  # as if commitment.timeout had passed since each N-ACTION
+        with ctx.engine.begin() as conn:
+            conn.execute(update(stgcmt).values(requested_at=datetime(2000, 1, 1)))
+
+    def failed() -> bool:
+        expire_requests()
+        return [t.status for t in _tasks(ctx, "STGCMT_REQUEST")] == ["FAILED"]
+    assert _run_until(ctx, failed)
+    assert len(archive.actions) == 2  # max_attempts 3: asked twice, the third attempt only looks
+    assert len({str(a.TransactionUID) for a in archive.actions}) == 2  # a new Transaction UID each time
+    (t,) = _tasks(ctx, "STGCMT_REQUEST")
+    assert "no N-EVENT-REPORT" in t.last_error
+    obj = _object(ctx, out.sop_instance_uid)
+    assert obj.committed_at is None and obj.commit_failure.startswith("no N-EVENT-REPORT")
+    with ctx.engine.connect() as conn:
+        states = sorted(r.state for r in conn.execute(select(stgcmt).where(stgcmt.c.direction == "OUT")))
+    assert states == ["EXPIRED", "EXPIRED"]
+
+
+def test_a_report_for_an_unknown_transaction_is_refused(tmp_path: Path, rig) -> None:
+    ctx, archive, _out = rig("never")
+    ae = AE(ae_title="ARCHIVE")
+    ae.add_requested_context(STGCMT)
+    ae.add_requested_context(SecondaryCaptureImageStorage)
+    assoc = ae.associate("127.0.0.1", archive.our_port, ae_title="RIS_AI", ext_neg=[build_role(STGCMT, scp_role=True)])
+    try:
+        ev = Dataset()
+        ev.TransactionUID = "1.2.3.404"
+        status, _ = assoc.send_n_event_report(ev, 1, STGCMT, STGCMT_INSTANCE)
+        assert int(status.Status) == 0x0115  # invalid argument value: not one of our Transaction UIDs
+        # and the archive's admission is for commitment results only: its C-STORE is refused (0x0122)
+        other = make.sc(tmp_path / "other.dcm", accession="ACC1", patient_id="P1")
+        assert int(assoc.send_c_store(other).Status) == 0x0122
+    finally:
+        assoc.release()
+        ae.shutdown()
