@@ -3,7 +3,7 @@
 A hospital group configures several AI hosts (``[push]`` is the host ``default``, more in
 ``[[push.hosts]]``). Each one's exam API is checked as the HTTP target ``ai:<name>``: any HTTP answer below
 500 means it is up (its API may well answer 401 or 405 to an unauthenticated GET; no credentials and no
-data are sent); a refusal, a timeout, a TLS error or a 5xx means it is not. Each ``[[dicom.peers]]`` a host
+data are sent, but the host's client certificate is, since a mutual-TLS host ends the handshake without it); a refusal, a timeout, a TLS error or a 5xx means it is not. Each ``[[dicom.peers]]`` a host
 sends from (``dicom_peers``) is C-ECHOed as ``ai:<name>:dicom`` instead of under the peer's own name, so
 the daily report and the status page list the host, not an AE title. A host whose URL is already a
 ``[[health.http]]`` entry is left to that entry (checked once).
@@ -37,7 +37,8 @@ def http_checks(config: Config) -> list[HttpCheckConfig]:
     return [HttpCheckConfig(name=f"ai:{name}", url=host.url, method="GET", expect_status=_ANSWERS,
                             connect_timeout=Duration(float(host.connect_timeout)),
                             read_timeout=Duration(min(float(host.read_timeout), 10.0)),
-                            verify_tls=host.verify_tls, ca_file=FilePath(host.ca_file))
+                            verify_tls=host.verify_tls, ca_file=FilePath(host.ca_file),
+                            client_cert=FilePath(host.client_cert), client_key=FilePath(host.client_key))
             for name, host in ai_hosts(config) if host.url.rstrip("/") not in listed]
 
 

@@ -69,7 +69,7 @@ def check_http(cfg: HttpCheckConfig) -> CheckResult:
     try:
         with requests.request(
             cfg.method, cfg.url, timeout=(cfg.connect_timeout, cfg.read_timeout), verify=verify,
-            allow_redirects=False, stream=True,
+            allow_redirects=False, stream=True, cert=(cfg.client_cert, cfg.client_key) if cfg.client_cert else None,
         ) as rsp:
             latency = _ms(started)
             detail = f"{cfg.method} {cfg.url} -> {rsp.status_code}"
@@ -213,8 +213,9 @@ def plan_disk(config: Config) -> list[PlannedCheck]:
 
 def cert_files(config: Config) -> list[str]:
     """Certificates the configuration uses (ours to renew) plus health.cert_files; CA bundles are not ours."""
-    files = [config.push.client_cert, config.dicom.tls.certificate,
-             config.http.tls_certificate if config.http.enabled else "", *config.health.cert_files]
+    files = [config.push.client_cert, *(h.client_cert for h in config.push.hosts), config.dicom.tls.certificate,
+             config.http.tls_certificate if config.http.enabled else "", *(c.client_cert for c in config.health.http),
+             *config.health.cert_files]
     return list(dict.fromkeys(f for f in files if f))
 
 

@@ -24,6 +24,10 @@ class HttpCheckConfig:
     read_timeout: Duration = Duration(10)
     verify_tls: bool = True
     ca_file: FilePath = FilePath("")
+    #: A client certificate and key (PEM) for a peer that asks for mutual TLS: without it such a peer ends
+    #: the handshake and the check would call a healthy host down.
+    client_cert: FilePath = FilePath("")
+    client_key: FilePath = FilePath("")
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,8 @@ def validate_health(h: HealthConfig, a: AlertsConfig, dicom: DicomConfig) -> Non
             raise ConfigError(f"health.http[{i}].url", f"expected an http:// or https:// URL, got {c.url!r}")
         if not c.expect_status or any(not 100 <= s <= 599 for s in c.expect_status):
             raise ConfigError(f"health.http[{i}].expect_status", "expected HTTP status codes (100-599)")
+        if bool(c.client_cert) != bool(c.client_key):
+            raise ConfigError(f"health.http[{i}].client_key", "client_cert and client_key go together")
     peers = {p.name: p for p in dicom.peers}
     for i, name in enumerate(h.echo_peers):
         if name not in peers:
