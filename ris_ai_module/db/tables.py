@@ -424,3 +424,36 @@ stgcmt = Table(
     Index("rai_ix_stgcmt_state", "direction", "state"),
     Index("rai_ix_stgcmt_task", "task_id"),
 )
+
+# --- issue 13 C-STORE metrics: counts kept by the SCP, flushed in batches, read by GET /metrics -------------
+#: C-STORE requests the SCP answered, by negotiated SOP class, DIMSE status and handling-time bucket (the
+#: time from the complete data set to the answer). Each SCP process adds its counts about once a second
+#: (UPDATE ... SET events = events + n), so the figures hold across restarts and processes.
+cstore_stat = Table(
+    "rai_cstore_stat",
+    metadata,
+    Column("sop_class_uid", String(64), primary_key=True, comment="The presentation context's abstract syntax"),
+    Column("status", Integer, primary_key=True, comment="The DIMSE status sent (0 = Success, 42752 = 0xA700 ...)"),
+    Column("le_ms", Integer, primary_key=True,
+           comment="Handling-time bucket: at most this many ms (and above the previous bound); 2147483647 = above all"),
+    Column("events", BigInteger, nullable=False, comment="C-STORE requests answered"),
+    Column("sum_ms", Float, nullable=False, comment="Their handling time in all, ms"),
+    Column("updated_at", Timestamp, nullable=False),
+)
+
+#: SOP classes an accepted association proposed and got no presentation context for (not taken, or none of
+#: its transfer syntaxes), once per association: no C-STORE of that class can follow. SOP classes outside the
+#: DICOM dictionary count as "other".
+context_reject_stat = Table(
+    "rai_context_reject_stat",
+    metadata,
+    Column("sop_class_uid", String(64), primary_key=True, comment="Proposed abstract syntax, or 'other'"),
+    Column("result", Integer, primary_key=True,
+           comment="PS3.8 result: 3 abstract syntax not supported, 4 transfer syntaxes not supported, 2 no reason"),
+    Column("events", BigInteger, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+)
+
+#: The A-ASSOCIATE-RJ reason of each rejection, as a short code for counting (RAI_ASSOC_REJECT.REASON is text).
+assoc_reject.append_column(Column("reason_code", String(32), nullable=True,
+                                  comment="CALLING_AE_NOT_RECOGNISED, CALLED_AE_NOT_RECOGNISED or LOCAL_LIMIT_EXCEEDED"))

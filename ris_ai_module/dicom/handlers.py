@@ -18,6 +18,7 @@ from ris_ai_module.dicom import index, pynetdicom_adapter, statuses
 from ris_ai_module.dicom.admission import AdmissionGate, Ticket
 from ris_ai_module.dicom.ingest import Received, ingest
 from ris_ai_module.dicom.socket_reader import GuardedReader, ReadLimits
+from ris_ai_module.dicom.stats import ScpStats
 from ris_ai_module.dicom.stgcmt_scp import ARCHIVE_PEER, PEER
 from ris_ai_module.dicom.storage import StorageArea, TempObject
 from ris_ai_module.dicom.whitelist import Whitelist
@@ -32,6 +33,10 @@ RJ_CALLING_AE_NOT_RECOGNISED = 0x03
 RJ_CALLED_AE_NOT_RECOGNISED = 0x07
 #: Over ``dicom.max_associations``: rejected-transient, service-provider (presentation), local-limit-exceeded.
 RJ_BUSY = (0x02, 0x03, 0x02)
+#: The reason of each rejection as RAI_ASSOC_REJECT.REASON_CODE (what GET /metrics counts by).
+REASON_CODES = {RJ_CALLING_AE_NOT_RECOGNISED: "CALLING_AE_NOT_RECOGNISED",
+                RJ_CALLED_AE_NOT_RECOGNISED: "CALLED_AE_NOT_RECOGNISED"}
+LOCAL_LIMIT_EXCEEDED = "LOCAL_LIMIT_EXCEEDED"
 
 #: Seconds pynetdicom's DUL thread sleeps between socket polls when idle (its default is 0.001).
 DUL_POLL_DELAY = 0.0002
@@ -49,6 +54,8 @@ class ScpState:
     gate: AdmissionGate | None = None
     limits: ReadLimits | None = None
     current_ticket: Callable[[], Ticket | None] = lambda: None
+    #: C-STORE answers and refused presentation contexts, counted for GET /metrics (dicom/stats.py).
+    stats: ScpStats | None = None
 
 
 #: The attribute of an association holding (admission ticket, PDU reader).
@@ -107,7 +114,7 @@ def handle_requested(event: Any, state: ScpState) -> None:
       * reason 7, called AE title not recognised: ``dicom.require_called_aet`` and the called AE is not ours;
     and, for a whitelisted request while ``dicom.max_associations`` are admitted, rejected-transient,
     service-provider (presentation), local-limit-exceeded.
-    Every rejection is recorded in RAI_ASSOC_REJECT (time, address, AEs, reason).
+    Every rejection is recorded in RAI_ASSOC_REJECT (time, address, AEs, reason and its code for GET /metrics).
     """
     assoc = event.assoc
     calling = str(assoc.requestor.primitive.calling_ae_title or "").strip()
@@ -129,7 +136,7 @@ def handle_requested(event: Any, state: ScpState) -> None:
     _wait_until_sent(assoc)
     log.warning("association from %s (%s -> %s) rejected: %s", address, calling, called, reason,
                 extra={"action": "assoc_rejected"})
-    index.record_rejection(state.ctx.engine, address, calling, called, reason)
+    index.record_rejection(state.ctx.engine, address, calling, called, reason, REASON_CODES[diagnostic])
 
 
 def _admit(assoc: Any, state: ScpState, address: str, calling: str, called: str) -> None:
@@ -142,7 +149,7 @@ def _admit(assoc: Any, state: ScpState, address: str, calling: str, called: str)
         reason = f"{state.gate.max_associations} associations in progress (dicom.max_associations)"
         log.warning("association from %s (%s -> %s) rejected: %s", address, calling, called, reason,
                     extra={"action": "assoc_rejected"})
-        index.record_rejection(state.ctx.engine, address, calling, called, reason)
+        index.record_rejection(state.ctx.engine, address, calling, called, reason, LOCAL_LIMIT_EXCEEDED)
         return
     if reader is not None:
         reader.admitted()
@@ -158,6 +165,20 @@ def _wait_until_sent(assoc: Any, timeout: float = 2.0) -> None:
     fsm = getattr(assoc.dul, "state_machine", None)
     while fsm is not None and fsm.current_state != "Sta13" and time.monotonic() < deadline:
         time.sleep(0.001)
+
+
+def handle_accepted(event: Any, state: ScpState) -> None:
+    """EVT_ACCEPTED: count each SOP class the association proposed and got no presentation context for (not in
+    ``dicom.sop_classes``, or none of its transfer syntaxes): the peer cannot send those objects at all. A peer
+    proposes several contexts per class (one per transfer syntax group); the class counts once."""
+    assoc = event.assoc
+    accepted = {str(cx.abstract_syntax) for cx in getattr(assoc, "accepted_contexts", []) or []}
+    refused: dict[str, int] = {}
+    for cx in getattr(assoc, "rejected_contexts", []) or []:
+        if str(cx.abstract_syntax) not in accepted:
+            refused.setdefault(str(cx.abstract_syntax), int(cx.result or 0))
+    if refused and state.stats is not None:
+        state.stats.refused_sop_classes(refused)
 
 
 def handle_echo(event: Any, state: ScpState) -> int:
@@ -182,8 +203,19 @@ def handle_store(event: Any, state: ScpState) -> Dataset | int:
         is allowed, a space is not trimmed);
       * 0x0122 Refused, SOP class not supported (also: a self-check association, which may only C-ECHO, and the
       archive's association, admitted only for Storage Commitment results).
-    Every failure carries an Error Comment (0000,0902).
+    Every failure carries an Error Comment (0000,0902). Each answer is counted by the context's SOP class, its
+    status and the time taken here (:mod:`dicom.stats`, GET /metrics).
     """
+    started = time.perf_counter()
+    answer = _store(event, state)
+    if state.stats is not None:
+        status = answer if isinstance(answer, int) else int(answer.Status)
+        sop_class = str(getattr(event.context, "abstract_syntax", "") or "") or "other"
+        state.stats.store(sop_class, status, time.perf_counter() - started)
+    return answer
+
+
+def _store(event: Any, state: ScpState) -> Dataset | int:
     request = event.request
     if str(event.assoc.requestor.ae_title or "").strip() == state.ctx.config.dicom.ae_title.strip():
         return _answer(statuses.SOP_CLASS_NOT_SUPPORTED, "own AE title: self-check associations only C-ECHO")

@@ -120,13 +120,13 @@ def list_objects(
 
 
 def record_rejection(engine: Engine, address: str | None, calling_ae: str | None, called_ae: str | None,
-                     reason: str) -> None:
+                     reason: str, reason_code: str | None = None) -> None:
     """Best effort: a database outage must not keep the SCP from turning a stranger away."""
     try:
         with engine.begin() as conn:
             conn.execute(insert(assoc_reject).values(
                 rejected_at=utcnow(), address=(address or "")[:64] or None, calling_ae=(calling_ae or "")[:16] or None,
-                called_ae=(called_ae or "")[:16] or None, reason=reason[:200],
+                called_ae=(called_ae or "")[:16] or None, reason=reason[:200], reason_code=reason_code,
             ))
     except Exception as exc:
         log.error("could not record the rejection of %s from %s: %s", calling_ae, address, exc,

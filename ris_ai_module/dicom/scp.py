@@ -25,6 +25,7 @@ from ris_ai_module.dicom.admission import AdmissionGate, Throttle, Ticket
 from ris_ai_module.dicom.handlers import ScpState
 from ris_ai_module.dicom.section import DicomConfig
 from ris_ai_module.dicom.socket_reader import ReadLimits
+from ris_ai_module.dicom.stats import ScpStats
 from ris_ai_module.dicom.storage import StorageArea
 from ris_ai_module.dicom.whitelist import Whitelist
 from ris_ai_module.errors import PortInUse
@@ -41,6 +42,7 @@ def event_handlers(state: ScpState) -> list[tuple[Any, Any, list[Any]]]:
         (evt.EVT_CONN_OPEN, handlers.handle_conn_open, [state]),
         (evt.EVT_CONN_CLOSE, handlers.handle_conn_close, [state]),
         (evt.EVT_REQUESTED, handlers.handle_requested, [state]),
+        (evt.EVT_ACCEPTED, handlers.handle_accepted, [state]),
         (evt.EVT_C_ECHO, handlers.handle_echo, [state]),
         (evt.EVT_C_STORE, handlers.handle_store, [state]),
         (evt.EVT_N_ACTION, stgcmt_scp.handle_n_action, [state]),
@@ -189,7 +191,8 @@ class StorageScp:
         whitelist = Whitelist(cfg.peers + ((archive,) if archive else ()), own_addresses(cfg.host))
         self.gate = AdmissionGate(cfg.max_handshakes, cfg.max_handshakes_per_source, cfg.max_associations)
         self.state = ScpState(ctx=ctx, area=self.area, whitelist=whitelist, gate=self.gate,
-                              limits=read_limits(cfg), current_ticket=DeferredHandshakeServer.current_ticket)
+                              limits=read_limits(cfg), current_ticket=DeferredHandshakeServer.current_ticket,
+                              stats=ScpStats(ctx.engine))
         self.ae = make_ae(cfg, commitment=cfg.commitment.enabled or archive is not None)
         self._server: Any = None
 
@@ -220,6 +223,8 @@ class StorageScp:
         thread.start()
         pynetdicom_adapter.register_server(self.ae, server)
         self._server = server
+        if self.state.stats is not None:
+            self.state.stats.start()
         log.info("DICOM SCP %s listening on %s:%d%s", cfg.ae_title, cfg.host, self.port,
                  " (TLS)" if cfg.tls.enabled else "", extra={"action": "scp_listening"})
 
@@ -229,6 +234,8 @@ class StorageScp:
             self._server.shutdown()
             self._server = None
         self.ae.shutdown()
+        if self.state.stats is not None:
+            self.state.stats.stop()  # the last counts written before the process ends
 
 
 def own_addresses(host: str) -> tuple[str, ...]:

@@ -3,8 +3,9 @@
 Read from the database at scrape time, so that every instance on one database answers the same figures and
 a restart loses nothing: the figures are the rows' counts (gauges), and the push latency histogram counts
 every recorded attempt still in RAI_TASK_ATTEMPT (the queue's purge lowers it, which Prometheus reads as
-a counter reset). C-STORE answers other than success are not recorded per object and so are not here;
-rejected associations are, by reason.
+a counter reset). C-STORE answers (every status, with the handling time) and refused presentation contexts
+are the counts the SCP adds to RAI_CSTORE_STAT / RAI_CONTEXT_REJECT_STAT about once a second
+(``dicom/stats.py``); rejected associations are RAI_ASSOC_REJECT's rows, by their A-ASSOCIATE-RJ reason.
 """
 
 from __future__ import annotations
@@ -15,12 +16,21 @@ from datetime import datetime
 from typing import Any
 
 from prometheus_client import CollectorRegistry, exposition, generate_latest
-from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from sqlalchemy import case, func, select
 from sqlalchemy.engine import Engine
 
 from ris_ai_module.db.clock import utcnow
-from ris_ai_module.db.tables import assoc_reject, dicom_object, report_state, task, task_attempt
+from ris_ai_module.db.tables import (
+    assoc_reject,
+    context_reject_stat,
+    cstore_stat,
+    dicom_object,
+    report_state,
+    task,
+    task_attempt,
+)
+from ris_ai_module.dicom.stats import BUCKETS_MS
 from ris_ai_module.health.current import DOWN, current_checks
 
 #: Push latency buckets, seconds.
@@ -71,9 +81,21 @@ class ModuleCollector:
                 objects.add_metric([sop, source], int(n))
             yield objects
 
-            rejects = GaugeMetricFamily("rai_association_rejections", "Associations the SCP rejected, by reason",
-                                        labels=["reason"])
-            for reason, n in conn.execute(select(assoc_reject.c.reason, func.count()).group_by(assoc_reject.c.reason)):
+            yield _cstore(conn)
+
+            refused = CounterMetricFamily("rai_sop_class_refused", "Accepted associations that proposed an SOP "
+                                          "class and got no presentation context for it, by SOP class and PS3.8 "
+                                          "result (3 abstract syntax, 4 transfer syntaxes not supported)",
+                                          labels=["sop_class", "result"])
+            c = context_reject_stat
+            for sop, result, n in conn.execute(select(c.c.sop_class_uid, c.c.result, c.c.events)):
+                refused.add_metric([sop, str(result)], float(n))
+            yield refused
+
+            rejects = GaugeMetricFamily("rai_association_rejections", "Associations the SCP rejected (rows of "
+                                        "RAI_ASSOC_REJECT), by A-ASSOCIATE-RJ reason", labels=["reason"])
+            code = func.coalesce(assoc_reject.c.reason_code, "UNKNOWN")
+            for reason, n in conn.execute(select(code, func.count()).group_by(code)):
                 rejects.add_metric([reason], int(n))
             yield rejects
 
@@ -99,6 +121,28 @@ class ModuleCollector:
         except OSError:
             disk.add_metric([], float("nan"))
         yield disk
+
+
+def _cstore(conn: Any) -> HistogramMetricFamily:
+    """C-STORE handling time (complete data set to answer) by SOP class and DIMSE status, from the bucket rows."""
+    family = HistogramMetricFamily("rai_cstore_handling_seconds", "C-STORE requests answered by the SCP, by the "
+                                   "context's SOP class and the DIMSE status sent, by handling time",
+                                   labels=["sop_class", "status"])
+    s = cstore_stat
+    series: dict[tuple[str, int], dict[int, int]] = {}
+    sums: dict[tuple[str, int], float] = {}
+    for sop, status, le, n, ms in conn.execute(select(s.c.sop_class_uid, s.c.status, s.c.le_ms, s.c.events, s.c.sum_ms)):
+        key = (sop, int(status))
+        series.setdefault(key, {})[int(le)] = series.get(key, {}).get(int(le), 0) + int(n)
+        sums[key] = sums.get(key, 0.0) + float(ms)
+    for (sop, status), counts in sorted(series.items()):
+        buckets, total = [], 0
+        for bound in BUCKETS_MS:  # a row of an older bound counts in the next
+            total = sum(n for le, n in counts.items() if le <= bound)
+            buckets.append((str(bound / 1000), total))
+        buckets.append(("+Inf", sum(counts.values())))
+        family.add_metric([sop, f"0x{status:04X}"], buckets, sum_value=sums[(sop, status)] / 1000)
+    return family
 
 
 def _dt(value: Any) -> datetime:

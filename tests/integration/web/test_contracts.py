@@ -52,7 +52,8 @@ def test_metrics_say_what_the_database_holds(api: Api, any_db: Engine) -> None:
             {"task_id": failed, "attempt_no": 2, "started_at": now, "latency_ms": 700, "outcome": "FAILED"},
             {"task_id": failed, "attempt_no": 3, "started_at": now, "latency_ms": 12000, "outcome": "FAILED"}])
         conn.execute(insert(assoc_reject).values(rejected_at=now, calling_ae="EVIL", called_ae="RAI",
-                                                 address="10.0.0.9", reason="calling AE not recognised"))
+                                                 address="10.0.0.9", reason="calling AE not recognised",
+                                                 reason_code="CALLING_AE_NOT_RECOGNISED"))
         conn.execute(insert(report_state).values(exam_key="M1", state="PENDING", updated_at=now))
     m = _metrics(api)
     assert m[("rai_tasks", (("kind", "EXAM_PUSH"), ("status", "SCHEDULED")))] == 1
@@ -63,7 +64,7 @@ def test_metrics_say_what_the_database_holds(api: Api, any_db: Engine) -> None:
     assert bucket == {"0.05": 1, "0.5": 1, "1.0": 2, "10.0": 2, "30.0": 3, "+Inf": 3}
     assert m[("rai_push_latency_seconds_count", ())] == 3
     assert m[("rai_push_latency_seconds_sum", ())] == pytest.approx(12.74)
-    assert m[("rai_association_rejections", (("reason", "calling AE not recognised"),))] == 1
+    assert m[("rai_association_rejections", (("reason", "CALLING_AE_NOT_RECOGNISED"),))] == 1
     assert m[("rai_sr_reports", (("state", "PENDING"),))] == 1
     assert m[("rai_storage_free_bytes", ())] > 0
     assert api.get("/metrics", auth=None).status_code == 401, "credentials needed (Prometheus: bearer_token)"
