@@ -16,7 +16,7 @@ from typing import Any
 
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence as DicomSequence
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -227,17 +227,17 @@ def committed_clause() -> ColumnElement[bool]:
 
 
 def commitment_counts(conn: Connection) -> dict[str, int]:
-    """Objects whose commitment was asked: committed, failed (with a reason), waiting; IN reports owed."""
-    asked = dicom_object.c.commit_requested_at.is_not(None)
-    committed = conn.execute(select(func.count()).where(asked, dicom_object.c.committed_at.is_not(None))).scalar()
-    failed = conn.execute(select(func.count()).where(asked, dicom_object.c.committed_at.is_(None),
-                                                     dicom_object.c.commit_failure.is_not(None))).scalar()
-    waiting = conn.execute(select(func.count()).where(asked, dicom_object.c.committed_at.is_(None),
-                                                      dicom_object.c.commit_failure.is_(None))).scalar()
-    owed = conn.execute(select(func.count()).where(and_(stgcmt.c.direction == IN,
-                                                        stgcmt.c.state.in_([PENDING, SENDING])))).scalar()
-    return {"committed": int(committed or 0), "failed": int(failed or 0), "waiting": int(waiting or 0),
-            "reports_owed": int(owed or 0)}
+    """Storage Commitment at a glance, from RAI_STGCMT's (direction, state) index: requests to the archive
+    committed, refused (failures exist), waiting for the report, given up unanswered; reports we still owe
+    to a peer. (One object per request to the archive: these count objects.)"""
+    counts = {(d, st): int(n) for d, st, n in conn.execute(
+        select(stgcmt.c.direction, stgcmt.c.state, func.count()).group_by(stgcmt.c.direction, stgcmt.c.state))}
+    return {"committed": counts.get((OUT, COMMITTED), 0),
+            "failed": counts.get((OUT, FAILED), 0) + counts.get((OUT, "CLOSED"), 0),
+            "waiting": counts.get((OUT, REQUESTED), 0),
+            "expired": counts.get((OUT, EXPIRED), 0),
+            "reports_owed": counts.get((IN, PENDING), 0) + counts.get((IN, SENDING), 0),
+            "reported": counts.get((IN, REPORTED), 0)}
 
 
 def record_report(conn: Connection, transaction_uid: str, event_type: int, info: Dataset | None,

@@ -10,6 +10,7 @@ import bottle
 from sqlalchemy.exc import SQLAlchemyError
 
 from ris_ai_module.db.ris import get_exam
+from ris_ai_module.dicom.stgcmt import commitment_counts
 from ris_ai_module.errors import NotFound
 from ris_ai_module.health.current import configured_targets, current_checks
 from ris_ai_module.tasks import queue
@@ -81,7 +82,7 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
                 cfg = web.ctx.config  # DOWN only after alerts.fail_threshold; removed targets are not current
                 checks = current_checks(conn, cfg.alerts.fail_threshold, configured_targets(cfg))
                 answer.update(queue=queue.queue_stats(conn), checks=checks,
-                              recent_failures=recent_failures(conn))
+                              recent_failures=recent_failures(conn), commitment=commitment_counts(conn))
         except SQLAlchemyError as exc:
             log.warning("status: database unreachable: %s", str(exc).splitlines()[0])
             bottle.response.status = 503
