@@ -79,7 +79,7 @@ def cmd_init_demo(args: argparse.Namespace) -> int:
     check_demo_args(args)
     try:
         sections = demo_sections(outbox=args.outbox or "", hl7=args.hl7 or "") + fhir_section(args.fhir or "")
-        sections += archive_section(args.archive or "")
+        sections += archive_section(args.archive or "", commitment=bool(getattr(args, "archive_commitment", False)))
         path = write_demo(Path(args.dir), args.dicom_port, args.http_port, args.ai_url, force=args.force,
                           extra_sections=sections)
     except FileExistsError as exc:
@@ -199,6 +199,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--hl7", metavar="HOST:PORT", help="send ORU^R01 over MLLP to HOST:PORT / HL7 结果消息")
     p.add_argument("--fhir", metavar="URL", help="post each result as a FHIR R4 Bundle to URL / FHIR 结果")
     p.add_argument("--archive", metavar="AET@HOST:PORT", help="forward stored objects to this PACS archive / 转发归档")
+    p.add_argument("--archive-commitment", action="store_true",
+                   help="also ask that archive for Storage Commitment of each object / 请求归档存储确认")
     p.set_defaults(func=cmd_init_demo)
 
     p = sub.add_parser("run", help="run everything in one process until SIGINT/SIGTERM / 运行")
