@@ -84,9 +84,13 @@ def insert_object(conn: Connection, row: ObjectRow) -> None:
 
 
 def replace_object(conn: Connection, row: ObjectRow) -> None:
+    """The row of a replaced object (``dicom.overwrite``). The archive's Storage Commitment was for the old
+    content: it is cleared, so retention never deletes the new content as committed (it is forwarded and
+    asked again)."""
     values = _clip(asdict(row))
     sop = values.pop("sop_instance_uid")
-    conn.execute(update(dicom_object).where(dicom_object.c.sop_instance_uid == sop).values(**values))
+    conn.execute(update(dicom_object).where(dicom_object.c.sop_instance_uid == sop).values(
+        **values, commit_requested_at=None, committed_at=None, commit_failure=None, commit_uid=None))
 
 
 def delete_object(conn: Connection, sop_instance_uid: str) -> None:

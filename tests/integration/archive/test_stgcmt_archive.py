@@ -175,6 +175,13 @@ def test_committed_on_a_new_association_to_our_scp(rig) -> None:
         (tx,) = conn.execute(select(stgcmt).where(stgcmt.c.direction == "OUT"))
     assert (tx.state, tx.channel, tx.event_type, tx.transaction_uid) == ("COMMITTED", "NEW", 1, obj.commit_uid)
     assert [str(r.ReferencedSOPInstanceUID) for r in archive.actions[0].ReferencedSOPSequence] == [sop]
+    # the object replaced by new content (dicom.overwrite): the commitment was for the old one
+    from ris_ai_module.dicom import index
+
+    with ctx.engine.begin() as conn:
+        index.replace_object(conn, index.get_object(conn, sop))
+    with ctx.engine.connect() as conn:
+        assert not is_committed(conn, sop)
 
 
 def test_failure_on_the_same_association_fails_the_task_with_the_reason(rig) -> None:
