@@ -126,7 +126,9 @@ def handle_n_action(event: Any, state: ScpState) -> tuple[Any, Dataset | None]:
                 if known.direction == sc.IN and known.peer_ae == calling and known.state != sc.REPORTED:
                     return SUCCESS, None  # the same request again (its response lost): the report is on its way
                 return _status(INVALID_ARGUMENT, "Transaction UID already used")
+            first = index.get_object(conn, refs[0][1])  # the exam whose trace shows the report task
             task_id = queue.enqueue(conn, TaskKind.STGCMT_REPORT, payload={"transaction_uid": uid},
+                                    exam_key=first.exam_key if first is not None else None,
                                     run_at=utcnow() + timedelta(seconds=grace))
             sc.add(conn, uid, sc.IN, sc.PENDING, calling, address, refs, task_id=task_id)
     except Exception as exc:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from pydicom.dataset import Dataset
 from pynetdicom import AE, evt
-from sqlalchemy import String, column, insert, select, table
+from sqlalchemy import String, column, create_engine, insert, select, table
 from sqlalchemy.engine import Engine
 
 from ris_ai_module.context import AppContext
@@ -178,8 +178,13 @@ def test_report_on_a_new_association_when_the_scu_does_not_take_it_on_its_own(tm
         ae.shutdown()
     with ctx.engine.connect() as conn:
         row = conn.execute(select(stgcmt).where(stgcmt.c.transaction_uid == "1.2.3.4.3")).one()
-    assert row.state == "PENDING"
-    make_worker(ctx).run_once()  # a worker (any process) delivers it from RAI_STGCMT alone
+    assert row.state == "PENDING" and _task(ctx, row.task_id).exam_key == "E1"
+    scp.stop()  # a restart between the N-ACTION and the report: a new process delivers it from RAI_STGCMT alone
+    ctx = AppContext(config=ctx.config, engine=create_engine(ctx.engine.url))
+    try:
+        make_worker(ctx).run_once()
+    finally:
+        ctx.engine.dispose()
     event_type, info, calling = peer.reports.get(timeout=10)
     assert (event_type, calling, str(info.TransactionUID)) == (2, "RIS_AI", "1.2.3.4.3")
     assert _uids(info.ReferencedSOPSequence) == [(SC_CLASS, sc.SOPInstanceUID)]
