@@ -3,10 +3,18 @@ and the reports we still owe to peers, counted from RAI_STGCMT."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
+from ris_ai_module.db.tables import dicom_object
 from ris_ai_module.dicom import stgcmt as sc
-from tests.integration.web.conftest import Api
+from tests.integration.tasks.conftest import add_exam
+from tests.integration.web.browser import chromium
+from tests.integration.web.conftest import VIEWER, Api, start_api
 
 
 def test_status_counts_commitment_states(api: Api, any_db: Engine) -> None:
@@ -18,3 +26,30 @@ def test_status_counts_commitment_states(api: Api, any_db: Engine) -> None:
     body = api.get("/api/status").json()
     assert body["commitment"] == {"committed": 2, "failed": 2, "waiting": 1, "expired": 1, "reports_owed": 2,
                                   "reported": 1}
+
+
+@pytest.mark.parametrize("any_db", ["sqlite"], indirect=True)
+def test_status_page_and_trace_show_the_archives_commitment(any_db: Engine, tmp_path: Path) -> None:
+    """In headless Chromium: the status page's tiles, and the exam summary 'Committed n/m: first reason'."""
+    add_exam(any_db, "C1", name="张三", status="STARTED")
+    now = datetime(2026, 12, 2, 8)
+    with any_db.begin() as conn:
+        for n, (committed, failure) in enumerate([(now, None), (None, "0x0112 no such object instance")]):
+            conn.execute(insert(dicom_object).values(
+                sop_instance_uid=f"1.9.{n}", sop_class_uid="1.2.840.10008.5.1.4.1.1.7", exam_key="C1", source="DICOM",
+                file_path=f"x/{n}.dcm", file_size=1, sha256="0" * 64, received_at=now, commit_requested_at=now,
+                committed_at=committed, commit_failure=failure))
+        sc.add(conn, "1.2.3.1", sc.OUT, sc.COMMITTED, "PACS", "127.0.0.1", [("1.2.840.10008.5.1.4.1.1.7", "1.9.0")])
+        sc.add(conn, "1.2.3.2", sc.OUT, sc.FAILED, "PACS", "127.0.0.1", [("1.2.840.10008.5.1.4.1.1.7", "1.9.1")])
+    api = start_api(any_db, tmp_path)
+    try:
+        base = f"http://{VIEWER[0]}:{VIEWER[1]}@127.0.0.1:{api.server.port}/"
+        status = chromium(tmp_path, base, "--dump-dom")
+        trace = chromium(tmp_path, base + "?exam=C1", "--dump-dom")
+    finally:
+        api.server.stop()
+        api.ctx.engine.dispose()
+    assert 'id="stgcmt-committed"><b>1</b><span>归档已确认 Committed</span>' in status
+    assert 'class="count bad" id="stgcmt-failed"><b>1</b>' in status
+    assert "stgcmt-waiting" not in status, "a state with no request is not shown"
+    assert "（归档确认 Committed 1/2：0x0112 no such object instance）" in trace
