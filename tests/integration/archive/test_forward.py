@@ -1,4 +1,4 @@
-"""ARCHIVE_FORWARD against DCMTK storescp as the archive (down, then up) and a pynetdicom archive that refuses;
+"""ARCHIVE_FORWARD (on SQLite, PostgreSQL and MariaDB: ``any_db``) against DCMTK storescp as the archive (down, then up) and a pynetdicom archive that refuses;
 the first rule: an object held for review is forwarded only once released."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import String, column, insert, select, table, update
+from sqlalchemy.engine import Engine
 
 from ris_ai_module.context import AppContext
 from ris_ai_module.db.tables import task, task_attempt
@@ -18,7 +19,6 @@ from ris_ai_module.dicom.storage import StorageArea
 from ris_ai_module.runtime import make_worker
 from ris_ai_module.settings import config_from_dict
 from tests.integration.dicom import objects as make
-from tests.integration.dicom.conftest import demo_engine
 from tests.integration.dicom.dcmtk import ENV, tool
 from tests.support import free_port, wait_until
 
@@ -26,13 +26,12 @@ ris_exam = table("ris_exam", column("exam_id", String), column("patient_id", Str
                  column("accession_no", String), column("exam_status", String))
 
 
-def _rig(tmp_path: Path, port: int):
-    engine = demo_engine(tmp_path / "ris.db")
+def _rig(tmp_path: Path, port: int, engine: Engine):
     with engine.begin() as conn:
         conn.execute(insert(ris_exam).values(exam_id="E1", patient_id="P1", patient_name="Zhang^San",
                                              accession_no="ACC1", exam_status="REGISTERED"))
     config = config_from_dict({
-        "database": {"url": f"sqlite:///{tmp_path / 'ris.db'}"}, "worker": {"enabled": False},
+        "database": {"url": engine.url.render_as_string(hide_password=False)}, "worker": {"enabled": False},
         "storage": {"root": str(tmp_path / "storage"), "min_free": "1MB"},
         "archive": {"ae_title": "ARCHIVE", "host": "127.0.0.1", "port": port, "timeout": "5s",
                     "retry": {"initial": "1s", "max_attempts": 5}},
@@ -99,9 +98,9 @@ def archive(tmp_path: Path):
         proc.wait(10)
 
 
-def test_archive_down_then_up_objects_arrive_once_byte_identical(tmp_path: Path, archive) -> None:
+def test_archive_down_then_up_objects_arrive_once_byte_identical(tmp_path: Path, archive, any_db: Engine) -> None:
     port = free_port()
-    ctx, area = _rig(tmp_path, port)
+    ctx, area = _rig(tmp_path, port, any_db)
     sc = make.sc(tmp_path / "sc.dcm", accession="ACC1", patient_id="P1")
     sr = make.sr(tmp_path / "sr.dcm", accession="ACC1", patient_id="P1")
     stored = [_store(ctx, area, tmp_path / "sc.dcm"), _store(ctx, area, tmp_path / "sr.dcm")]
@@ -127,7 +126,7 @@ def test_archive_down_then_up_objects_arrive_once_byte_identical(tmp_path: Path,
         assert _dataset_bytes(received[0]) == _dataset_bytes(area.path_of(outcome.file_path))
 
 
-def test_a_refusing_archive_fails_the_task_with_its_status_in_the_trace(tmp_path: Path) -> None:
+def test_a_refusing_archive_fails_the_task_with_its_status_in_the_trace(tmp_path: Path, any_db: Engine) -> None:
     from pynetdicom import AE, evt
     from pynetdicom.sop_class import SecondaryCaptureImageStorage  # type: ignore[attr-defined]
 
@@ -136,7 +135,7 @@ def test_a_refusing_archive_fails_the_task_with_its_status_in_the_trace(tmp_path
     server = ae.start_server(("127.0.0.1", 0), block=False,
                              evt_handlers=[(evt.EVT_C_STORE, lambda _e: 0xA900)])
     try:
-        ctx, area = _rig(tmp_path, int(server.server_address[1]))
+        ctx, area = _rig(tmp_path, int(server.server_address[1]), any_db)
         make.sc(tmp_path / "sc.dcm", accession="ACC1", patient_id="P1")
         _store(ctx, area, tmp_path / "sc.dcm")
         make_worker(ctx).run_once()
@@ -149,8 +148,8 @@ def test_a_refusing_archive_fails_the_task_with_its_status_in_the_trace(tmp_path
     assert a.status_text == "0xA900" and "does not match" in a.response_body
 
 
-def test_an_object_held_for_review_is_forwarded_only_once_released(tmp_path: Path) -> None:
-    ctx, area = _rig(tmp_path, free_port())
+def test_an_object_held_for_review_is_forwarded_only_once_released(tmp_path: Path, any_db: Engine) -> None:
+    ctx, area = _rig(tmp_path, free_port(), any_db)
     make.sc(tmp_path / "sc.dcm", accession="ACC1", patient_id="P999")  # another patient's ID: held
     out = _store(ctx, area, tmp_path / "sc.dcm")
     assert out.review_reason and _tasks(ctx) == []
