@@ -68,6 +68,7 @@ class Config(GroundConfig):
         self.inbox.validate()
         validate_health(self.health, self.alerts, self.dicom)
         self.dicom.validate()
+        self.storage.validate()
         self.http.validate()
         self.audit.validate()
         self.review.validate()

@@ -37,6 +37,10 @@ RJ_BUSY = (0x02, 0x03, 0x02)
 REASON_CODES = {RJ_CALLING_AE_NOT_RECOGNISED: "CALLING_AE_NOT_RECOGNISED",
                 RJ_CALLED_AE_NOT_RECOGNISED: "CALLED_AE_NOT_RECOGNISED"}
 LOCAL_LIMIT_EXCEEDED = "LOCAL_LIMIT_EXCEEDED"
+#: Storage below the free-space watermark (PS3.8 Table 9-21): result 2 rejected-transient, source 3 DICOM UL
+#: service-provider (presentation related function), reason 2 local-limit-exceeded. Transient: the peer
+#: keeps its objects and retries, as it would for a busy SCP.
+RJ_STORAGE_LOW = (0x02, 0x03, 0x02)
 
 #: Seconds pynetdicom's DUL thread sleeps between socket polls when idle (its default is 0.001).
 DUL_POLL_DELAY = 0.0002
@@ -112,8 +116,11 @@ def handle_requested(event: Any, state: ScpState) -> None:
     Rejects (A-ASSOCIATE-RJ, rejected-permanent, service-user):
       * reason 3, calling AE title not recognised: the calling AE is not a peer's, or not from its addresses;
       * reason 7, called AE title not recognised: ``dicom.require_called_aet`` and the called AE is not ours;
-    and, for a whitelisted request while ``dicom.max_associations`` are admitted, rejected-transient,
-    service-provider (presentation), local-limit-exceeded.
+    and, for a whitelisted request while ``dicom.max_associations`` are admitted or while the storage volume
+    is below the free-space watermark (``storage.watermark_free``/``watermark_percent``), rejected-transient,
+    service-provider (presentation), local-limit-exceeded. Below the watermark a C-ECHO-only association is
+    refused too: a peer's monitoring C-ECHO must not say "up" while its stores would be refused. Our own
+    self-check C-ECHO is still admitted (it tells that the SCP runs; the watermark has its own health check).
     Every rejection is recorded in RAI_ASSOC_REJECT (time, address, AEs, reason and its code for GET /metrics).
     """
     assoc = event.assoc
@@ -130,6 +137,11 @@ def handle_requested(event: Any, state: ScpState) -> None:
         admission = state.whitelist.admit(calling, address)
         if admission.accepted:
             setattr(assoc, PEER, admission.peer)  # stgcmt_scp: who may ask for / report commitment
+            refusing = state.area.space().refusing
+            # the archive's commitment reports store nothing, and retention needs them to free space
+            if refusing is not None and admission.peer != ARCHIVE_PEER:
+                return _reject_transient(assoc, state, address, calling, called,
+                                         RJ_STORAGE_LOW, refusing + ": new associations refused")
             return _admit(assoc, state, address, calling, called)
         diagnostic, reason = RJ_CALLING_AE_NOT_RECOGNISED, admission.reason
     assoc.acse.send_reject(RJ_PERMANENT, RJ_SERVICE_USER, diagnostic)
@@ -144,16 +156,20 @@ def _admit(assoc: Any, state: ScpState, address: str, calling: str, called: str)
     "local limit exceeded"; once admitted, PDUs are read under the negotiated maximum."""
     ticket, reader = _admission(assoc)
     if ticket is not None and state.gate is not None and not state.gate.admit(ticket):
-        assoc.acse.send_reject(*RJ_BUSY)
-        _wait_until_sent(assoc)
         reason = f"{state.gate.max_associations} associations in progress (dicom.max_associations)"
-        log.warning("association from %s (%s -> %s) rejected: %s", address, calling, called, reason,
-                    extra={"action": "assoc_rejected"})
-        index.record_rejection(state.ctx.engine, address, calling, called, reason, LOCAL_LIMIT_EXCEEDED)
-        return
+        return _reject_transient(assoc, state, address, calling, called, RJ_BUSY, reason)
     if reader is not None:
         reader.admitted()
     pynetdicom_adapter.install_after_response(assoc)  # the Storage Commitment report after the N-ACTION response
+
+
+def _reject_transient(assoc: Any, state: ScpState, address: str, calling: str, called: str,
+                      rj: tuple[int, int, int], reason: str) -> None:
+    assoc.acse.send_reject(*rj)
+    _wait_until_sent(assoc)
+    log.warning("association from %s (%s -> %s) rejected: %s", address, calling, called, reason,
+                extra={"action": "assoc_rejected"})
+    index.record_rejection(state.ctx.engine, address, calling, called, reason, LOCAL_LIMIT_EXCEEDED)
 
 
 def _wait_until_sent(assoc: Any, timeout: float = 2.0) -> None:

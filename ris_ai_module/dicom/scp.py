@@ -186,7 +186,7 @@ class StorageScp:
     def __init__(self, ctx: Running) -> None:
         cfg = ctx.config.dicom
         self.ctx = ctx
-        self.area = StorageArea(ctx.config.storage.root, ctx.config.storage.min_free)
+        self.area = StorageArea.from_config(ctx.config.storage)
         archive = stgcmt_scp.archive_peer(ctx.config)
         whitelist = Whitelist(cfg.peers + ((archive,) if archive else ()), own_addresses(cfg.host))
         self.gate = AdmissionGate(cfg.max_handshakes, cfg.max_handshakes_per_source, cfg.max_associations)

@@ -191,5 +191,17 @@ class StorageConfig:
     """Where received DICOM objects are kept (one file per SOP Instance)."""
 
     root: FilePath = FilePath("storage")
-    #: Below this much free space a C-STORE is refused with 0xA700 (out of resources).
+    #: Below this much free space a C-STORE is refused with 0xA700 (out of resources): the last line of defence.
     min_free: ByteSize = ByteSize(1024**3)
+    #: Below this much free space (or ``watermark_percent`` of the volume) a new association is refused
+    #: with A-ASSOCIATE-RJ rejected-transient, local-limit-exceeded, so that a peer retries later instead of
+    #: having C-STOREs fail mid-transfer. 0 (and percent 0) = off. Never below ``min_free`` in effect: a lower
+    #: value (an older configuration with a large min_free) is raised to it, not refused, so an upgrade starts.
+    watermark_free: ByteSize = ByteSize(2 * 1024**3)
+    #: The same as a percentage of the volume's size (0 = off); the watermark is whichever is higher.
+    watermark_percent: float = 0.0
+
+    def validate(self) -> None:
+        """Cross-key checks of [storage]; each names the key at fault."""
+        if not 0.0 <= float(self.watermark_percent) < 100.0:
+            raise ConfigError("storage.watermark_percent", f"expected 0 (off) to below 100, got {self.watermark_percent!r}")

@@ -18,6 +18,7 @@ import os
 import shutil
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -134,14 +135,65 @@ class _OpenTemps:
             return [t for t in self._open if t.owner is owner]
 
 
-class StorageArea:
-    """One storage root with its temp folder and free-space floor."""
+@dataclass(frozen=True)
+class SpaceState:
+    """The storage volume against the free-space watermark: what the SCP, /api/status, /metrics and the
+    health check all read (one computation, so they never disagree)."""
 
-    def __init__(self, root: str | os.PathLike[str], min_free: int = 0) -> None:
+    free: int
+    total: int
+    #: The watermark in bytes: the higher of ``storage.watermark_free`` and ``watermark_percent`` of ``total``.
+    watermark: int
+    #: Why new associations are refused now; None while they are accepted.
+    refusing: str | None
+
+    @property
+    def free_percent(self) -> float:
+        return 100.0 * self.free / self.total if self.total else 0.0
+
+    def as_dict(self) -> dict[str, object]:
+        return {"free_bytes": self.free, "total_bytes": self.total, "free_percent": round(self.free_percent, 2),
+                "watermark_bytes": self.watermark, "accepting_associations": self.refusing is None,
+                "refusing_reason": self.refusing}
+
+
+def space_state(free: int, total: int, watermark_free: int, watermark_percent: float, min_free: int = 0) -> SpaceState:
+    """Pure: below the watermark (bytes, or percent of the volume; whichever is higher, and never below
+    ``min_free``: an association admitted there could only have its C-STOREs refused) new associations are
+    refused. A watermark of 0 bytes and 0 % is off."""
+    by_percent = int(total * float(watermark_percent) / 100.0)
+    watermark = max(int(watermark_free), by_percent)
+    if watermark > 0:
+        watermark = max(watermark, int(min_free))
+    refusing = None
+    if watermark > 0 and free < watermark:
+        which = ("storage.watermark_free" if int(watermark_free) >= watermark else
+                 "storage.watermark_percent" if by_percent >= watermark else "storage.min_free")
+        refusing = (f"storage below the free-space watermark ({which}): {_mb(free)} free of {_mb(total)}, "
+                    f"watermark {_mb(watermark)}")
+    return SpaceState(free=int(free), total=int(total), watermark=watermark, refusing=refusing)
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1024**2:.0f} MB" if n < 10 * 1024**3 else f"{n / 1024**3:.1f} GB"
+
+
+class StorageArea:
+    """One storage root with its temp folder, free-space floor (C-STORE) and watermark (associations)."""
+
+    def __init__(self, root: str | os.PathLike[str], min_free: int = 0, watermark_free: int = 0,
+                 watermark_percent: float = 0.0) -> None:
         self.root = Path(root)
         self.temp_folder = self.root / TEMP_FOLDER
         self.min_free = int(min_free)
+        self.watermark_free = int(watermark_free)
+        self.watermark_percent = float(watermark_percent)
         self._open = _OpenTemps()
+
+    @classmethod
+    def from_config(cls, storage: Any) -> StorageArea:
+        """The area ``[storage]`` describes (root, min_free, watermark)."""
+        return cls(storage.root, storage.min_free, storage.watermark_free, storage.watermark_percent)
 
     def prepare(self, clean_older_than: float | None = 0.0) -> None:
         """Create the folders; remove temp files left by a crash (older than ``clean_older_than`` seconds)."""
@@ -173,6 +225,15 @@ class StorageArea:
 
     def has_room(self) -> bool:
         return self.free_bytes() >= self.min_free
+
+    def space(self) -> SpaceState:
+        """The volume now against the watermark (statvfs; cheap enough for every A-ASSOCIATE-RQ). A root that
+        cannot be read counts as refusing: nothing could be stored there anyway."""
+        try:
+            usage = shutil.disk_usage(self.root)
+        except OSError as exc:
+            return SpaceState(0, 0, self.watermark_free, f"cannot read the storage root {self.root}: {exc.strerror or exc}")
+        return space_state(usage.free, usage.total, self.watermark_free, self.watermark_percent, self.min_free)
 
     @staticmethod
     def relative_path(study_uid: str, series_uid: str, sop_instance_uid: str) -> str:

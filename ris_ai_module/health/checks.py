@@ -137,6 +137,25 @@ def check_disk(path: str, min_free: int) -> CheckResult:
     return CheckResult(target, DISK, True, None, None, detail)
 
 
+#: The health target of the free-space watermark (DOWN while the SCP refuses new associations).
+WATERMARK_TARGET = "storage:watermark"
+
+
+def check_watermark(storage: object) -> CheckResult:
+    """DOWN while the storage volume is below ``storage.watermark_free``/``watermark_percent``: the SCP then
+    answers every new association A-ASSOCIATE-RJ transient, so the AI host keeps its objects and retries."""
+    from ris_ai_module.dicom.storage import StorageArea
+
+    space = StorageArea.from_config(storage).space()
+    detail = (f"free={_size(space.free)} ({space.free_percent:.1f}%) watermark={_size(space.watermark)}; "
+              f"{'accepting associations' if space.refusing is None else 'refusing new associations'}")
+    if space.refusing is not None:
+        return CheckResult(WATERMARK_TARGET, DISK, False, None,
+                           f"{space.refusing}: new DICOM associations refused (A-ASSOCIATE-RJ transient); "
+                           "free space or lower the watermark", detail)
+    return CheckResult(WATERMARK_TARGET, DISK, True, None, None, detail)
+
+
 def check_cert(path: str, warn_days: int, now: datetime | None = None) -> CheckResult:
     """Expiry of the first certificate in a PEM (or DER) file: DOWN when fewer than ``warn_days`` remain."""
     from cryptography import x509
@@ -208,7 +227,10 @@ def plan_http(config: Config) -> list[PlannedCheck]:
 
 def plan_disk(config: Config) -> list[PlannedCheck]:
     paths = list(dict.fromkeys([config.storage.root, *config.health.disk_paths]))
-    return [PlannedCheck(f"disk:{p}", DISK, _bind(check_disk, p, config.health.disk_min_free)) for p in paths if p]
+    plan = [PlannedCheck(f"disk:{p}", DISK, _bind(check_disk, p, config.health.disk_min_free)) for p in paths if p]
+    if config.dicom.enabled:
+        plan.append(PlannedCheck(WATERMARK_TARGET, DISK, _bind(check_watermark, config.storage)))
+    return plan
 
 
 def cert_files(config: Config) -> list[str]:

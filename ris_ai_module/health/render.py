@@ -60,13 +60,17 @@ def _dt(value: datetime, fmt: str) -> str:
     return value.strftime(fmt)
 
 
+def _gb(value: float | None) -> str:
+    return "-" if value is None else f"{value / 1024**3:.1f} GB" if value >= 1024**3 else f"{value / 1024**2:.0f} MB"
+
+
 @lru_cache(maxsize=1)
 def _templates() -> Environment:
     """The report templates (package data), loaded once; HTML autoescaped, unknown names an error."""
     env = Environment(loader=PackageLoader("ris_ai_module.health", "templates"),
                       autoescape=select_autoescape(["html", "html.j2"], default_for_string=False),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    env.filters.update(pct=_pct, ms=_ms, pad=_pad, rpad=_rpad, dt=_dt, kind_title=title)
+    env.filters.update(pct=_pct, ms=_ms, pad=_pad, rpad=_rpad, dt=_dt, kind_title=title, gb=_gb)
     env.globals.update(when=_when)
     return env
 
@@ -111,6 +115,12 @@ def render_csv(data: ReportData) -> str:
         w.writerow(["objects", "", "", key, str(value), "", ""])
     for key, value in data.reports.items():
         w.writerow(["reports", "", "", key, str(value), "", ""])
+    for key, value in data.storage.items():
+        if key == "retention":
+            for rkey, rvalue in value.items():
+                w.writerow(["retention", "", "", rkey, str(rvalue), "", ""])
+        else:
+            w.writerow(["storage", "", "", key, "" if value is None else str(value), "", ""])
     for j in data.rejects:
         w.writerow(["rejected", j.calling_ae, "", j.address, str(j.count), f"{j.last_at:%Y-%m-%d %H:%M:%S}", j.reason])
     return buf.getvalue()

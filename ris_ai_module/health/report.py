@@ -83,6 +83,9 @@ class ReportData:
     rejects: list[RejectStats] = field(default_factory=list)
     #: What doctors did with the AI values of reports signed in the period, and results that never came.
     acceptance: dict[str, Any] = field(default_factory=dict)
+    #: The storage volume now (free space against the watermark), associations refused below it in the
+    #: period, and storage retention (kept, purged, bytes freed); empty when [storage] was not given.
+    storage: dict[str, Any] = field(default_factory=dict)
 
     @property
     def failure_count(self) -> int:
@@ -112,7 +115,7 @@ def percentile(values: list[float], pct: float) -> float | None:
 
 def gather(conn: Connection, since_day: date, until_day: date, hospital: str = "", instance: str = "",
            result_within: float = 7200.0, fail_threshold: int = 1,
-           targets: frozenset[str] | None = None) -> ReportData:
+           targets: frozenset[str] | None = None, storage: Any = None) -> ReportData:
     """The report of the local days since_day <= day < until_day; a target's state at the end of it counts
     DOWN only after ``fail_threshold`` failures in a row; one not in ``targets`` (when given) is REMOVED."""
     since, until = local_midnight_utc(since_day), local_midnight_utc(until_day)
@@ -134,7 +137,21 @@ def gather(conn: Connection, since_day: date, until_day: date, hospital: str = "
     from ris_ai_module.report.acceptance import statistics  # the clinical side of the day (issue 9)
 
     data.acceptance = statistics(conn, since, until, result_within, now=min(utcnow(), until))
+    if storage is not None:
+        data.storage = _storage(conn, storage, since, until)
     return data
+
+
+def _storage(conn: Connection, storage: Any, since: datetime, until: datetime) -> dict[str, Any]:
+    """``storage`` is [storage]: the volume now, watermark refusals in the period, retention."""
+    from ris_ai_module.dicom.storage import StorageArea
+
+    out: dict[str, Any] = StorageArea.from_config(storage).space().as_dict()
+    r = assoc_reject
+    out["watermark_rejections"] = int(conn.execute(
+        select(func.count()).select_from(r).where(r.c.rejected_at >= since, r.c.rejected_at < until,
+                                                  r.c.reason.like("%free-space watermark%"))).scalar_one())
+    return out
 
 
 def _target_stats(target: str, rows: list[dict[str, Any]], fail_threshold: int = 1,

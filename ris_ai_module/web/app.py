@@ -259,10 +259,11 @@ def make_app(ctx: Running, audit_log: AuditLog | None = None) -> bottle.Bottle:
         bottle.response.set_header("Content-Security-Policy", policy)
         return page
 
+    from ris_ai_module.dicom.storage import StorageArea
     from ris_ai_module.health.current import configured_targets
 
     collector = ModuleCollector(ctx.engine, str(ctx.config.storage.root), configured_targets(ctx.config),
-                                ctx.config.alerts.fail_threshold)
+                                ctx.config.alerts.fail_threshold, StorageArea.from_config(ctx.config.storage))
     spec = resources.files("ris_ai_module.web").joinpath("openapi.json").read_text(encoding="utf-8")
 
     @app.get("/metrics")

@@ -31,6 +31,7 @@ from ris_ai_module.db.tables import (
     task_attempt,
 )
 from ris_ai_module.dicom.stats import BUCKETS_MS
+from ris_ai_module.dicom.storage import StorageArea
 from ris_ai_module.health.current import DOWN, current_checks
 
 #: Push latency buckets, seconds.
@@ -40,9 +41,11 @@ PENDING = ("SCHEDULED", "IN_PROCESS")
 
 class ModuleCollector:
     def __init__(self, engine: Engine, storage_root: str, current_targets: frozenset[str] | None = None,
-                 fail_threshold: int = 1) -> None:
+                 fail_threshold: int = 1, storage_area: StorageArea | None = None) -> None:
         self.engine = engine
         self.storage_root = storage_root
+        #: The area with its watermark (``[storage]``); None: the watermark gauges are not exported.
+        self.storage_area = storage_area
         self.current_targets = current_targets
         self.fail_threshold = fail_threshold
 
@@ -121,6 +124,16 @@ class ModuleCollector:
         except OSError:
             disk.add_metric([], float("nan"))
         yield disk
+        if self.storage_area is not None:
+            space = self.storage_area.space()
+            mark = GaugeMetricFamily("rai_storage_watermark_bytes", "Free space below which new DICOM associations "
+                                     "are refused (storage.watermark_free / watermark_percent; 0 = off)")
+            mark.add_metric([], float(space.watermark))
+            yield mark
+            accepting = GaugeMetricFamily("rai_dicom_accepting_associations", "1 while the SCP accepts new "
+                                          "associations, 0 while storage is below the watermark (A-ASSOCIATE-RJ transient)")
+            accepting.add_metric([], 1.0 if space.refusing is None else 0.0)
+            yield accepting
 
 
 def _cstore(conn: Any) -> HistogramMetricFamily:

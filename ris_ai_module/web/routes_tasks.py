@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ris_ai_module.db.ris import get_exam
 from ris_ai_module.dicom.stgcmt import commitment_counts
+from ris_ai_module.dicom.storage import StorageArea
 from ris_ai_module.errors import NotFound
 from ris_ai_module.health.current import configured_targets, current_checks
 from ris_ai_module.tasks import queue
@@ -76,7 +77,8 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
             free = shutil.disk_usage(web.ctx.config.storage.root).free
         except OSError:
             free = None
-        answer: dict[str, Any] = {"instance": web.ctx.owner, "storage_free_bytes": free}
+        answer: dict[str, Any] = {"instance": web.ctx.owner, "storage_free_bytes": free,
+                                  "storage": StorageArea.from_config(web.ctx.config.storage).space().as_dict()}
         try:
             with web.ctx.engine.connect() as conn:
                 cfg = web.ctx.config  # DOWN only after alerts.fail_threshold; removed targets are not current

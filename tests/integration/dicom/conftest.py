@@ -21,19 +21,19 @@ SCP_AET = "RIS_AI"
 PEER_AET = "DEMO_AI"
 
 
-def dicom_section(storage: Path, **overrides: Any) -> dict[str, Any]:
+def dicom_section(storage: Path, storage_keys: dict[str, Any] | None = None, **overrides: Any) -> dict[str, Any]:
     dicom = {
         "enabled": True, "ae_title": SCP_AET, "host": "127.0.0.1", "port": 0, "acse_timeout": "5s",
         "dimse_timeout": "30s", "network_timeout": "30s",
         "peers": [{"name": "demo-ai", "ae_title": PEER_AET, "addresses": ["127.0.0.1"]}],
     }
     dicom.update(overrides)
-    return {"dicom": dicom, "storage": {"root": str(storage), "min_free": "1MB"}}
+    return {"dicom": dicom, "storage": {"root": str(storage), "min_free": "1MB", **(storage_keys or {})}}
 
 
-def make_config(db_url: str, storage: Path, **overrides: Any) -> Config:
+def make_config(db_url: str, storage: Path, storage_keys: dict[str, Any] | None = None, **overrides: Any) -> Config:
     raw = {"database": {"url": db_url}, "worker": {"enabled": False}}
-    raw.update(dicom_section(storage, **overrides))
+    raw.update(dicom_section(storage, storage_keys, **overrides))
     return config_from_dict(raw)
 
 
@@ -69,15 +69,16 @@ def start_scp(tmp_path: Path) -> Iterator[Callable[..., ScpEnv]]:
 
     started: list[ScpEnv] = []
 
-    def _start(**overrides: Any) -> ScpEnv:
+    def _start(storage_keys: dict[str, Any] | None = None, storage: Path | None = None, **overrides: Any) -> ScpEnv:
         db = tmp_path / "ris.db"
         if not db.exists():
             demo_engine(db).dispose()
-        config = make_config(f"sqlite:///{db}", tmp_path / "storage", **overrides)
+        root = storage or tmp_path / "storage"
+        config = make_config(f"sqlite:///{db}", root, storage_keys, **overrides)
         ctx = make_context(config)
         scp = StorageScp(ctx)
         scp.start()
-        env = ScpEnv(ctx, scp, tmp_path / "storage")
+        env = ScpEnv(ctx, scp, root)
         started.append(env)
         return env
 

@@ -49,4 +49,4 @@ echo_timeout = "3s"
     assert main(["-c", str(config), "check-now"]) == 1
     captured = capsys.readouterr()
     assert f"refused: nothing listens on 127.0.0.1:{port}" in captured.out
-    assert "1 of 5 checks failed" in captured.err
+    assert "1 of 6 checks failed" in captured.err  # queue x3, disk, storage:watermark, self

@@ -1,0 +1,80 @@
+"""The free-space watermark where IT sees it: /api/status (the status page reads it), /metrics, the health check
+(and so the alert) and the daily report, with the watermark set above the real volume's free space, or below."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import insert
+from sqlalchemy.engine import Engine
+
+from ris_ai_module.db.tables import assoc_reject
+from ris_ai_module.dicom.storage import space_state
+from ris_ai_module.health.checks import WATERMARK_TARGET, check_watermark
+from ris_ai_module.health.render import render_csv, render_html, render_text
+from ris_ai_module.health.report import gather
+from tests.integration.web.conftest import MONITOR_TOKEN, start_api
+
+GB = 1024**3
+
+
+@pytest.mark.parametrize("any_db", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("below", [True, False], ids=["below-watermark", "above-watermark"])
+def test_status_metrics_check_and_report_tell_whether_associations_are_refused(
+        any_db: Engine, tmp_path: Path, below: bool) -> None:
+    (tmp_path / "storage").mkdir()
+    free = shutil.disk_usage(tmp_path).free
+    watermark = free + 64 * GB if below else 1 * GB
+    api = start_api(any_db, tmp_path, storage={"min_free": "1MB", "watermark_free": watermark})
+    try:
+        status = api.get("/api/status").json()["storage"]
+        assert status["watermark_bytes"] == watermark and status["total_bytes"] > status["free_bytes"] > 0
+        assert status["accepting_associations"] is (not below)
+        assert (status["refusing_reason"] is not None) is below
+        metrics = {s.name: s.value for f in text_string_to_metric_families(
+            api.get("/metrics", auth=None, headers={"Authorization": f"Bearer {MONITOR_TOKEN}"}).text) for s in f.samples}
+        assert metrics["rai_dicom_accepting_associations"] == (0.0 if below else 1.0)
+        assert metrics["rai_storage_watermark_bytes"] == float(watermark)
+
+        check = check_watermark(api.ctx.config.storage)
+        assert check.target == WATERMARK_TARGET and check.ok is (not below)
+        if below:
+            assert "new DICOM associations refused" in check.error and "storage.watermark_free" in check.error
+
+        now = datetime.utcnow()
+        with any_db.begin() as conn:
+            conn.execute(insert(assoc_reject).values(
+                rejected_at=now, calling_ae="DEMO_AI", address="127.0.0.1", called_ae="RIS_AI",
+                reason="storage below the free-space watermark (storage.watermark_free): 1 MB free"))
+        with any_db.connect() as conn:
+            today = date.today()  # report days are local; the row (UTC now) lies within yesterday..tomorrow
+            data = gather(conn, today - timedelta(days=1), today + timedelta(days=1), storage=api.ctx.config.storage)
+        assert data.storage["watermark_rejections"] == 1
+        text = render_text(data)
+        assert ("REFUSING new associations" in text) is below and "associations refused below the watermark 1" in text
+        assert ("拒绝 REFUSING" in render_html(data)) is below
+        assert f"storage,,,accepting_associations,{not below}" in render_csv(data)
+    finally:
+        api.server.stop()
+        api.ctx.engine.dispose()
+
+
+def test_the_watermark_keys_are_checked_naming_the_key() -> None:
+    from ris_ai_module.errors import ConfigError
+    from ris_ai_module.settings import config_from_dict
+
+    # an older configuration with a large min_free still starts: the watermark is raised to min_free
+    cfg = config_from_dict({"database": {"url": "sqlite://"}, "worker": {"enabled": False},
+                            "storage": {"min_free": "5GB", "watermark_free": "2GB"}})
+    assert space_state(4 * GB, 100 * GB, cfg.storage.watermark_free, 0, cfg.storage.min_free).watermark == 5 * GB
+    assert "storage.min_free" in space_state(4 * GB, 100 * GB, 2 * GB, 0, 5 * GB).refusing
+    with pytest.raises(ConfigError, match="storage.watermark_free"):
+        config_from_dict({"database": {"url": "sqlite://"}, "worker": {"enabled": False},
+                          "storage": {"watermark_free": "lots"}})
+    with pytest.raises(ConfigError, match="storage.watermark_percent"):
+        config_from_dict({"database": {"url": "sqlite://"}, "worker": {"enabled": False}, "storage": {"watermark_percent": 100}})
+    assert config_from_dict({"database": {"url": "sqlite://"}, "worker": {"enabled": False}, "storage": {"watermark_free": 0}}).storage.watermark_free == 0
