@@ -148,6 +148,7 @@ def test_unsupported_sop_class_fails_and_stores_nothing(start_scp, tmp_path: Pat
 def test_below_min_free_answers_a700_and_keeps_nothing(start_scp, tmp_path: Path) -> None:
     env = start_scp()
     env.scp.area.min_free = 10**18  # more than any disk: "storage full"
+    env.scp.area.watermark_free = 0  # the watermark off (on, it would refuse the association: test_watermark.py)
     make.sc(tmp_path / "sc.dcm")
     result = dcmtk.storescu(env.port, tmp_path / "sc.dcm")
     assert dcmtk.store_statuses(result.stderr) == ["Refused: OutOfResources"]
