@@ -23,6 +23,8 @@ ris_exam = table("ris_exam", *(column(c) for c in EXAM_COLUMNS))
 ris_report = table("ris_report", *(column(c) for c in ("exam_id", "findings", "impression", "report_status")))
 ris_measure = table("ris_report_measure", *(column(c) for c in (
     "exam_id", "item_key", "item_name", "item_value", "item_unit", "source_uid")))
+ris_image = table("ris_report_image", *(column(c) for c in (
+    "exam_id", "sop_instance_uid", "image_no", "image_path", "caption", "image_state")))
 
 
 def require_demo_database(engine: Engine) -> None:
@@ -79,11 +81,16 @@ def read_report(engine: Engine, exam_id: str) -> dict[str, Any]:
         row = conn.execute(select(ris_report).where(ris_report.c.exam_id == exam_id)).first()
         rows = conn.execute(select(ris_measure).where(ris_measure.c.exam_id == exam_id)
                             .order_by(ris_measure.c.item_key)).all()
+        images = []
+        if "ris_report_image" in {n.lower() for n in inspect(conn).get_table_names()}:  # a demo made before it
+            images = conn.execute(select(ris_image).where(ris_image.c.exam_id == exam_id)
+                                  .order_by(ris_image.c.image_no)).all()
     return {
         "exam_id": exam_id,
         "findings": row.findings if row is not None else None,
         "status": row.report_status if row is not None else None,
         "measurements": [dict(r._mapping) for r in rows],
+        "images": [dict(r._mapping) for r in images],
     }
 
 
@@ -98,6 +105,11 @@ def format_report(report: dict[str, Any], title: str = "") -> str:
         name = m["item_name"] or ""
         value = f"{m['item_value']} {m['item_unit'] or ''}".rstrip()
         lines.append(f"  {m['item_key']:<18} {name}{' ' * (width - display_width(name))}  {value}")
+    if report.get("images"):
+        lines.append("典型图像 Key images:")
+        for i in report["images"]:
+            caption = f"  {i['caption']}" if i.get("caption") else ""
+            lines.append(f"  {i['image_no']}. {i['image_path'] or '(未收到 not received)'}{caption}")
     return "\n".join(lines)
 
 

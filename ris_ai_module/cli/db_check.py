@@ -91,6 +91,11 @@ def report_tables(cfg: Config) -> dict[str, list[str]]:
     if "columns" in r.targets:
         c = r.columns
         add(c.table or r.table, c.exam_id_column or r.exam_id_column, *c.columns.values(), c.provenance_column)
+    if "images" in r.targets:
+        i = r.images
+        add(i.table, i.exam_id_column, i.sop_uid_column, i.order_column, i.series_number_column,
+            i.instance_number_column, i.path_column, i.caption_column, i.state_column, i.source_column,
+            i.updated_column)
     return need
 
 
@@ -117,7 +122,23 @@ def _report_targets(engine: Engine, cfg: Config) -> list[Line]:
                           else f"{len(columns)} columns as configured"))
     if "procedure" in cfg.report.targets:
         lines.append(Line(True, "report procedure", f"{cfg.report.procedure.name} (not inspected)"))
+    if "images" in cfg.report.targets and cfg.report.images.jpeg_folder:
+        lines.append(_jpeg_folder(cfg.report.images.jpeg_folder))
     return lines
+
+
+def _jpeg_folder(folder: str) -> Line:
+    """The JPEG folder of the images target exists (or can be made) and takes a file."""
+    import os
+    import tempfile
+
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".rai-check-", suffix=".tmp"):
+            pass
+    except OSError as exc:
+        return Line(False, "report images folder", f"{folder}: {exc.strerror or exc} (report.images.jpeg_folder)")
+    return Line(True, "report images folder", f"{folder} writable")
 
 
 #: The triggers of sql/<dialect>/30_trigger_exam_start.sql.

@@ -166,6 +166,9 @@ def _ingest(ctx: Running, area: StorageArea, rc: Received) -> Outcome:
                 index.replace_object(conn, row)
             if row.exam_key and index.is_sr(sop_class):  # never for an object held for review
                 task_id = index.enqueue_apply(conn, row.exam_key, sop)
+            elif not index.is_sr(sop_class) and _images_on(ctx):  # the report's key images (target images)
+                for exam in dict.fromkeys(k for k in (row.exam_key, existing and existing.exam_key) if k):
+                    task_id = index.enqueue_exam_apply(conn, exam) or task_id
             forward_id = enqueue_forward(conn, ctx.config.archive, sop, sop_class, row.exam_key, row.review_state)
             area.place(temp.name, relative)  # inside the transaction: no row without its file
             placed = True
@@ -194,6 +197,12 @@ def _ingest(ctx: Running, area: StorageArea, rc: Received) -> Outcome:
     return Outcome(statuses.SUCCESS, "", sop, duplicate=False, exam_key=row.exam_key, link_method=row.link_method,
                    task_id=task_id, file_path=relative, review_reason=row.review_reason,
                    review_exam_key=row.review_exam_key)
+
+
+def _images_on(ctx: Running) -> bool:
+    """Is the report target ``images`` configured (then a linked image re-applies its exam)?"""
+    report = getattr(ctx.config, "report", None)
+    return "images" in (getattr(report, "targets", None) or ())
 
 
 def _refused(rc: Received, status: int, text: str, sop: str | None) -> Outcome:

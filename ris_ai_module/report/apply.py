@@ -27,6 +27,7 @@ from ris_ai_module.report import sr_sources, supersede, writer
 from ris_ai_module.report.current import NEEDS_REVIEW, queue_deliveries
 from ris_ai_module.report.display import ReportItem, report_items
 from ris_ai_module.report.findings_kind import DocumentInfo
+from ris_ai_module.report.images import exam_images
 from ris_ai_module.report.item_context import finding_columns
 from ris_ai_module.services import Services, hooks_of
 from ris_ai_module.sr.model import Measurement, ParsedSR
@@ -199,10 +200,15 @@ def apply_exam(ctx: Services, exam_key: str, trigger: str | None = None, first: 
             render = ((lambda by_key, text: hooks.render_findings(hook_items(list(by_key.values())), text))
                       if hooks.has("render_findings") else None)
             trigger_read = reads.get(trigger or "") or (current[-1] if current else None)
+            images = None
+            if "images" in cfg.targets and writer.blocked_reason(cfg, exists, status) is None:
+                # only now, for a report about to be written: no JPEG of a held or pending result
+                images = exam_images(conn, cfg.images, storage_root(ctx), exam_key,
+                                     [(r.sop_uid, r.parsed) for r in current if r.sop_uid not in res.revised_by])
             result = writer.write_report(
                 conn, cfg, exam_key, res.items, source_uid, writer.previous_keys(state), exists, status, render,
                 document=DocumentInfo.of(trigger_read.parsed) if trigger_read else None,
-                provenance={r.sop_uid: r.provenance.model_label for r in current},
+                provenance={r.sop_uid: r.provenance.model_label for r in current}, images=images,
             )
             written = result.written if result.state == writer.APPLIED else None
             if len(current) > 1:

@@ -10,7 +10,7 @@ from ris_ai_module.config.types import Duration, FilePath, empty_mapping
 from ris_ai_module.errors import ConfigError
 
 #: Report targets the writer knows (see ris_ai_module/report/targets.py).
-REPORT_TARGETS = ("rows", "columns", "procedure", "text")
+REPORT_TARGETS = ("rows", "columns", "procedure", "text", "images")
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,39 @@ class ReportTextConfig:
 
 
 @dataclass(frozen=True)
+class ReportImagesConfig:
+    """Target ``images`` (典型图像): one row per image of the exam in an image table, optionally a JPEG of it.
+
+    A column given as "" is not written; exam_id_column, sop_uid_column and path_column are required.
+    """
+
+    table: str = "RIS_REPORT_IMAGE"
+    exam_id_column: str = "EXAM_ID"
+    sop_uid_column: str = "SOP_INSTANCE_UID"
+    #: 1, 2, 3 …: key images in the SR's order first, then the other images by series and instance number.
+    order_column: str = "IMAGE_NO"
+    series_number_column: str = "SERIES_NO"
+    instance_number_column: str = "INSTANCE_NO"
+    #: The JPEG's URL (url_prefix) or absolute path; the DICOM file's absolute path when there is no JPEG.
+    path_column: str = "IMAGE_PATH"
+    caption_column: str = "CAPTION"
+    #: JPEG, DICOM (the path is the DICOM file) or NOT_RECEIVED (the SR names an image not received yet).
+    state_column: str = "IMAGE_STATE"
+    #: The SR that references the image ("" for an image no SR names).
+    source_column: str = "SOURCE_UID"
+    updated_column: str = "UPDATED_AT"
+    #: "all": every image received for the exam plus the SRs' key images; "referenced": the key images only.
+    include: Literal["all", "referenced"] = "all"
+    #: Folder for JPEG renditions, <folder>/<exam key>/<SOP Instance UID>.jpg ("" = no JPEG).
+    jpeg_folder: FilePath = FilePath("")
+    #: Prefix making the JPEG's name a URL, e.g. "http://ris-web/ai-images/" ("" = the file's absolute path).
+    url_prefix: str = ""
+    jpeg_quality: int = 90
+    #: The frame of a multi-frame image that is rendered (1 = the first).
+    frame: int = 1
+
+
+@dataclass(frozen=True)
 class ReportConfig:
     """Where measurements go in the RIS report, and when the report may be written."""
 
@@ -88,6 +121,7 @@ class ReportConfig:
     columns: ReportColumnsConfig = field(default_factory=ReportColumnsConfig)
     procedure: ReportProcedureConfig = field(default_factory=ReportProcedureConfig)
     text: ReportTextConfig = field(default_factory=ReportTextConfig)
+    images: ReportImagesConfig = field(default_factory=ReportImagesConfig)
 
     def validate(self) -> None:
         """Cross-key checks of [report]; each names the key at fault."""
@@ -100,6 +134,14 @@ class ReportConfig:
             raise ConfigError("report.columns.columns", "required when report.targets contains \"columns\"")
         if "text" in self.targets and self.text.begin_marker == self.text.end_marker:
             raise ConfigError("report.text.end_marker", "must differ from report.text.begin_marker")
+        if "images" in self.targets:
+            for name in ("table", "exam_id_column", "sop_uid_column", "path_column"):
+                if not getattr(self.images, name):
+                    raise ConfigError(f"report.images.{name}", "required when report.targets contains \"images\"")
+            if not 1 <= self.images.jpeg_quality <= 95:
+                raise ConfigError("report.images.jpeg_quality", f"expected 1 to 95, got {self.images.jpeg_quality}")
+            if self.images.frame < 1:
+                raise ConfigError("report.images.frame", f"expected 1 or more, got {self.images.frame}")
         for key, places in self.decimals.items():
             if not 0 <= places <= 6:
                 raise ConfigError(f"report.decimals.{key}", f"expected 0 to 6 decimals, got {places}")

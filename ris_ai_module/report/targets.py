@@ -25,6 +25,7 @@ from ris_ai_module.errors import ConfigError
 from ris_ai_module.report.display import ReportItem
 from ris_ai_module.report.findings import replace_block
 from ris_ai_module.report.findings_kind import DocumentInfo, findings_text
+from ris_ai_module.report.images import ImageSet, write_image_rows
 from ris_ai_module.report.section import ReportConfig
 
 
@@ -46,6 +47,8 @@ class WriteJob:
     document: DocumentInfo | None = None
     #: SR SOP Instance UID -> "Acme EchoAI v3.2.1" (issue 9: every value says where it came from).
     provenance: Mapping[str, str] = field(default_factory=dict)
+    #: The exam's images now (target ``images``; :mod:`report.images`); None: not given (a preview).
+    images: ImageSet | None = None
 
     def previous_of(self, target: str) -> Mapping[str, str | None]:
         return self.previous.get(target, {})
@@ -215,10 +218,20 @@ def write_text(job: WriteJob) -> TargetResult:
     return TargetResult(written={"*": paragraph} if paragraph else {}, warnings=warnings)
 
 
+def write_images(job: WriteJob) -> TargetResult:
+    """One row per image of the exam in the image table (典型图像); rows the module did not write are kept."""
+    if job.images is None:
+        return TargetResult()
+    written, kept = write_image_rows(job.conn, job.cfg.images, job.exam_key, job.images,
+                                     dict(job.previous_of("images")), job.now_local)
+    return TargetResult(written=written, kept={f"image {k}" for k in kept}, warnings=list(job.images.warnings))
+
+
 #: Target name in ``[report].targets`` -> the function writing it.
 TARGETS: Mapping[str, Callable[[WriteJob], TargetResult]] = {
     "rows": write_rows,
     "columns": write_columns,
     "procedure": write_procedure,
     "text": write_text,
+    "images": write_images,
 }

@@ -24,6 +24,7 @@ from ris_ai_module.db.dialects import identifier, lock_rows
 from ris_ai_module.db.tables import report_state
 from ris_ai_module.report.display import ReportItem
 from ris_ai_module.report.findings_kind import DocumentInfo
+from ris_ai_module.report.images import ImageSet
 from ris_ai_module.report.section import ReportConfig
 from ris_ai_module.report.targets import TARGETS, WriteJob, ris_table
 
@@ -76,6 +77,7 @@ def write_report(
     render_text: Callable[[Mapping[str, ReportItem], str], str] | None = None,
     document: DocumentInfo | None = None,
     provenance: Mapping[str, str] | None = None,
+    images: ImageSet | None = None,
 ) -> WriteResult:
     """Write ``items`` through every configured target, or return PENDING with the reason.
 
@@ -93,13 +95,15 @@ def write_report(
             identifier(cfg.exam_id_column): exam_key, identifier(cfg.status_column): cfg.new_status, **stamp,
         }))
     job = WriteJob(conn, cfg, exam_key, items, previous, source_uid, now_local, render_text, document,
-                   dict(provenance or {}))
+                   dict(provenance or {}), images)
     result = WriteResult(APPLIED)
     kept: set[str] = set()
     warnings: list[str] = []
     for name in cfg.targets:
+        if name == "images" and images is None:
+            continue  # a preview: no images given, nothing rendered, the keys of the last apply stay
         out = TARGETS[name](job)
-        if name in ("rows", "columns", "text"):  # text: the block as a whole, for the comparison at signing
+        if name in ("rows", "columns", "text", "images"):  # text: the block as a whole, for the signing comparison
             result.written[name] = dict(sorted(out.written.items()))
         kept |= out.kept
         warnings += out.warnings

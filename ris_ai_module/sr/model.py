@@ -143,6 +143,8 @@ class ParsedSR:
     warnings: list[str] = field(default_factory=list)
     #: Content items read below the root (0: nothing could be read; see :meth:`unreadable_reason`).
     content_items: int = 0
+    #: IMAGE content items (key images, Image Library entries): :class:`ris_ai_module.sr.images.ImageReference`.
+    images: list[Any] = field(default_factory=list)
 
     @property
     def selected(self) -> list[Measurement]:
@@ -177,5 +179,6 @@ class ParsedSR:
             },
             "measurements": [m.to_dict() for m in self.measurements],
             "content_items": self.content_items,
+            **({"images": [i.to_dict() for i in self.images]} if self.images else {}),
             "warnings": list(self.warnings),
         }

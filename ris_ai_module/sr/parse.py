@@ -13,6 +13,7 @@ from typing import Any
 from ris_ai_module.errors import InvalidInput
 from ris_ai_module.sr import coded_findings, raw
 from ris_ai_module.sr.catalog import Catalog, Derived, load_catalog
+from ris_ai_module.sr.images import image_references
 from ris_ai_module.sr.items import (
     CODE_MEANING,
     CODE_VALUE,
@@ -131,6 +132,8 @@ def _parse_root(root: raw.Node, warnings: list[str], overlay_file: str | os.Path
     walker.walk(root)
     result.measurements = select_and_dedupe(walker.measurements, result.warnings)
     coded_findings.select_findings(result.measurements, result.warnings)
+    names = {m.path: m.name_zh or m.name_en for m in walker.measurements}
+    result.images = image_references(root, decoder, names)
     return result
 
 

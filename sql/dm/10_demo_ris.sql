@@ -1,7 +1,7 @@
 -- =====================================================================================================
 -- 10_demo_ris.sql  (达梦 DM8; disql)
 --
--- 演示用 RIS 表：检查表 RIS_EXAM、报告表 RIS_REPORT、测量值键值表 RIS_REPORT_MEASURE。
+-- 演示用 RIS 表：检查表 RIS_EXAM、报告表 RIS_REPORT、测量值键值表 RIS_REPORT_MEASURE、典型图像表 RIS_REPORT_IMAGE。
 -- 只用于演示和测试。医院已有自己的 RIS 表时不要运行本脚本；DBA 要改的是 20_view_exam.sql（视图）
 -- 和 30_trigger_exam_start.sql（触发器），让它们指向医院自己的表。
 -- 检查状态：REGISTERED 登记、STARTED 开始检查、FINISHED 完成、CANCELLED 取消；
@@ -10,7 +10,7 @@
 -- DATE 含时分秒（达梦兼容 Oracle），视图里转换为 TIMESTAMP。自增列用达梦的 IDENTITY(1, 1)。
 -- 不可重复执行（表已存在会报错）：先运行 91_uninstall_demo_ris.sql。
 --
--- Demo RIS tables: exams RIS_EXAM, reports RIS_REPORT, key/value measurements RIS_REPORT_MEASURE.
+-- Demo RIS tables: exams RIS_EXAM, reports RIS_REPORT, key/value measurements RIS_REPORT_MEASURE, key images RIS_REPORT_IMAGE.
 -- For the demo and the tests only. With a real RIS do NOT run this script: adapt 20_view_exam.sql
 -- (the view) and 30_trigger_exam_start.sql (the trigger) to the hospital's own tables instead.
 -- Exam statuses: REGISTERED, STARTED, FINISHED, CANCELLED; report statuses: DRAFT, SIGNED (a signed
@@ -64,4 +64,20 @@ CREATE TABLE RIS_REPORT_MEASURE (
     SOURCE_UID  VARCHAR(64)      ,                      -- SOP Instance UID of the SR it came from
     UPDATED_AT  TIMESTAMP(6),
     CONSTRAINT RIS_UQ_REPORT_MEASURE UNIQUE (EXAM_ID, ITEM_KEY)
+);
+
+-- 典型图像表（报告目标 images）：每个检查的每幅图像一行；模块写入的行按 SOP Instance UID 替换。
+-- Key images (report target images): one row per image of an exam.
+CREATE TABLE RIS_REPORT_IMAGE (
+    EXAM_ID          VARCHAR(64) NOT NULL,
+    SOP_INSTANCE_UID VARCHAR(64) NOT NULL,          -- SOP Instance UID of the image (SC / US)
+    IMAGE_NO         INTEGER,                       -- 图像序号 1, 2, 3 … (key images first)
+    SERIES_NO        INTEGER,                       -- Series Number
+    INSTANCE_NO      INTEGER,                       -- Instance Number
+    IMAGE_PATH       VARCHAR(500),                  -- JPEG URL or path; NULL: not received yet
+    CAPTION          VARCHAR(200),                  -- 图像说明 from the SR, e.g. 左室射血分数
+    IMAGE_STATE      VARCHAR(16),                   -- JPEG, DICOM or NOT_RECEIVED
+    SOURCE_UID       VARCHAR(64),                   -- SOP Instance UID of the SR naming it
+    UPDATED_AT       TIMESTAMP(6),
+    CONSTRAINT RIS_UQ_REPORT_IMAGE UNIQUE (EXAM_ID, SOP_INSTANCE_UID)
 );

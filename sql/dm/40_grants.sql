@@ -72,6 +72,8 @@ GRANT EXECUTE ON RAI_AUDIT_PURGE TO RAI_MODULE;
 GRANT SELECT, INSERT, UPDATE ON RIS_REPORT TO RAI_MODULE;
 -- DELETE on the measurement table: the rows target replaces the module's own older rows.
 GRANT SELECT, INSERT, UPDATE, DELETE ON RIS_REPORT_MEASURE TO RAI_MODULE;
+-- 典型图像表（报告目标 images，可选）/ key image table (target images, optional):
+GRANT SELECT, INSERT, UPDATE, DELETE ON RIS_REPORT_IMAGE TO RAI_MODULE;
 
 -- Synonyms instead of SET SCHEMA (run as a DBA; <OWNER> is the schema that ran this script):
 -- CREATE SYNONYM RAI_MODULE.RAI_V_EXAM FOR <OWNER>.RAI_V_EXAM;

@@ -69,3 +69,5 @@ GRANT EXECUTE ON PROCEDURE rai_audit_purge(integer) TO rai_module;
 GRANT SELECT, INSERT, UPDATE ON RIS_REPORT TO rai_module;
 -- DELETE on the measurement table: the rows target replaces the module's own older rows.
 GRANT SELECT, INSERT, UPDATE, DELETE ON RIS_REPORT_MEASURE TO rai_module;
+-- 典型图像表（报告目标 images，可选）/ key image table (target images, optional):
+GRANT SELECT, INSERT, UPDATE, DELETE ON RIS_REPORT_IMAGE TO rai_module;

@@ -1,12 +1,12 @@
 -- =====================================================================================================
 -- 10_demo_ris.sql  (SQL Server 2016+; sqlcmd / SSMS)
 --
--- 演示用 RIS 表：检查表 RIS_EXAM、报告表 RIS_REPORT、测量值键值表 RIS_REPORT_MEASURE。
+-- 演示用 RIS 表：检查表 RIS_EXAM、报告表 RIS_REPORT、测量值键值表 RIS_REPORT_MEASURE、典型图像表 RIS_REPORT_IMAGE。
 -- 只用于演示和测试。医院已有自己的 RIS 表时不要运行本脚本；DBA 要改的是 20_view_exam.sql（视图）
 -- 和 30_trigger_exam_start.sql（触发器），让它们指向医院自己的表。
 -- 中文列用 NVARCHAR（与数据库排序规则无关，中文姓名完整保存）。删除：91_uninstall_demo_ris.sql。
 --
--- Demo RIS tables: exams RIS_EXAM, reports RIS_REPORT, key/value measurements RIS_REPORT_MEASURE.
+-- Demo RIS tables: exams RIS_EXAM, reports RIS_REPORT, key/value measurements RIS_REPORT_MEASURE, key images RIS_REPORT_IMAGE.
 -- For the demo and the tests only. With a real RIS do NOT run this script: a DBA adapts
 -- 20_view_exam.sql (the view) and 30_trigger_exam_start.sql (the trigger) to the hospital's tables.
 -- Text columns are NVARCHAR, so Chinese names survive whatever the database collation. Batches end at
@@ -53,6 +53,24 @@ CREATE TABLE RIS_REPORT_MEASURE (
     SOURCE_UID  NVARCHAR(64),                           -- SOP Instance UID of the SR it came from
     UPDATED_AT  DATETIME2(6),
     CONSTRAINT RIS_UQ_REPORT_MEASURE UNIQUE (EXAM_ID, ITEM_KEY)
+);
+GO
+
+-- 典型图像表（报告目标 images）：每个检查的每幅图像一行；模块写入的行按 SOP Instance UID 替换。
+-- Key images (report target images): one row per image of an exam.
+IF OBJECT_ID(N'RIS_REPORT_IMAGE', N'U') IS NULL
+CREATE TABLE RIS_REPORT_IMAGE (
+    EXAM_ID          NVARCHAR(64) NOT NULL,
+    SOP_INSTANCE_UID NVARCHAR(64) NOT NULL,         -- SOP Instance UID of the image (SC / US)
+    IMAGE_NO         INT,                           -- 图像序号 1, 2, 3 … (key images first)
+    SERIES_NO        INT,                           -- Series Number
+    INSTANCE_NO      INT,                           -- Instance Number
+    IMAGE_PATH       NVARCHAR(500),                 -- JPEG URL or path; NULL: not received yet
+    CAPTION          NVARCHAR(200),                 -- 图像说明 from the SR, e.g. 左室射血分数
+    IMAGE_STATE      NVARCHAR(16),                  -- JPEG, DICOM or NOT_RECEIVED
+    SOURCE_UID       NVARCHAR(64),                  -- SOP Instance UID of the SR naming it
+    UPDATED_AT       DATETIME2(6),
+    CONSTRAINT RIS_UQ_REPORT_IMAGE UNIQUE (EXAM_ID, SOP_INSTANCE_UID)
 );
 GO
 

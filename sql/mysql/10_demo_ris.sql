@@ -1,7 +1,7 @@
 -- =====================================================================================================
 -- 10_demo_ris.sql  (MySQL 5.7+ / MariaDB 10.3+)
 --
--- 演示用 RIS 表：检查表 RIS_EXAM、报告表 RIS_REPORT、测量值键值表 RIS_REPORT_MEASURE。
+-- 演示用 RIS 表：检查表 RIS_EXAM、报告表 RIS_REPORT、测量值键值表 RIS_REPORT_MEASURE、典型图像表 RIS_REPORT_IMAGE。
 -- 只用于演示和测试。医院已有自己的 RIS 表时不要运行本脚本；DBA 要改的是 20_view_exam.sql（视图）
 -- 和 30_trigger_exam_start.sql（触发器），让它们指向医院自己的表。
 -- 检查状态：REGISTERED 登记、STARTED 开始检查、FINISHED 完成、CANCELLED 取消；
@@ -9,7 +9,7 @@
 -- 字符集 utf8mb4（utf8/utf8mb3 存不下部分生僻字）；排序规则用库的默认值，与 RAI_* 表一致，
 -- 否则比较 EXAM_KEY 时会报 "Illegal mix of collations"。删除：91_uninstall_demo_ris.sql。
 --
--- Demo RIS tables: exams RIS_EXAM, reports RIS_REPORT, key/value measurements RIS_REPORT_MEASURE.
+-- Demo RIS tables: exams RIS_EXAM, reports RIS_REPORT, key/value measurements RIS_REPORT_MEASURE, key images RIS_REPORT_IMAGE.
 -- For the demo and the tests only. With a real RIS do NOT run this script: adapt 20_view_exam.sql
 -- (the view) and 30_trigger_exam_start.sql (the trigger) to the hospital's own tables instead.
 -- Exam statuses: REGISTERED, STARTED, FINISHED, CANCELLED; report statuses: DRAFT, SIGNED (a signed
@@ -62,4 +62,20 @@ CREATE TABLE IF NOT EXISTS ris_report_measure (
     SOURCE_UID  VARCHAR(64),                           -- SOP Instance UID of the SR it came from
     UPDATED_AT  DATETIME(6),
     CONSTRAINT ris_uq_report_measure UNIQUE (EXAM_ID, ITEM_KEY)
+) ENGINE = InnoDB DEFAULT CHARACTER SET utf8mb4;
+
+-- 典型图像表（报告目标 images）：每个检查的每幅图像一行；模块写入的行按 SOP Instance UID 替换。
+-- Key images (report target images): one row per image of an exam.
+CREATE TABLE IF NOT EXISTS ris_report_image (
+    EXAM_ID          VARCHAR(64) NOT NULL,
+    SOP_INSTANCE_UID VARCHAR(64) NOT NULL,          -- SOP Instance UID of the image (SC / US)
+    IMAGE_NO         INT,                           -- 图像序号 1, 2, 3 … (key images first)
+    SERIES_NO        INT,                           -- Series Number
+    INSTANCE_NO      INT,                           -- Instance Number
+    IMAGE_PATH       VARCHAR(500),                  -- JPEG URL or path; NULL: not received yet
+    CAPTION          VARCHAR(200),                  -- 图像说明 from the SR, e.g. 左室射血分数
+    IMAGE_STATE      VARCHAR(16),                   -- JPEG, DICOM or NOT_RECEIVED
+    SOURCE_UID       VARCHAR(64),                   -- SOP Instance UID of the SR naming it
+    UPDATED_AT       DATETIME(6),
+    CONSTRAINT ris_uq_report_image UNIQUE (EXAM_ID, SOP_INSTANCE_UID)
 ) ENGINE = InnoDB DEFAULT CHARACTER SET utf8mb4;

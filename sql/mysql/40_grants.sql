@@ -71,3 +71,5 @@ GRANT EXECUTE ON PROCEDURE rai_audit_purge TO 'rai_module'@'%';
 
 GRANT SELECT, INSERT, UPDATE ON ris_report TO 'rai_module'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON ris_report_measure TO 'rai_module'@'%';
+-- 典型图像表（报告目标 images，可选）/ key image table (target images, optional):
+GRANT SELECT, INSERT, UPDATE, DELETE ON ris_report_image TO 'rai_module'@'%';

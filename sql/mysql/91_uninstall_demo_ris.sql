@@ -1,10 +1,10 @@
 -- =====================================================================================================
 -- 91_uninstall_demo_ris.sql  (MySQL / MariaDB)
 --
--- 删除演示 RIS 表（RIS_EXAM、RIS_REPORT、RIS_REPORT_MEASURE）及其中的全部数据（触发器随 RIS_EXAM 一起删除）。
+-- 删除演示 RIS 表（RIS_EXAM、RIS_REPORT、RIS_REPORT_MEASURE、RIS_REPORT_IMAGE）及其中的全部数据（触发器随 RIS_EXAM 一起删除）。
 -- 真实 RIS 上绝不要运行。先运行 90_uninstall.sql。可重复执行。
 --
--- Drops the demo RIS tables (RIS_EXAM, RIS_REPORT, RIS_REPORT_MEASURE) and all their data (the
+-- Drops the demo RIS tables (RIS_EXAM, RIS_REPORT, RIS_REPORT_MEASURE, RIS_REPORT_IMAGE) and all their data (the
 -- triggers go with RIS_EXAM). Never run it against a real RIS: there is nothing in it for a DBA to
 -- adapt. Run 90_uninstall.sql first. Re-runnable.
 -- 注意：Linux 上的 MySQL/MariaDB（lower_case_table_names=0）表名、视图名、触发器名区分大小写；模块的表是小写
@@ -14,6 +14,7 @@
 -- in lower case; write the hospital's own RIS table names exactly as they are.
 -- =====================================================================================================
 
+DROP TABLE IF EXISTS ris_report_image;
 DROP TABLE IF EXISTS ris_report_measure;
 DROP TABLE IF EXISTS ris_report;
 DROP TABLE IF EXISTS ris_exam;

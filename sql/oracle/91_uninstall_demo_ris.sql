@@ -1,17 +1,17 @@
 -- =====================================================================================================
 -- 91_uninstall_demo_ris.sql  (Oracle 12c+; SQL*Plus / SQLcl)
 --
--- 删除演示 RIS 表（RIS_EXAM、RIS_REPORT、RIS_REPORT_MEASURE）及其中的全部数据（触发器随 RIS_EXAM 一起删除）。
+-- 删除演示 RIS 表（RIS_EXAM、RIS_REPORT、RIS_REPORT_MEASURE、RIS_REPORT_IMAGE）及其中的全部数据（触发器随 RIS_EXAM 一起删除）。
 -- 真实 RIS 上绝不要运行。先运行 90_uninstall.sql。表不存在时跳过，可重复执行。
 --
--- Drops the demo RIS tables (RIS_EXAM, RIS_REPORT, RIS_REPORT_MEASURE) and all their data (the
+-- Drops the demo RIS tables (RIS_EXAM, RIS_REPORT, RIS_REPORT_MEASURE, RIS_REPORT_IMAGE) and all their data (the
 -- trigger goes with RIS_EXAM). Never run it against a real RIS: there is nothing in it for a DBA to
 -- adapt. Run 90_uninstall.sql first. Skips tables that are not there; re-runnable.
 -- =====================================================================================================
 
 BEGIN
     FOR t IN (SELECT TABLE_NAME FROM USER_TABLES
-              WHERE TABLE_NAME IN ('RIS_REPORT_MEASURE', 'RIS_REPORT', 'RIS_EXAM'))
+              WHERE TABLE_NAME IN ('RIS_REPORT_IMAGE', 'RIS_REPORT_MEASURE', 'RIS_REPORT', 'RIS_EXAM'))
     LOOP
         EXECUTE IMMEDIATE 'DROP TABLE ' || t.TABLE_NAME || ' CASCADE CONSTRAINTS PURGE';
     END LOOP;

@@ -100,3 +100,23 @@ def test_config_check_db_names_a_missing_grant(any_db, accounts, tmp_path: Path)
     status, lines = _check(tmp_path, url)
     assert status == 1
     assert lines["grants"].startswith("FAIL UPDATE on RIS_REPORT ("), lines["grants"]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql", "mariadb"])
+def test_config_check_db_checks_the_key_image_table(tmp_path: Path, kind: str) -> None:
+    """Target images (issue 14): the image table's configured columns, and the JPEG folder, like the others."""
+    images = '[report]\ntargets = ["rows", "text", "images"]\n[report.images]\njpeg_folder = "jpeg"\n'
+    with fresh_database(kind, tmp_path) as url:
+        engine = engine_for(url)
+        try:
+            migrate.upgrade(engine)
+            scripts.install(engine, demo_ris=True)
+            status, lines = _check(tmp_path, url, images)
+            assert status == 0, lines
+            assert lines["report table RIS_REPORT_IMAGE"] == "OK 10 columns as configured"
+            assert lines["report images folder"] == f"OK {tmp_path / 'jpeg'} writable"
+            status, lines = _check(tmp_path, url, images + 'caption_column = "TITLE"\n')
+            assert status == 1
+            assert lines["report table RIS_REPORT_IMAGE"] == "FAIL columns missing: TITLE (check [report])"
+        finally:
+            engine.dispose()

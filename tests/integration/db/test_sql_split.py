@@ -184,10 +184,11 @@ def test_grants_cover_every_module_table(dialect: str) -> None:
 
 
 ORACLE_COUNTS = {
-    "10_demo_ris.sql": 6,  # 3 tables, 3 indexes
+    "10_demo_ris.sql": 7,  # 4 tables (issue 14: RIS_REPORT_IMAGE), 3 indexes
     "20_view_exam.sql": 1,
     "30_trigger_exam_start.sql": 1,
-    "40_grants.sql": 1 + 1 + len(tables.metadata.tables) + 2 + 2,  # view, version table, one per RAI_* table, 2 report tables; audit: REVOKE block, purge EXECUTE
+    "40_grants.sql": 1 + 1 + len(tables.metadata.tables) + 3 + 2,  # view, version table, one per RAI_* table, 3 report
+    # tables (with the key image table of issue 14); audit: REVOKE block, purge EXECUTE
     "90_uninstall.sql": 1,
     "91_uninstall_demo_ris.sql": 1,
 }
