@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 from ris_ai_module.db.clock import utcnow
 from ris_ai_module.db.tables import assoc_reject, dicom_object
 from ris_ai_module.tasks import queue
-from ris_ai_module.tasks.model import TaskKind, TaskStatus
+from ris_ai_module.tasks.model import TaskKind
 
 log = logging.getLogger(__name__)
 
@@ -112,19 +112,15 @@ def enqueue_apply(conn: Connection, exam_key: str, sop_instance_uid: str) -> int
 
 def enqueue_exam_apply(conn: Connection, exam_key: str) -> int | None:
     """An image linked to (or leaving) an exam whose SR is there: re-apply the exam, so the report's image rows
-    (target ``images``) follow. None when the exam has no SR (its SR's apply takes the images) or an SR_APPLY
-    of the exam is still waiting to be claimed (it will read the exam's images when it runs)."""
-    from ris_ai_module.db.tables import task
+    (target ``images``) follow. None when the exam has no SR: its SR's apply will take the images.
 
+    Never skipped because another SR_APPLY of the exam waits: that one may be claimed and read the exam's images
+    before this transaction commits, and the image would be missed. Applies of one exam run one after the other
+    (the report row lock), and a repeated apply writes the same rows."""
     o = dicom_object
     has_sr = conn.execute(select(o.c.sop_instance_uid).where(
         o.c.exam_key == exam_key, o.c.sop_class_uid.like(SR_CLASS_PREFIX + "%")).limit(1)).first()
     if has_sr is None:
-        return None
-    waiting = conn.execute(select(task.c.task_id).where(
-        task.c.exam_key == exam_key, task.c.kind == TaskKind.SR_APPLY.value,
-        task.c.status == TaskStatus.SCHEDULED.value).limit(1)).first()
-    if waiting is not None:
         return None
     return queue.enqueue(conn, TaskKind.SR_APPLY, exam_key=exam_key, payload={"sop_instance_uid": "",
                                                                                "exam_key": exam_key})

@@ -181,8 +181,9 @@ def write_image_rows(conn: Connection, cfg: ReportImagesConfig, exam_key: str, i
         written[e.sop_instance_uid] = e.path or ""
     if rows:
         conn.execute(insert(t), rows)
-    if cfg.jpeg_folder:
-        for gone in set(previous) - set(written) - others:
+    if cfg.jpeg_folder:  # a JPEG no row of ours points to any more: the image left the exam (or its SR's list)
+        with_jpeg = {e.sop_instance_uid for e in images.entries if e.state == JPEG}
+        for gone in (set(previous) | set(written)) - with_jpeg - others:
             remove_jpeg(cfg, exam_key, gone)
     kept = {e.sop_instance_uid for e in images.entries if e.sop_instance_uid in others}
     return written, kept

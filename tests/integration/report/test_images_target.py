@@ -195,3 +195,74 @@ def test_key_images_reach_the_exams_report(scp, tmp_path: Path) -> None:
         assert (img.format, img.size, img.mode) == ("JPEG", (late.Columns, late.Rows), "L")
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(IMAGES)).scalar() == len(order)
+
+
+# ----------------------------------------------------------------------------- supersede, move, others' rows
+
+def _library_sr(tmp_path: Path, name: str, study: str, *refs: str, predecessor: Dataset | None = None) -> Dataset:
+    """A small SR (LVEF) with an Image Library of ``refs``; a revision names ``predecessor`` in its Predecessor
+    Documents Sequence (PS3.3 C.17.2.3: study, series, SOP class and instance of the document it replaces)."""
+    ds = make.sr(tmp_path / f"{name}.dcm", study=study)
+    ds.ContentSequence = Sequence([_container(_code("111028", "DCM", "Image Library"),
+                                              [_image("CONTAINS", r) for r in refs]), *ds.ContentSequence])
+    if predecessor is not None:
+        sop = Dataset()
+        sop.ReferencedSOPClassUID, sop.ReferencedSOPInstanceUID = predecessor.SOPClassUID, predecessor.SOPInstanceUID
+        series = Dataset()
+        series.SeriesInstanceUID = predecessor.SeriesInstanceUID
+        series.ReferencedSOPSequence = Sequence([sop])
+        item = Dataset()
+        item.StudyInstanceUID = predecessor.StudyInstanceUID
+        item.ReferencedSeriesSequence = Sequence([series])
+        ds.PredecessorDocumentsSequence = Sequence([item])
+    return ds
+
+
+def _run_queue(ctx) -> None:
+    worker = make_worker(ctx, [SrApplyHandler(ctx)])
+    for _ in range(10):
+        if worker.run_once() == 0:
+            return
+
+
+def test_a_revision_replaces_key_images_and_a_moved_image_leaves(rig, tmp_path: Path) -> None:
+    jpeg = tmp_path / "jpeg"
+    rig.report = {"targets": ["rows", "images"], "images": {"include": "referenced", "jpeg_folder": str(jpeg)}}
+    rig.add_exam("E1")
+    rig.add_exam("E2")
+    study = generate_uid()
+    a, b = (make.sc(tmp_path / f"{n}.dcm", study=study) for n in "ab")
+    for ds in (a, b):
+        rig.store(ds, "E1")
+    with rig.engine.begin() as conn:  # a row the RIS itself has (a doctor's chosen image): never the module's
+        conn.execute(insert(IMAGES).values(exam_id="E1", sop_instance_uid="1.2.3.4", image_path="pacs://x"))
+
+    first = _library_sr(tmp_path, "sr1", study, a.SOPInstanceUID)
+    rig.apply(rig.store(first, "E1"))
+    assert [(r["sop_instance_uid"], r["source_uid"]) for r in _rows(rig.engine) if r["image_no"]] == \
+        [(a.SOPInstanceUID, first.SOPInstanceUID)]
+    assert (jpeg / "E1" / f"{a.SOPInstanceUID}.jpg").is_file()
+
+    revision = _library_sr(tmp_path, "sr2", study, b.SOPInstanceUID, predecessor=first)
+    rig.apply(rig.store(revision, "E1"))  # the revision replaces its predecessor wholly: its key images too
+    rows = _rows(rig.engine)
+    assert [(r["sop_instance_uid"], r["source_uid"]) for r in rows if r["image_no"]] == \
+        [(b.SOPInstanceUID, revision.SOPInstanceUID)]
+    assert not (jpeg / "E1" / f"{a.SOPInstanceUID}.jpg").exists()
+    assert ("1.2.3.4", "pacs://x") in {(r["sop_instance_uid"], r["image_path"]) for r in rows}
+
+    other = _library_sr(tmp_path, "sr3", study, a.SOPInstanceUID)  # an unrelated SR: merged, newest first
+    rig.apply(rig.store(other, "E1"))
+    assert [r["sop_instance_uid"] for r in _rows(rig.engine) if r["image_no"]] == [a.SOPInstanceUID, b.SOPInstanceUID]
+
+    from ris_ai_module.dicom.review import decide_link
+
+    with rig.engine.begin() as conn:  # the operator moves image b to the other exam (which has no SR)
+        decide_link(conn, b.SOPInstanceUID, "E2", actor="op", source="cli:test", policy="off")
+    _run_queue(rig.ctx)
+    rows = _rows(rig.engine)
+    assert [(r["exam_id"], r["sop_instance_uid"], r["image_state"]) for r in rows if r["image_no"]] == [
+        ("E1", a.SOPInstanceUID, "JPEG"), ("E1", b.SOPInstanceUID, "NOT_RECEIVED")]  # still named, not there
+    assert not (jpeg / "E1" / f"{b.SOPInstanceUID}.jpg").exists()
+    assert not (jpeg / "E2").exists()
+    assert ("1.2.3.4", "pacs://x") in {(r["sop_instance_uid"], r["image_path"]) for r in rows}
