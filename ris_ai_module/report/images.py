@@ -80,23 +80,25 @@ def exam_images(conn: Connection, cfg: ReportImagesConfig, storage_root: Path, e
         select(o.c.sop_instance_uid, o.c.file_path, o.c.received_at).where(
             o.c.exam_key == exam_key, ~o.c.sop_class_uid.like(SR_CLASS_PREFIX + "%"),
             or_(o.c.review_state.is_(None), o.c.review_state != NEEDS_REVIEW)))}
-    referenced: dict[str, tuple[str, str]] = {}  # SOP UID -> (caption, SR), newest SR's order first
+    referenced: dict[str, tuple[str, str, int]] = {}  # SOP UID -> (caption, SR, frame), newest SR's order first
     for sr_uid, parsed in reversed(list(srs)):
         for ref in getattr(parsed, "images", ()) or ():
+            frame = ref.frames[0] if ref.frames else cfg.frame  # the frame the SR names, of a multi-frame image
             if ref.sop_instance_uid not in referenced:
-                referenced[ref.sop_instance_uid] = (ref.caption, sr_uid)
+                referenced[ref.sop_instance_uid] = (ref.caption, sr_uid, frame)
             elif not referenced[ref.sop_instance_uid][0] and ref.caption:
-                referenced[ref.sop_instance_uid] = (ref.caption, referenced[ref.sop_instance_uid][1])
+                _, first_sr, first_frame = referenced[ref.sop_instance_uid]
+                referenced[ref.sop_instance_uid] = (ref.caption, first_sr, first_frame)
     warnings: list[str] = []
     entries: list[ImageEntry] = []
-    for sop, (caption, sr_uid) in referenced.items():
+    for sop, (caption, sr_uid, frame) in referenced.items():
         obj = objects.get(sop)
         if obj is None:
             entries.append(ImageEntry(sop, None, NOT_RECEIVED, caption, sr_uid))
         else:
-            entries.append(_entry(cfg, storage_root, exam_key, obj, caption, sr_uid, warnings))
+            entries.append(_entry(cfg, storage_root, exam_key, obj, caption, sr_uid, warnings, frame))
     if cfg.include == "all":
-        others = [_entry(cfg, storage_root, exam_key, obj, "", None, warnings)
+        others = [_entry(cfg, storage_root, exam_key, obj, "", None, warnings, cfg.frame)
                   for sop, obj in objects.items() if sop not in referenced]
         others.sort(key=lambda e: (e.series_number is None, e.series_number or 0, e.instance_number is None,
                                    e.instance_number or 0, e.sop_instance_uid))
@@ -105,7 +107,7 @@ def exam_images(conn: Connection, cfg: ReportImagesConfig, storage_root: Path, e
 
 
 def _entry(cfg: ReportImagesConfig, root: Path, exam_key: str, obj: Any, caption: str, sr_uid: str | None,
-           warnings: list[str]) -> ImageEntry:
+           warnings: list[str], frame: int) -> ImageEntry:
     source = root / obj.file_path
     series, instance = _numbers(source)
     if cfg.jpeg_folder:
@@ -113,7 +115,7 @@ def _entry(cfg: ReportImagesConfig, root: Path, exam_key: str, obj: Any, caption
         target = Path(cfg.jpeg_folder) / name
         try:
             if not _fresh(target, source):
-                render_jpeg(source, target, cfg.jpeg_quality, cfg.frame)
+                render_jpeg(source, target, cfg.jpeg_quality, frame)
             path = cfg.url_prefix + name if cfg.url_prefix else str(target)
             return ImageEntry(obj.sop_instance_uid, path, JPEG, caption, sr_uid, series, instance)
         except (NotRendered, OSError) as exc:

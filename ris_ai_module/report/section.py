@@ -98,7 +98,7 @@ class ReportImagesConfig:
     #: Prefix making the JPEG's name a URL, e.g. "http://ris-web/ai-images/" ("" = the file's absolute path).
     url_prefix: str = ""
     jpeg_quality: int = 90
-    #: The frame of a multi-frame image that is rendered (1 = the first).
+    #: The frame of a multi-frame image that is rendered (1 = the first) when the SR names none.
     frame: int = 1
 
 
