@@ -31,6 +31,10 @@ PILLOW_CODESTREAM = frozenset({"1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51
                                "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91"})
 
 
+#: Values larger than this stay in the file until read (a 151 MB multi-frame is not loaded to render one frame).
+DEFER = 64 * 1024
+
+
 class NotRendered(Exception):
     """The image cannot be rendered as JPEG here; the message says why (shown in the report state)."""
 
@@ -39,18 +43,19 @@ def render_jpeg(source: str | os.PathLike[str], target: str | os.PathLike[str], 
                 frame: int = 1) -> tuple[int, int]:
     """Write ``target`` (atomically) from the DICOM file ``source``; returns (width, height)."""
     try:
-        ds = dcmread(source)
+        ds = dcmread(source, defer_size=DEFER)  # pixel data left in the file: one frame is read, not the clip
     except Exception as exc:
         raise NotRendered(f"not readable as DICOM: {exc.__class__.__name__}") from exc
-    img = to_image(ds, frame)
+    img = to_image(ds, frame, Path(source))
     buf = io.BytesIO()
     img.save(buf, "JPEG", quality=quality)
     write_atomic(Path(target), buf.getvalue())
     return img.size
 
 
-def to_image(ds: Dataset, frame: int = 1) -> Image.Image:
-    """Frame ``frame`` (1-based) of ``ds`` as an 8-bit L or RGB Pillow image."""
+def to_image(ds: Dataset, frame: int = 1, path: Path | None = None) -> Image.Image:
+    """Frame ``frame`` (1-based) of ``ds`` as an 8-bit L or RGB Pillow image; ``path``: the file ``ds`` was read
+    from with its pixel data deferred (then only that frame's bytes are read)."""
     if "PixelData" not in ds:
         raise NotRendered("the object has no pixel data")
     rows, cols = int(ds.get("Rows") or 0), int(ds.get("Columns") or 0)
@@ -62,27 +67,51 @@ def to_image(ds: Dataset, frame: int = 1) -> Image.Image:
     syntax = str(ds.file_meta.get("TransferSyntaxUID", "1.2.840.10008.1.2"))
     photometric = str(ds.get("PhotometricInterpretation", "")).strip()
     bits = int(ds.get("BitsAllocated") or 8)
+    pixels = _Pixels(ds, path if syntax != "1.2.840.10008.1.2.1.99" else None)
     if syntax in NATIVE and bits == 8:
-        return _native8(ds, rows, cols, frame, photometric)
+        return _native8(ds, pixels, rows, cols, frame, photometric)
     if syntax in PILLOW_CODESTREAM and bits == 8:
         from pydicom.encaps import get_frame
 
         try:
-            data = get_frame(ds.PixelData, frame - 1, number_of_frames=frames)
+            data = pixels.encapsulated_frame(get_frame, frame - 1, frames)
             img = Image.open(io.BytesIO(data))
             img.load()
         except Exception as exc:
             raise NotRendered(f"the {syntax} codestream of frame {frame} cannot be decoded: {exc}") from exc
         return _eight_bit(img, photometric)
-    return _via_pydicom(ds, frame, photometric, syntax)
+    return _via_pydicom(ds, path, frame, photometric, syntax)
 
 
-def _native8(ds: Dataset, rows: int, cols: int, frame: int, photometric: str) -> Image.Image:
+class _Pixels:
+    """Pixel Data bytes, from memory or (deferred by dcmread) from the file at the element's offset."""
+
+    def __init__(self, ds: Dataset, path: Path | None) -> None:
+        elem = ds.get_item("PixelData", keep_deferred=True)
+        self.offset = getattr(elem, "value_tell", None) if getattr(elem, "value", None) is None else None
+        self.path = path if self.offset is not None else None
+        self.ds = ds
+
+    def slice(self, start: int, size: int) -> bytes:
+        if self.path is None:
+            return bytes(self.ds.PixelData[start:start + size])
+        with open(self.path, "rb") as fh:
+            fh.seek(self.offset + start)  # type: ignore[operator]
+            return fh.read(size)
+
+    def encapsulated_frame(self, get_frame: Any, index: int, frames: int) -> bytes:
+        if self.path is None:
+            return get_frame(self.ds.PixelData, index, number_of_frames=frames)
+        with open(self.path, "rb") as fh:
+            fh.seek(self.offset)  # type: ignore[arg-type]
+            return get_frame(fh, index, number_of_frames=frames)
+
+
+def _native8(ds: Dataset, pixels: _Pixels, rows: int, cols: int, frame: int, photometric: str) -> Image.Image:
     samples = int(ds.get("SamplesPerPixel") or 1)
-    data: bytes = ds.PixelData
     if photometric == "YBR_FULL_422":  # two Y, one Cb, one Cr per pixel pair (PS3.3 C.7.6.3.1.2)
         size = rows * cols * 2
-        chunk = data[(frame - 1) * size:frame * size]
+        chunk = pixels.slice((frame - 1) * size, size)
         if len(chunk) < size or cols % 2:
             raise NotRendered("YBR_FULL_422 pixel data shorter than Rows × Columns × 2")
         y = bytearray(rows * cols)
@@ -91,7 +120,7 @@ def _native8(ds: Dataset, rows: int, cols: int, frame: int, photometric: str) ->
         cr = Image.frombytes("L", (cols // 2, rows), bytes(chunk[3::4])).resize((cols, rows), Image.Resampling.NEAREST)
         return Image.merge("YCbCr", (Image.frombytes("L", (cols, rows), bytes(y)), cb, cr)).convert("RGB")
     size = rows * cols * samples
-    chunk = data[(frame - 1) * size:frame * size]
+    chunk = pixels.slice((frame - 1) * size, size)
     if len(chunk) < size:
         raise NotRendered(f"pixel data shorter than Rows × Columns × {samples} for frame {frame}")
     if samples == 1:
@@ -122,7 +151,7 @@ def _invert(img: Image.Image) -> Image.Image:
     return img.point(lambda v: 255 - v)
 
 
-def _via_pydicom(ds: Dataset, frame: int, photometric: str, syntax: str) -> Image.Image:
+def _via_pydicom(ds: Dataset, path: Path | None, frame: int, photometric: str, syntax: str) -> Image.Image:
     """pydicom's decoders (numpy; a plugin for some compressed syntaxes); VOI only when the object has one."""
     try:
         import numpy as np
@@ -131,7 +160,8 @@ def _via_pydicom(ds: Dataset, frame: int, photometric: str, syntax: str) -> Imag
         raise NotRendered(f"transfer syntax {syntax} with {ds.get('BitsAllocated')} bits needs numpy "
                           "(not installed)") from exc
     try:
-        arr: Any = pixel_array(ds, index=frame - 1)  # YBR is given as RGB (pydicom 3's as_rgb)
+        # from the file, pydicom reads only that frame; YBR comes back as RGB (pydicom 3's as_rgb)
+        arr: Any = pixel_array(path if path is not None else ds, index=frame - 1)
     except Exception as exc:
         raise NotRendered(f"transfer syntax {syntax} cannot be decoded here ({exc.__class__.__name__}: "
                           f"{str(exc).splitlines()[0][:160] if str(exc) else 'no decoder'})") from exc

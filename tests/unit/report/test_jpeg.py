@@ -98,3 +98,41 @@ def test_no_pixel_data() -> None:
     del ds.PixelData
     with pytest.raises(NotRendered, match="no pixel data"):
         to_image(ds)
+
+
+@pytest.mark.parametrize("syntax", ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2", "1.2.840.10008.1.2.1.99"])
+def test_a_frame_of_a_multiframe_file_is_read_from_the_file(tmp_path: Path, syntax: str) -> None:
+    """Pixel data larger than the deferral threshold stays in the file; the frame asked for is the one shown."""
+    frames, side = 3, 200  # 120 KB of pixel data, above DEFER
+    data = b"".join(bytes([40 * (i + 1)]) * side * side for i in range(frames))
+    ds = _ds("MONOCHROME2", side, side, data, syntax=syntax, NumberOfFrames=frames)
+    ds.save_as(tmp_path / "mf.dcm", enforce_file_format=True, implicit_vr=syntax == "1.2.840.10008.1.2")
+    assert render_jpeg(tmp_path / "mf.dcm", tmp_path / "f2.jpg", frame=2) == (side, side)
+    with Image.open(tmp_path / "f2.jpg") as img:
+        assert abs(img.convert("L").getpixel((100, 100)) - 80) <= 2
+
+
+def test_jpeg_baseline_multiframe_second_frame(tmp_path: Path) -> None:
+    codestreams = []
+    for colour in ((255, 255, 255), (0, 0, 0)):
+        buf = io.BytesIO()
+        Image.new("RGB", (16, 16), colour).save(buf, "JPEG", quality=95)
+        codestreams.append(buf.getvalue())
+    ds = _ds("YBR_FULL_422", 16, 16, encapsulate(codestreams), samples=3, syntax=JPEGBaseline8Bit,
+             NumberOfFrames=2)
+    ds.save_as(tmp_path / "j.dcm", enforce_file_format=True)
+    render_jpeg(tmp_path / "j.dcm", tmp_path / "j.jpg", frame=2)
+    with Image.open(tmp_path / "j.jpg") as img:
+        assert max(img.getpixel((8, 8))) <= 5
+
+
+def test_rle_goes_through_pydicom(tmp_path: Path) -> None:
+    pytest.importorskip("numpy")
+    from pydicom.uid import RLELossless
+
+    ds = _ds("MONOCHROME2", 4, 4, bytes(range(0, 160, 10)))
+    ds.compress(RLELossless)
+    ds.save_as(tmp_path / "rle.dcm", enforce_file_format=True)
+    render_jpeg(tmp_path / "rle.dcm", tmp_path / "rle.jpg", quality=95)
+    with Image.open(tmp_path / "rle.jpg") as img:
+        assert img.size == (4, 4) and img.mode == "L"
