@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from ris_ai_module.cli.session import need_config, open_context
 from ris_ai_module.errors import InvalidInput
@@ -19,18 +19,20 @@ def _date(field: str, text: str) -> date:
 
 def cmd_health_report(args: argparse.Namespace) -> int:
     """The IT report of [--since, --until] (local dates, --until inclusive); default: yesterday."""
+    from ris_ai_module.db.clock import display_zone
     from ris_ai_module.health.render import render
     from ris_ai_module.health.report import gather, previous_day
 
     cfg = need_config(args)
+    zone = display_zone(cfg.module.timezone)
     since = _date("--since", args.since) if args.since else None
     until = _date("--until", args.until) if args.until else None
     if since is None and until is None:
-        since = until = previous_day()
+        since = until = previous_day(zone=zone)
     elif since is None:
         since = until
     elif until is None:
-        until = date.today()
+        until = datetime.now(zone).date()
     assert since is not None and until is not None
     if until < since:
         raise InvalidInput("--until", f"{until} is before --since {since}")
@@ -41,7 +43,7 @@ def cmd_health_report(args: argparse.Namespace) -> int:
         with engine.connect() as conn:
             data = gather(conn, since, until + timedelta(days=1), cfg.module.hospital_name, cfg.module.instance_name,
                           result_within=float(cfg.review.result_within), fail_threshold=cfg.alerts.fail_threshold,
-                          targets=configured_targets(cfg), storage=cfg.storage)
+                          targets=configured_targets(cfg), storage=cfg.storage, zone=zone)
     finally:
         engine.dispose()
     sys.stdout.write(render(data, args.format))
@@ -50,17 +52,18 @@ def cmd_health_report(args: argparse.Namespace) -> int:
 
 def cmd_checks(args: argparse.Namespace) -> int:
     from ris_ai_module.cli.output import as_json, table
+    from ris_ai_module.db.clock import display_zone, shown
     from ris_ai_module.health import store
-    from ris_ai_module.health.report import to_local
 
-    engine = open_context(args).engine
+    ctx = open_context(args)
+    zone, engine = display_zone(ctx.config.module.timezone), ctx.engine
     try:
         with engine.connect() as conn:
             rows = store.recent(conn, target=args.target, limit=args.limit)
     finally:
         engine.dispose()
     for r in rows:
-        r["checked_at"] = to_local(r["checked_at"])
+        r["checked_at"] = shown(r["checked_at"], zone)
         r["ok"] = "OK" if r["ok"] else "FAIL"
     if args.json:
         print(as_json(rows))

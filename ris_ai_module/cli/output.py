@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from typing import Any
 from unicodedata import east_asian_width
+
+from ris_ai_module.db.clock import display_zone, shown
 
 
 def _width(text: str) -> int:
@@ -23,9 +25,25 @@ def cell(value: Any) -> str:
     return str(value).replace("\n", " ")
 
 
+#: The zone the tables show module times in (``module.timezone``); set by cli/session.need_config.
+_zone: list[tzinfo] = []
+
+
+def use_zone(name: str) -> None:
+    _zone[:] = [display_zone(name)]
+
+
+def _cell(column: str, value: Any) -> str:
+    """A column named ``*_at`` holds a RAI_* timestamp (naive UTC): shown in the configured zone, labelled
+    (db/clock.shown). Other times (the RIS's own, such as an exam date) are shown as the RIS keeps them."""
+    if column.endswith("_at") and isinstance(value, datetime):
+        return shown(value, _zone[0] if _zone else display_zone())
+    return cell(value)
+
+
 def table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
     """Columns padded by display width, so Chinese text lines up."""
-    cells = [[cell(r.get(c)) for c in columns] for r in rows]
+    cells = [[_cell(c, r.get(c)) for c in columns] for r in rows]
     widths = [max([_width(c)] + [_width(row[i]) for row in cells]) for i, c in enumerate(columns)]
 
     def line(values: Sequence[str]) -> str:

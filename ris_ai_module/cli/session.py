@@ -37,8 +37,13 @@ def config_file(args: argparse.Namespace) -> str | None:
 
 
 def need_config(args: argparse.Namespace) -> Config:
-    """The --config file, loaded strictly and checked by the parts (:func:`startup.check_config`)."""
-    return load_checked(config_file(args))
+    """The --config file, loaded strictly and checked by the parts (:func:`startup.check_config`); the CLI's
+    tables then show module times in its ``module.timezone``."""
+    from ris_ai_module.cli.output import use_zone
+
+    cfg = load_checked(config_file(args))
+    use_zone(cfg.module.timezone)
+    return cfg
 
 
 def open_context(args: argparse.Namespace) -> AppContext:

@@ -35,6 +35,9 @@ class ModuleConfig:
     hospital_name: str = ""
     #: Campuses (values of ``ris.campus_column``) whose exams this instance works on; empty: all of them.
     campuses: tuple[str, ...] = ()
+    #: The time zone every time shown to a person is given in (IANA name such as ``Asia/Shanghai``); empty: the
+    #: machine's. The RAI_* tables keep UTC whatever this says (db/clock.py).
+    timezone: str = ""
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,10 @@ class GroundConfig:
             raise ConfigError("module.campuses", "needs ris.campus_column (the view column that names the campus)")
         if self.ris.campus_institutions and not self.ris.campus_column:
             raise ConfigError("ris.campus_institutions", "needs ris.campus_column (the view column that names the campus)")
+        if self.module.timezone:
+            from ris_ai_module.config.types import check_timezone
+
+            check_timezone("module.timezone", self.module.timezone)
         if self.worker.threads < 1:
             raise ConfigError("worker.threads", "expected at least 1")
         if self.worker.batch_size < 1:

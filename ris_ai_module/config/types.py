@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from ris_ai_module.errors import ConfigError
+
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _FACTORS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 
@@ -72,3 +74,14 @@ class RetryConfig:
     multiplier: float = 2.0
     max_delay: Duration = Duration(600)
     max_attempts: int = 20
+
+
+def check_timezone(key: str, name: str) -> None:
+    """An IANA time zone name this machine knows (the ``tzdata`` package supplies them on Windows)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(key, f"unknown time zone {name!r} (expected an IANA name like \"Asia/Shanghai\" or "
+                               f"\"UTC\"; empty: the machine's)") from exc

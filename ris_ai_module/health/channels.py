@@ -16,13 +16,14 @@ import time
 import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import TYPE_CHECKING, Any
 
 import requests
 
+from ris_ai_module.db.clock import display_zone, shown
 from ris_ai_module.health.alerts import EV_DOWN, Alert
 from ris_ai_module.health.kinds import title
 from ris_ai_module.health.section import SmtpConfig, WebhookConfig
@@ -44,10 +45,9 @@ class DeliveryError(Exception):
     """A channel could not deliver; the message says which and why."""
 
 
-def _local(ts: datetime | None) -> str:
-    if ts is None:
-        return "-"
-    return ts.replace(tzinfo=timezone.utc).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+def _local(ts: datetime | None, zone: tzinfo | None = None) -> str:
+    """An alert's time (naive UTC) in the display zone, labelled (db/clock.shown)."""
+    return shown(ts, zone or display_zone()) if ts is not None else "-"
 
 
 def _duration(seconds: float) -> str:
@@ -65,21 +65,21 @@ def alert_title(alert: Alert, hospital: str = "") -> str:
     return f"[ris-ai-module] {where}{head}: {alert.target}"
 
 
-def alert_text(alert: Alert, hospital: str = "", instance: str = "") -> str:
-    """The body of an alert, in every channel."""
+def alert_text(alert: Alert, hospital: str = "", instance: str = "", zone: tzinfo | None = None) -> str:
+    """The body of an alert, in every channel; its times in ``zone`` (``module.timezone``), labelled."""
     kind = title(alert.kind)
     lines = [alert_title(alert, hospital)]
     if alert.event == EV_DOWN:
         lines.append(f"目标 Target: {alert.target} ({kind})")
         lines.append(f"状态 State: 故障 DOWN，连续 {alert.fail_count} 次检查失败 ({alert.fail_count} consecutive failed checks)")
-        lines.append(f"开始 Since: {_local(alert.since)}")
+        lines.append(f"开始 Since: {_local(alert.since, zone)}")
         lines.append(f"错误 Error: {alert.error or '-'}")
     else:
         lines.append(f"目标 Target: {alert.target} ({kind})")
-        lines.append(f"状态 State: 已恢复 RECOVERED at {_local(alert.since)}")
+        lines.append(f"状态 State: 已恢复 RECOVERED at {_local(alert.since, zone)}")
     if alert.changes > 1:
         lines.append(f"期间状态变化 {alert.changes} 次 (state changed {alert.changes} times since the last message: flapping)")
-    lines.append(f"时间 Time: {_local(alert.at)}" + (f"   实例 Instance: {instance}" if instance else ""))
+    lines.append(f"时间 Time: {_local(alert.at, zone)}" + (f"   实例 Instance: {instance}" if instance else ""))
     return "\n".join(lines)
 
 
@@ -174,10 +174,11 @@ class Notifier:
         self.config = config
         self.hospital = config.module.hospital_name
         self.instance = config.module.instance_name
+        self.zone = display_zone(config.module.timezone)
 
     def deliver(self, alert: Alert) -> bool:
         """Log the alert, send it through every channel; True when a channel (or the log alone) took it."""
-        text = alert_text(alert, self.hospital, self.instance)
+        text = alert_text(alert, self.hospital, self.instance, self.zone)
         level = logging.ERROR if alert.event == EV_DOWN else logging.WARNING
         log.log(level, "%s", text.replace("\n", " | "), extra={"action": f"alert_{alert.event.lower()}", "target": alert.target})
         smtp, hooks = self.config.alerts.smtp, self.config.alerts.webhooks

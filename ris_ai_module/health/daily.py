@@ -19,7 +19,7 @@ from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from ris_ai_module.db.clock import utcnow
+from ris_ai_module.db.clock import display_zone, utcnow
 from ris_ai_module.db.tables import report_sent
 from ris_ai_module.health.channels import Attachment, Notifier
 from ris_ai_module.health.current import configured_targets
@@ -104,7 +104,8 @@ def send_daily_report(config: Config, engine: Engine, owner: str, day: date, not
         with engine.connect() as conn:
             data = gather(conn, day, day + timedelta(days=1), config.module.hospital_name, config.module.instance_name,
                           result_within=float(config.review.result_within), fail_threshold=config.alerts.fail_threshold,
-                          targets=configured_targets(config), storage=config.storage)
+                          targets=configured_targets(config), storage=config.storage,
+                          zone=display_zone(config.module.timezone))
         html, csv_text, text = render_html(data), render_csv(data), render_text(data)
         paths = write_files(config.health.report_folder, day, html, csv_text)
         recipients = config.health.report_to

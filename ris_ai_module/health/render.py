@@ -16,6 +16,7 @@ from functools import lru_cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from ris_ai_module.db.clock import display_zone, shown
 from ris_ai_module.health.current import DOWN
 from ris_ai_module.health.kinds import is_peer, title
 from ris_ai_module.health.report import ReportData
@@ -44,8 +45,8 @@ def _ms(value: float | None) -> str:
 
 
 def _when(run_start: datetime, run_end: datetime) -> str:
-    start = run_start.strftime("%Y-%m-%d %H:%M:%S")
-    return start if run_end == run_start else f"{start} ~ {run_end.strftime('%H:%M:%S')}"
+    start = _dt(run_start, "%Y-%m-%d %H:%M:%S")
+    return start if run_end == run_start else f"{start} ~ {_dt(run_end, '%H:%M:%S')}"
 
 
 def _pad(value: object, width: int) -> str:
@@ -57,7 +58,8 @@ def _rpad(value: object, width: int) -> str:
 
 
 def _dt(value: datetime, fmt: str) -> str:
-    return value.strftime(fmt)
+    """A report time (aware, in the display zone: report.to_local) with its label, db/clock.shown."""
+    return shown(value, value.tzinfo or display_zone(), fmt)
 
 
 def _gb(value: float | None) -> str:
@@ -98,8 +100,8 @@ def render_csv(data: ReportData) -> str:
     buf.write("\ufeff")
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(CSV_HEADER)
-    period = f"{data.since:%Y-%m-%d %H:%M} ~ {data.until:%Y-%m-%d %H:%M}"
-    w.writerow(["report", data.hospital, "", "period", period, f"{data.generated_at:%Y-%m-%d %H:%M:%S}", data.instance])
+    period = f"{_dt(data.since, '%Y-%m-%d %H:%M')} ~ {_dt(data.until, '%Y-%m-%d %H:%M')}"
+    w.writerow(["report", data.hospital, "", "period", period, _dt(data.generated_at, "%Y-%m-%d %H:%M:%S"), data.instance])
     for t in data.peers + data.others:
         av = "" if t.availability is None else f"{t.availability:.2f}"
         w.writerow(["availability", t.target, t.kind, "availability_pct", av, "", f"checks={t.checks} failed={t.checks - t.ok}"])
@@ -122,7 +124,7 @@ def render_csv(data: ReportData) -> str:
         else:
             w.writerow(["storage", "", "", key, "" if value is None else str(value), "", ""])
     for j in data.rejects:
-        w.writerow(["rejected", j.calling_ae, "", j.address, str(j.count), f"{j.last_at:%Y-%m-%d %H:%M:%S}", j.reason])
+        w.writerow(["rejected", j.calling_ae, "", j.address, str(j.count), _dt(j.last_at, "%Y-%m-%d %H:%M:%S"), j.reason])
     return buf.getvalue()
 
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
-from ris_ai_module.db.clock import utcnow
+from ris_ai_module.db.clock import display_zone, to_zone, utcnow
 from ris_ai_module.db.tables import assoc_reject, dicom_object, report_state, task
 from ris_ai_module.health import store
 from ris_ai_module.health.current import REMOVED, UP, shown_state
@@ -64,7 +64,7 @@ class RejectStats:
     calling_ae: str
     address: str
     count: int
-    last_at: datetime  # local time
+    last_at: datetime  # aware, in the display zone
     reason: str
 
 
@@ -72,9 +72,9 @@ class RejectStats:
 class ReportData:
     hospital: str
     instance: str
-    since: datetime  # local, inclusive
-    until: datetime  # local, exclusive
-    generated_at: datetime  # local
+    since: datetime  # aware, in the display zone, inclusive
+    until: datetime  # aware, in the display zone, exclusive
+    generated_at: datetime  # aware, in the display zone
     peers: list[TargetStats] = field(default_factory=list)
     others: list[TargetStats] = field(default_factory=list)
     exams: dict[str, int] = field(default_factory=dict)
@@ -92,16 +92,17 @@ class ReportData:
         return sum(t.checks - t.ok for t in self.peers + self.others)
 
 
-def local_midnight_utc(day: date) -> datetime:
-    """00:00 local time of ``day`` as naive UTC (the form of every RAI_* timestamp)."""
-    return datetime.combine(day, time()).astimezone().astimezone(timezone.utc).replace(tzinfo=None)
+def local_midnight_utc(day: date, zone: tzinfo | None = None) -> datetime:
+    """00:00 of ``day`` in the display zone (``module.timezone``) as naive UTC (the form of every RAI_* timestamp)."""
+    return datetime.combine(day, time(), tzinfo=zone or display_zone()).astimezone(timezone.utc).replace(tzinfo=None)
 
 
-def to_local(ts: Any) -> datetime:
-    """Naive UTC from the database (a string on some drivers for aggregates) -> naive local time."""
+def to_local(ts: Any, zone: tzinfo | None = None) -> datetime:
+    """Naive UTC from the database (a string on some drivers for aggregates) -> an aware time in the display
+    zone, which the templates show with its label (db/clock.shown)."""
     if isinstance(ts, str):
         ts = datetime.fromisoformat(ts)
-    return ts.replace(tzinfo=timezone.utc).astimezone().replace(tzinfo=None)
+    return to_zone(ts, zone or display_zone())
 
 
 def percentile(values: list[float], pct: float) -> float | None:
@@ -115,25 +116,28 @@ def percentile(values: list[float], pct: float) -> float | None:
 
 def gather(conn: Connection, since_day: date, until_day: date, hospital: str = "", instance: str = "",
            result_within: float = 7200.0, fail_threshold: int = 1,
-           targets: frozenset[str] | None = None, storage: Any = None) -> ReportData:
-    """The report of the local days since_day <= day < until_day; a target's state at the end of it counts
-    DOWN only after ``fail_threshold`` failures in a row; one not in ``targets`` (when given) is REMOVED."""
-    since, until = local_midnight_utc(since_day), local_midnight_utc(until_day)
+           targets: frozenset[str] | None = None, storage: Any = None,
+           zone: tzinfo | None = None) -> ReportData:
+    """The report of the days since_day <= day < until_day in ``zone`` (``module.timezone``; None: the
+    machine's); a target's state at the end of it counts DOWN only after ``fail_threshold`` failures in a
+    row; one not in ``targets`` (when given) is REMOVED."""
+    zone = zone or display_zone()
+    since, until = local_midnight_utc(since_day, zone), local_midnight_utc(until_day, zone)
     data = ReportData(
         hospital=hospital, instance=instance,
-        since=datetime.combine(since_day, time()), until=datetime.combine(until_day, time()),
-        generated_at=to_local(utcnow()),
+        since=datetime.combine(since_day, time(), tzinfo=zone), until=datetime.combine(until_day, time(), tzinfo=zone),
+        generated_at=to_local(utcnow(), zone),
     )
     per_target: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in store.between(conn, since, until):
         per_target[row["target"]].append(row)
     for target in sorted(per_target):
-        stats = _target_stats(target, per_target[target], fail_threshold, targets)
+        stats = _target_stats(target, per_target[target], fail_threshold, targets, zone)
         (data.peers if is_peer(stats.kind) else data.others).append(stats)
     data.exams = _exam_counts(conn, since, until)
     data.objects = _object_counts(conn, since, until)
     data.reports = _report_counts(conn, since, until)
-    data.rejects = _rejects(conn, since, until)
+    data.rejects = _rejects(conn, since, until, zone)
     from ris_ai_module.report.acceptance import statistics  # the clinical side of the day (issue 9)
 
     data.acceptance = statistics(conn, since, until, result_within, now=min(utcnow(), until))
@@ -155,7 +159,7 @@ def _storage(conn: Connection, storage: Any, since: datetime, until: datetime) -
 
 
 def _target_stats(target: str, rows: list[dict[str, Any]], fail_threshold: int = 1,
-                  targets: frozenset[str] | None = None) -> TargetStats:
+                  targets: frozenset[str] | None = None, zone: tzinfo | None = None) -> TargetStats:
     ok_rows = [r for r in rows if r["ok"]]
     latencies = [float(r["latency_ms"]) for r in ok_rows if r["latency_ms"] is not None]
     runs: list[FailureRun] = []
@@ -165,7 +169,7 @@ def _target_stats(target: str, rows: list[dict[str, Any]], fail_threshold: int =
             current.append(r)
             continue
         if current:
-            runs.append(FailureRun(to_local(current[0]["checked_at"]), to_local(current[-1]["checked_at"]),
+            runs.append(FailureRun(to_local(current[0]["checked_at"], zone), to_local(current[-1]["checked_at"], zone),
                                    len(current), current[0]["error"] or ""))
             current = []
         if r is not None and not r["ok"]:
@@ -245,7 +249,7 @@ def _report_counts(conn: Connection, since: datetime, until: datetime) -> dict[s
     }
 
 
-def _rejects(conn: Connection, since: datetime, until: datetime) -> list[RejectStats]:
+def _rejects(conn: Connection, since: datetime, until: datetime, zone: tzinfo | None = None) -> list[RejectStats]:
     r = assoc_reject
     stmt = (
         select(r.c.calling_ae, r.c.address, func.count().label("n"), func.max(r.c.rejected_at).label("last_at"),
@@ -254,9 +258,9 @@ def _rejects(conn: Connection, since: datetime, until: datetime) -> list[RejectS
         .group_by(r.c.calling_ae, r.c.address)
         .order_by(func.count().desc(), r.c.calling_ae, r.c.address)
     )
-    return [RejectStats(row.calling_ae or "", row.address or "", int(row.n), to_local(row.last_at), row.reason or "")
+    return [RejectStats(row.calling_ae or "", row.address or "", int(row.n), to_local(row.last_at, zone), row.reason or "")
             for row in conn.execute(stmt)]
 
 
-def previous_day(now_local: datetime | None = None) -> date:
-    return (now_local or datetime.now()).date() - timedelta(days=1)
+def previous_day(now_local: datetime | None = None, zone: tzinfo | None = None) -> date:
+    return (now_local or datetime.now(zone or display_zone())).date() - timedelta(days=1)

@@ -30,7 +30,7 @@ from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from ris_ai_module import audit
-from ris_ai_module.db.clock import utcnow
+from ris_ai_module.db.clock import display_zone, utcnow
 from ris_ai_module.health import store
 from ris_ai_module.health.alerts import AlertEngine
 from ris_ai_module.health.channels import Notifier
@@ -50,10 +50,12 @@ class HealthScheduler:
 
     name = "health"
 
-    def __init__(self, ctx: Running, clock: Callable[[], datetime] = datetime.now) -> None:
+    def __init__(self, ctx: Running, clock: Callable[[], datetime] | None = None) -> None:
         self.ctx = ctx
         self.cfg = ctx.config.health
-        self.clock = clock  # local time, for the report's due time
+        zone = display_zone(ctx.config.module.timezone)
+        # the wall clock of module.timezone (naive), for the report's due time: its days are the report's days
+        self.clock = clock or (lambda: datetime.now(zone).replace(tzinfo=None))
         self.lease = Lease(ctx.engine, SCHEDULER_LEASE, ctx.owner, self.cfg.lease)
         self.notifier = Notifier(ctx.config)
         a = ctx.config.alerts
@@ -62,7 +64,7 @@ class HealthScheduler:
             jobstores={"default": MemoryJobStore()},
             executors={"default": ThreadPoolExecutor(max_workers=4)},
             job_defaults={"coalesce": True, "max_instances": 1},
-            timezone=datetime.now().astimezone().tzinfo,
+            timezone=zone,
         )
 
     def jobs(self) -> list[tuple[str, float, Callable[[], Any]]]:

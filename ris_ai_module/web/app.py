@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from importlib import resources
 from typing import Any
@@ -25,6 +25,7 @@ import bottle
 from sqlalchemy.exc import SQLAlchemyError
 
 from ris_ai_module.audit import AuditEvent, AuditLog
+from ris_ai_module.db.clock import display_zone, to_zone
 from ris_ai_module.services import Running
 from ris_ai_module.web.auth import Authenticator
 from ris_ai_module.web.checks import address_allowed as _allowed
@@ -186,9 +187,20 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PAGE_CLIENT = "rai-page"
 
 
-def to_json(value: Any) -> str:
-    """UTF-8 JSON (Chinese as is); dates and times in ISO 8601."""
-    return json.dumps(value, ensure_ascii=False, default=_iso)
+def to_json(value: Any, zone: tzinfo | None = None) -> str:
+    """UTF-8 JSON (Chinese as is); dates and times in ISO 8601. With ``zone`` (``module.timezone``), a field
+    named ``*_at`` holds a RAI_* timestamp (naive UTC) and is given in that zone with its offset
+    (``2026-12-02T18:00:00+08:00``), the one time the page shows; the RIS's own times stay as the RIS keeps them."""
+    return json.dumps(_zoned(value, zone) if zone is not None else value, ensure_ascii=False, default=_iso)
+
+
+def _zoned(value: Any, zone: tzinfo) -> Any:
+    if isinstance(value, dict):
+        return {k: to_zone(v, zone) if isinstance(v, datetime) and str(k).endswith("_at") else _zoned(v, zone)
+                for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_zoned(v, zone) for v in value]
+    return value
 
 
 def _iso(value: Any) -> str:
@@ -235,7 +247,8 @@ def make_app(ctx: Running, audit_log: AuditLog | None = None) -> bottle.Bottle:
 
     app = bottle.Bottle(catchall=True)
     app.uninstall(bottle.JSONPlugin)
-    app.install(bottle.JSONPlugin(json_dumps=to_json))
+    zone = display_zone(ctx.config.module.timezone)
+    app.install(bottle.JSONPlugin(json_dumps=lambda value: to_json(value, zone)))
     app.install(json_boundary)
     tls = bool(ctx.config.http.tls_certificate)
     app.add_hook("before_request", lambda: _security_headers(tls))

@@ -95,3 +95,30 @@ def test_smtp_tls_with_login(tls_smtp, security: str) -> None:
     bad = SmtpConfig(**{**cfg.__dict__, "password": "wrong"})
     with pytest.raises(DeliveryError, match="SMTPAuthenticationError"):
         send_mail(bad, cfg.to, "x", "y")
+
+
+@pytest.mark.parametrize(("zone", "at", "since"), [
+    ("Asia/Shanghai", "2026-11-27 09:00:00 +08:00", "2026-11-27 08:58:00 +08:00"),  # UTC+8, no DST
+    ("UTC", "2026-11-27 01:00:00 +00:00", "2026-11-27 00:58:00 +00:00"),
+])
+def test_alert_mail_times_are_in_the_configured_zone_labelled(sqlite_db, smtp_server, zone, at, since) -> None:
+    from datetime import datetime
+
+    from ris_ai_module.health.alerts import Alert
+
+    ctx = make_ctx(sqlite_db, module={"timezone": zone},
+                   alerts={"smtp": {"host": "127.0.0.1", "port": smtp_server.port, "security": "none",
+                                    "from_addr": "rai@hospital.example", "to": ["it@hospital.example"]}})
+    # the alert's times as the module keeps them: naive UTC
+    alert = Alert("DOWN", "PACS", "ECHO", datetime(2026, 11, 27, 1, 0), datetime(2026, 11, 27, 0, 58), 3, "refused", 1)
+    assert Notifier(ctx.config).deliver(alert)
+    body = text_of(smtp_server.wait_for(1)[0])
+    assert f"开始 Since: {since}" in body and f"时间 Time: {at}" in body, body
+
+
+def test_an_unknown_zone_is_a_configuration_error_naming_the_key(sqlite_db) -> None:
+    from ris_ai_module.errors import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        make_ctx(sqlite_db, module={"timezone": "Asia/Peking"})
+    assert str(err.value).startswith("module.timezone: unknown time zone 'Asia/Peking'")

@@ -6,7 +6,10 @@ import csv
 import io
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import insert
 
 from ris_ai_module.cli.main import main
@@ -17,9 +20,15 @@ from tests.integration.health.conftest import html_of, make_ctx, text_of
 DAY = date.today() - timedelta(days=1)
 
 
+#: The zone of module.timezone the seeded wall times are in (set by the test; None: the machine's).
+ZONE: list[Any] = [None]
+
+
 def at(hour: int, minute: int = 0, day: date = DAY) -> datetime:
-    """Local time of the reported day -> naive UTC, as stored."""
-    return datetime(day.year, day.month, day.day, hour, minute).astimezone().astimezone(timezone.utc).replace(tzinfo=None)
+    """Wall time of the reported day in the report's zone -> naive UTC, as stored."""
+    local = datetime(day.year, day.month, day.day, hour, minute)
+    local = local.replace(tzinfo=ZONE[0]) if ZONE[0] is not None else local.astimezone()
+    return local.astimezone(timezone.utc).replace(tzinfo=None)
 
 
 def seed(engine) -> None:
@@ -62,9 +71,14 @@ def seed(engine) -> None:
         ])
 
 
-def test_daily_report_mail_files_and_once(any_db, smtp_server, tmp_path: Path) -> None:
-    seed(any_db)
-    ctx = make_ctx(any_db, owner="node-a",
+@pytest.mark.parametrize(("zone", "offset"), [("Asia/Shanghai", "+08:00"), ("UTC", "+00:00")])
+def test_daily_report_mail_files_and_once(any_db, smtp_server, tmp_path: Path, zone: str, offset: str) -> None:
+    ZONE[0] = ZoneInfo(zone)
+    try:
+        seed(any_db)
+    finally:
+        ZONE[0] = None
+    ctx = make_ctx(any_db, owner="node-a", module={"timezone": zone, "hospital_name": "测试医院"},
                    health={"report_to": ["it@hospital.example"], "report_folder": str(tmp_path / "reports")},
                    alerts={"smtp": {"host": "127.0.0.1", "port": smtp_server.port, "security": "none",
                                     "from_addr": "rai@hospital.example"}})
@@ -73,11 +87,15 @@ def test_daily_report_mail_files_and_once(any_db, smtp_server, tmp_path: Path) -
     assert msg["Subject"].startswith(f"[ris-ai-module] 测试医院 每日运维报告 Daily IT report {DAY.isoformat()}")
     html = html_of(msg)
     for words in ("PACS", "AI host", "95.00%", "50.00%", "refused: nothing listens on 10.1.1.5:104",
-                  "HTTP 500 (expected 200)", f"{DAY.isoformat()} 09:07:00", "INTRUDER", "10.9.9.9"):
+                  "HTTP 500 (expected 200)", f"{DAY.isoformat()} 09:07:00 {offset}", "INTRUDER", "10.9.9.9"):
         assert words in html, words
     assert "the day before" not in html
     text = text_of(msg)
-    assert f"{DAY.isoformat()} 09:07:00  PACS  x1  refused: nothing listens on 10.1.1.5:104" in text
+    assert f"{DAY.isoformat()} 09:07:00 {offset}  PACS  x1  refused: nothing listens on 10.1.1.5:104" in text
+    # the day is the configured zone's day, labelled: 00:00 to 00:00 there
+    next_day = (DAY + timedelta(days=1)).isoformat()
+    assert f"期间 Period: {DAY.isoformat()} 00:00 {offset} ~ {next_day} 00:00 {offset}" in text
+    assert f"last {DAY.isoformat()} 12:02:00 {offset}" in text
     # The counts say what they count: push deliveries vs exams, DICOM objects vs exams vs reports.
     assert "pushed 3 deliveries (exams 2)   failed 1   pending (now) 1" in text
     assert "objects received 3 (SR 1, images 2) exams 1 (with SR 1)   objects unlinked 1" in text

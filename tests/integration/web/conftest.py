@@ -36,13 +36,15 @@ class Api:
         return requests.post(self.base + path, auth=auth, timeout=30, **kw)
 
 
-def start_api(engine: Engine, tmp_path: Path, storage: dict[str, Any] | None = None, **http: Any) -> Api:
+def start_api(engine: Engine, tmp_path: Path, storage: dict[str, Any] | None = None,
+              module: dict[str, Any] | None = None, **http: Any) -> Api:
     port = free_port()
     users = [{"name": OPERATOR[0], "password_hash": hash_password(OPERATOR[1], 1000), "role": "operator"},
              {"name": VIEWER[0], "password_hash": hash_password(VIEWER[1], 1000), "role": "viewer"}]
     tokens = [{"name": "monitor", "token_hash": token_hash(MONITOR_TOKEN), "role": "viewer"}]
     ctx = make_ctx(engine, "http://127.0.0.1:9/", storage={"root": str(tmp_path / "storage"), **(storage or {})},
-                   http={"enabled": True, "host": "127.0.0.1", "port": port, "users": users, "tokens": tokens, **http})
+                   http={"enabled": True, "host": "127.0.0.1", "port": port, "users": users, "tokens": tokens, **http},
+                   **({"module": module} if module else {}))
     server = WebServer(ctx)
     server.start()
     scheme = "https" if http.get("tls_certificate") else "http"

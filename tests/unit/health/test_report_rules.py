@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
 
 from ris_ai_module.health.daily import due_day
 from ris_ai_module.health.render import render_csv, render_html, render_text
@@ -44,17 +45,19 @@ def test_report_due_after_report_time_for_the_previous_day() -> None:
 
 
 def _data() -> ReportData:
-    base = datetime(2026, 11, 26, 9, 0)
-    rows = [{"checked_at": _utc(base.replace(minute=m)), "ok": 1 if m != 3 else 0,
+    base = datetime(2026, 11, 26, 9, 0)  # naive UTC, as stored
+    rows = [{"checked_at": base.replace(minute=m), "ok": 1 if m != 3 else 0,
              "error": None if m != 3 else "rejected (permanent, Service User): Calling AE title not recognised",
              "kind": "ECHO", "latency_ms": 10 + m, "detail": None} for m in range(4)]
+    shanghai = ZoneInfo("Asia/Shanghai")  # module.timezone: the report's times are in it, labelled
     return ReportData(
-        hospital="测试医院 <b>", instance="node-a", since=datetime(2026, 11, 26), until=datetime(2026, 11, 27),
-        generated_at=datetime(2026, 11, 27, 7, 30), peers=[_target_stats("PACS", rows)],
+        hospital="测试医院 <b>", instance="node-a", since=datetime(2026, 11, 26, tzinfo=shanghai),
+        until=datetime(2026, 11, 27, tzinfo=shanghai), generated_at=datetime(2026, 11, 27, 7, 30, tzinfo=shanghai),
+        peers=[_target_stats("PACS", rows, zone=shanghai)],
         exams={"pushed": 12, "failed": 1, "pending": 2},
         objects={"received": 30, "sr": 10, "images": 20, "unlinked": 1, "unlinked_total": 3},
         reports={"applied": 9, "failed": 0, "pending_signed": 1},
-        rejects=[RejectStats("EVIL", "10.0.0.9", 4, datetime(2026, 11, 26, 12, 0), "calling AE title 'EVIL' is not a configured peer")],
+        rejects=[RejectStats("EVIL", "10.0.0.9", 4, datetime(2026, 11, 26, 12, 0, tzinfo=shanghai), "calling AE title 'EVIL' is not a configured peer")],
     )
 
 
@@ -66,7 +69,7 @@ def test_csv_opens_in_excel_and_holds_every_section() -> None:
     by = {(r[0], r[1], r[3]): r for r in rows[1:]}
     assert by[("availability", "PACS", "availability_pct")][4] == "75.00"
     assert by[("latency", "PACS", "p95_ms")][4] == "12.0"
-    assert by[("failure", "PACS", "count")][5] == "2026-11-26 09:03:00"
+    assert by[("failure", "PACS", "count")][5] == "2026-11-26 17:03:00 +08:00"  # 09:03 UTC in Shanghai
     assert by[("exams", "", "pushed")][4] == "12"
     assert by[("rejected", "EVIL", "10.0.0.9")][4] == "4"
 
@@ -81,5 +84,5 @@ def test_html_is_chinese_with_english_terms_and_escaped() -> None:
 
 def test_text_lists_the_failure_line() -> None:
     text = render_text(_data())
-    assert "2026-11-26 09:03:00  PACS  x1  rejected (permanent, Service User)" in text
+    assert "2026-11-26 17:03:00 +08:00  PACS  x1  rejected (permanent, Service User)" in text
     assert "availability   75.00%" in text
