@@ -74,7 +74,9 @@ HOOKS: dict[str, tuple[str, Callable[[], bool]]] = {
         "send the Storage Commitment N-EVENT-REPORT on the N-ACTION's association right after its response, "
         "on the association's own thread",
         lambda: _uses(Association._run_reactor, "_serve_request")
-        and _uses(Association.send_n_event_report, "_is_paused", "_reactor_checkpoint"),
+        and _uses(Association.send_n_event_report, "_is_paused", "_reactor_checkpoint", "_get_valid_context")
+        and callable(getattr(DULServiceProvider, "peek_next_pdu", None))
+        and hasattr(dimse_primitives.N_EVENT_REPORT(), "EventInformation"),
     ),
     "ThreadedAssociationServer.get_request/finish_request/verify_request": (
         "refuse addresses at accept time, TLS handshakes off the accept loop",
@@ -189,6 +191,10 @@ def install_after_response(assoc: Any) -> None:
     assoc._serve_request = serve
 
 
+def has_after_response(assoc: Any) -> bool:
+    return _AFTER in assoc.__dict__
+
+
 def after_response(assoc: Any, job: Callable[[], None]) -> bool:
     """Queue ``job`` for after the current request's response; False when the association has no hook."""
     jobs = assoc.__dict__.get(_AFTER)
@@ -196,3 +202,55 @@ def after_response(assoc: Any, job: Callable[[], None]) -> bool:
         return False
     jobs.append(job)
     return True
+
+
+def release_requested(assoc: Any) -> bool:
+    """Has the peer sent A-RELEASE-RQ? Only looks (``acse.is_release_requested`` takes the request off the
+    queue, and the association would then never answer it)."""
+    from pynetdicom.pdu_primitives import A_RELEASE
+
+    primitive = assoc.dul.peek_next_pdu()
+    return isinstance(primitive, A_RELEASE) and primitive.result is None
+
+
+def send_event_report(assoc: Any, dataset: Any, event_type: int, class_uid: str, instance_uid: str,
+                      timeout: float) -> tuple[Any, bool]:
+    """N-EVENT-REPORT on an association whose reactor is paused on this thread (an :func:`after_response`
+    job), waiting at most ``timeout`` for the response but no longer once the peer asks to release (an SCU
+    may release right after the N-ACTION response; pynetdicom's ``send_n_event_report`` would wait and then
+    abort the association). Returns (the response's status data set or None, released?)."""
+    import time as _time
+    from io import BytesIO
+
+    from pydicom.uid import UID
+    from pynetdicom.dsutils import encode
+
+    context = assoc._get_valid_context(class_uid, "", None)
+    ts = context.transfer_syntax[0]
+    req = dimse_primitives.N_EVENT_REPORT()
+    req.MessageID = getattr(assoc, "_rai_message_id", 0) % 65535 + 1  # our requests on this association: 1, 2, ...
+    assoc._rai_message_id = req.MessageID
+    req.AffectedSOPClassUID = UID(class_uid)
+    req.AffectedSOPInstanceUID = UID(instance_uid)
+    req.EventTypeID = event_type
+    req.EventInformation = BytesIO(encode(dataset, ts.is_implicit_VR, ts.is_little_endian, ts.is_deflated))
+    assoc._reactor_checkpoint.clear()
+    try:
+        assoc.dimse.send_msg(req, context.context_id)
+        deadline = _time.monotonic() + timeout
+        while _time.monotonic() < deadline and assoc.is_established:
+            _cx, rsp = assoc.dimse.get_msg(block=False)
+            if rsp is not None:
+                if getattr(rsp, "MessageIDBeingRespondedTo", None) == req.MessageID and rsp.is_valid_response:
+                    from pydicom.dataset import Dataset
+
+                    status = Dataset()
+                    status.Status = rsp.Status
+                    return status, False
+                return None, False  # something else than our response: leave the report to a new association
+            if release_requested(assoc):
+                return None, True
+            _time.sleep(0.0005)
+        return None, False
+    finally:
+        assoc._reactor_checkpoint.set()

@@ -116,6 +116,8 @@ def handle_n_action(event: Any, state: ScpState) -> tuple[Any, Dataset | None]:
         return _status(INVALID_ARGUMENT, "Transaction UID (0008,1195) missing")
     if not refs:
         return _status(INVALID_ARGUMENT, "Referenced SOP Sequence (0008,1150) empty or incomplete")
+    from ris_ai_module.dicom import pynetdicom_adapter
+
     calling = str(assoc.requestor.ae_title or "").strip()
     address = str(assoc.requestor.address)
     grace = float(cfg.commitment.same_association_timeout) + 5.0
@@ -130,16 +132,16 @@ def handle_n_action(event: Any, state: ScpState) -> tuple[Any, Dataset | None]:
             task_id = queue.enqueue(conn, TaskKind.STGCMT_REPORT, payload={"transaction_uid": uid},
                                     exam_key=first.exam_key if first is not None else None,
                                     run_at=utcnow() + timedelta(seconds=grace))
-            sc.add(conn, uid, sc.IN, sc.PENDING, calling, address, refs, task_id=task_id)
+            hooked = pynetdicom_adapter.has_after_response(assoc)
+            sc.add(conn, uid, sc.IN, sc.SENDING if hooked else sc.PENDING, calling, address, refs, task_id=task_id)
     except Exception as exc:
         log.error("storage commitment request %s from %s not recorded: %s", uid, calling, exc,
                   extra={"action": "stgcmt_not_recorded"})
         return _status(RESOURCE_LIMITATION, "database unavailable, nothing recorded")
     log.info("storage commitment request %s from %s (%d instances)", uid, calling, len(refs),
              extra={"action": "stgcmt_requested"})
-    from ris_ai_module.dicom import pynetdicom_adapter
-
-    pynetdicom_adapter.after_response(assoc, lambda: report_on_association(assoc, uid, state))
+    if hooked:
+        pynetdicom_adapter.after_response(assoc, lambda: report_on_association(assoc, uid, state))
     return SUCCESS, None
 
 
@@ -172,50 +174,49 @@ def _event(committed: Sequence[sc.Ref], failed: Sequence[sc.Failure]) -> int:
 
 
 def report_on_association(assoc: Any, uid: str, state: ScpState) -> None:
-    """Right after the N-ACTION response, on the association's own thread: the N-EVENT-REPORT there, unless the
-    requester is already releasing. Any failure leaves the report to the STGCMT_REPORT task."""
-    if not assoc.is_established or assoc.acse.is_release_requested():
-        return
+    """Right after the N-ACTION response, on the association's own thread: the N-EVENT-REPORT there. Nothing
+    is committed to the database between the response and the report (the row was written SENDING with the
+    request), so a requester that releases at once has seldom done so before the report left; if it has, or
+    does while we wait for its answer, the wait ends and the report goes on a new association."""
+    from ris_ai_module.dicom import pynetdicom_adapter
+
     cfg: DicomConfig = state.ctx.config.dicom
     engine = state.ctx.engine
-    with engine.begin() as conn:
-        if not sc.move(conn, uid, [sc.PENDING], sc.SENDING, detail="sending on the N-ACTION's association"):
-            return
-        t = sc.get(conn, uid)
-        assert t is not None
-        committed, failed = decide(conn, state.area, cfg, t.instances)
-    event_type = _event(committed, failed)
+    code: int | None = None
+    released = False
     started = time.monotonic()
-    saved = assoc.dimse_timeout
-    status: Any = None
     try:
-        assoc.dimse_timeout = float(cfg.commitment.same_association_timeout)
-        status, _reply = assoc.send_n_event_report(sc.event_information(uid, committed, failed), event_type,
-                                                   sc.SOP_CLASS, sc.SOP_INSTANCE)
+        with engine.connect() as conn:
+            t = sc.get(conn, uid)
+            if t is None or t.state != sc.SENDING:
+                return
+            committed, failed = decide(conn, state.area, cfg, t.instances)
+        event_type = _event(committed, failed)
+        if assoc.is_established and not pynetdicom_adapter.release_requested(assoc):
+            status, released = pynetdicom_adapter.send_event_report(
+                assoc, sc.event_information(uid, committed, failed), event_type, sc.SOP_CLASS, sc.SOP_INSTANCE,
+                float(cfg.commitment.same_association_timeout))
+            code = int(status.Status) if status is not None and "Status" in status else None
+        else:
+            released = True
     except Exception as exc:
         log.warning("storage commitment report %s on the association failed: %s", uid, exc)
-    finally:
-        try:
-            assoc.dimse_timeout = saved
-        except Exception:
-            pass
-    code = int(status.Status) if status is not None and "Status" in status else None
     ms = int((time.monotonic() - started) * 1000)
     with engine.begin() as conn:
-        if code is not None and code in (0x0000,) or (code is not None and (code & 0xF000) == 0xB000):
+        if code is not None and (code == 0x0000 or (code & 0xF000) == 0xB000):
             sc.move(conn, uid, [sc.SENDING], sc.REPORTED, event_type=event_type, failures=failed, channel=sc.SAME,
                     answered_at=utcnow(), detail=f"event {event_type} on the N-ACTION's association: "
                                                  f"0x{code:04X} in {ms} ms; {len(committed)} committed, {len(failed)} failed")
-            if t.task_id is not None:
-                queue.run_now(conn, t.task_id)  # the task only records that it was delivered
             log.info("storage commitment %s reported on the same association (event %d)", uid, event_type,
                      extra={"action": "stgcmt_reported"})
         else:
-            answer = "no response" if code is None else f"0x{code:04X}"
+            answer = ("the requester released its association" if released
+                      else "no response" if code is None else f"0x{code:04X}")
             sc.move(conn, uid, [sc.SENDING], sc.PENDING,
                     detail=f"on the N-ACTION's association: {answer}; a new association follows")
-            if t.task_id is not None:
-                queue.run_now(conn, t.task_id)
+        t2 = sc.get(conn, uid)
+        if t2 is not None and t2.task_id is not None:
+            queue.run_now(conn, t2.task_id)
     state.ctx.wake.set()
 
 

@@ -221,3 +221,29 @@ def test_bad_requests_get_statuses_that_say_why(rig) -> None:
 def _task(ctx: AppContext, task_id: int) -> Any:
     with ctx.engine.connect() as conn:
         return conn.execute(select(task).where(task.c.task_id == task_id)).one()
+
+
+def test_a_requester_that_releases_at_once_gets_its_report_exactly_once(tmp_path: Path, rig) -> None:
+    """The SCU may release right after the N-ACTION response (PS3.4 J.3.2.1.2): the report then comes on a new
+    association (or, when it won the race, on the old one) - one way, once."""
+    ctx, scp, peer = rig
+    sc = make.sc(tmp_path / "sc.dcm", accession="ACC1", patient_id="P1")
+    ae, assoc, reports = _scu(scp.port)
+    try:
+        assert int(assoc.send_c_store(sc).Status) == 0x0000
+        assert _ask(assoc, "1.2.3.4.7", [_ref(SC_CLASS, sc.SOPInstanceUID)]) == 0x0000
+        assoc.release()
+    finally:
+        ae.shutdown()
+    with ctx.engine.connect() as conn:
+        task_id = conn.execute(select(stgcmt.c.task_id).where(stgcmt.c.transaction_uid == "1.2.3.4.7")).scalar_one()
+
+    def delivered() -> bool:
+        make_worker(ctx).run_once()
+        return _task(ctx, task_id).status == "DONE"
+    assert wait_until(delivered, 20, 0.1)
+    with ctx.engine.connect() as conn:
+        row = conn.execute(select(stgcmt).where(stgcmt.c.transaction_uid == "1.2.3.4.7")).one()
+    on_old, on_new = reports.qsize(), peer.reports.qsize()
+    assert (row.state, on_old + on_new) == ("REPORTED", 1)
+    assert row.channel == ("SAME" if on_old else "NEW")
