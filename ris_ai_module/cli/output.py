@@ -33,11 +33,16 @@ def use_zone(name: str) -> None:
     _zone[:] = [display_zone(name)]
 
 
+def zone() -> tzinfo:
+    """The zone the CLI shows module times in (``module.timezone`` once a configuration is loaded)."""
+    return _zone[0] if _zone else display_zone()
+
+
 def _cell(column: str, value: Any) -> str:
     """A column named ``*_at`` holds a RAI_* timestamp (naive UTC): shown in the configured zone, labelled
     (db/clock.shown). Other times (the RIS's own, such as an exam date) are shown as the RIS keeps them."""
     if column.endswith("_at") and isinstance(value, datetime):
-        return shown(value, _zone[0] if _zone else display_zone())
+        return shown(value, zone())
     return cell(value)
 
 

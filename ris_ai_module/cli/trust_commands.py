@@ -22,7 +22,8 @@ def _since(text: str | None) -> datetime | None:
 
 def cmd_exam(args: argparse.Namespace) -> int:
     """One exam: report state, the SRs with provenance, every value with its source (current first)."""
-    from ris_ai_module.cli.output import as_json, cell, table
+    from ris_ai_module.cli.output import as_json, cell, table, zone
+    from ris_ai_module.db.clock import shown
     from ris_ai_module.db.engine import make_engine
     from ris_ai_module.db.ris import get_exam
     from ris_ai_module.report.trace_view import exam_measurements, exam_sources
@@ -46,7 +47,8 @@ def cmd_exam(args: argparse.Namespace) -> int:
           f"{cell(exam.exam_date)}  {exam.exam_items or ''}")
     print(f"报告 Report: {state['state'] + ' - ' + (state['detail'] or '') if state else '-'}")
     print("\nAI 结果来源 SRs (AI values awaiting the doctor's confirmation / AI 测量值，待医生确认)")
-    print(table([{**s, "sr": s["short_uid"], "time": s["content_at"] or s["received_at"],
+    # the SR's own content time as the device wrote it, else when the module received it (UTC, shown labelled)
+    print(table([{**s, "sr": s["short_uid"], "time": s["content_at"] or shown(s["received_at"], zone()),
                   "device": " ".join(x for x in (s["manufacturer"], s["model"], s["device_serial"]) if x),
                   "algorithm": " ".join(x for x in (s["algorithm_name"], s["algorithm_version"]) if x),
                   "revises": ", ".join("…" + u[-12:] for u in s["predecessors"])} for s in sources],

@@ -6,11 +6,12 @@ and lifts account locks (``/api/security``), the system administrator sees the a
 from __future__ import annotations
 
 import html
+from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
 import bottle
 
-from ris_ai_module.db.clock import utcnow
+from ris_ai_module.db.clock import display_zone, shown, utcnow
 from ris_ai_module.web import params
 from ris_ai_module.web.audit_export import export_csv, read_rows
 from ris_ai_module.web.errors import HttpError
@@ -65,7 +66,8 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
         web.audit(user.name, "audit_read", f"{since_text or '-'}..{until_text or '-'}", f"page rows={len(rows)}")
         bottle.response.content_type = "text/html; charset=utf-8"
         bottle.response.set_header("Content-Security-Policy", PAGE_POLICY)
-        return _page(rows, since_text, until_text, int(web.ctx.config.audit.retention) // 86400)
+        return _page(rows, since_text, until_text, int(web.ctx.config.audit.retention) // 86400,
+                     display_zone(web.ctx.config.module.timezone))
 
     @app.get("/api/security")
     def security() -> dict[str, Any]:
@@ -104,10 +106,14 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
                 "tokens": [{"name": t.name, "role": t.role} for t in cfg.tokens]}
 
 
-def _page(rows: list[dict[str, Any]], since: str, until: str, retention_days: int) -> str:
+def _page(rows: list[dict[str, Any]], since: str, until: str, retention_days: int, zone: tzinfo | None = None) -> str:
     e = html.escape
+
+    def text(c: str, value: Any) -> str:  # the audit time (naive UTC) in module.timezone, labelled
+        return shown(value, zone or display_zone()) if c == "audit_at" and value else "" if value is None else str(value)
+
     body = "".join(
-        "<tr>" + "".join(f"<td>{e('' if r[c] is None else str(r[c]))}</td>"
+        "<tr>" + "".join(f"<td>{e(text(c, r[c]))}</td>"
                          for c in ("audit_id", "audit_at", "actor", "source", "action", "target", "detail"))
         + f"<td>{'成功' if r['ok'] else '失败'}</td></tr>" for r in reversed(rows))
     return f"""<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>审计日志 Audit log</title>
