@@ -268,6 +268,8 @@ def record_report(conn: Connection, transaction_uid: str, event_type: int, info:
                 channel=channel, answered_at=utcnow(), detail=detail):
         return get(conn, transaction_uid), "already answered"
     mark_answer(conn, committed, failed)
-    if t.task_id is not None:
-        queue.run_now(conn, t.task_id)
+    if t.task_id is not None and not queue.run_now(conn, t.task_id) and state == COMMITTED:
+        # a late answer after the task gave up: the task runs once more and ends DONE (the trace agrees)
+        if queue.get_task(conn, t.task_id)["status"] == "FAILED":
+            queue.requeue(conn, t.task_id)
     return get(conn, transaction_uid), detail

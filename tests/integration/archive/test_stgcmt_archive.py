@@ -221,6 +221,23 @@ def test_an_archive_that_never_answers_is_asked_again_then_shown_as_failed(rig) 
         states = sorted(r.state for r in conn.execute(select(stgcmt).where(stgcmt.c.direction == "OUT")))
     assert states == ["EXPIRED", "EXPIRED"]
 
+    # the archive answers at last, for the first request, on a new association: committed, and the task agrees
+    ae = AE(ae_title="ARCHIVE")
+    ae.add_requested_context(STGCMT)
+    assoc = ae.associate("127.0.0.1", archive.our_port, ae_title="RIS_AI", ext_neg=[build_role(STGCMT, scp_role=True)])
+    try:
+        ev = Dataset()
+        ev.TransactionUID = archive.actions[0].TransactionUID
+        ev.ReferencedSOPSequence = archive.actions[0].ReferencedSOPSequence
+        status, _ = assoc.send_n_event_report(ev, 1, STGCMT, STGCMT_INSTANCE)
+        assert int(status.Status) == 0x0000
+    finally:
+        assoc.release()
+        ae.shutdown()
+    assert _object(ctx, out.sop_instance_uid).committed_at is not None
+    assert _run_until(ctx, lambda: [t.status for t in _tasks(ctx, "STGCMT_REQUEST")] == ["DONE"])
+    assert len(archive.actions) == 2, "not asked again"
+
 
 def test_a_report_for_an_unknown_transaction_is_refused(tmp_path: Path, rig) -> None:
     ctx, archive, _out = rig("never")
