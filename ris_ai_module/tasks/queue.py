@@ -279,9 +279,12 @@ def get_task(conn: Connection, task_id: int) -> dict[str, Any]:
 
 def list_tasks(
     conn: Connection, status: str | None = None, kind: str | None = None, exam_key: str | None = None,
-    limit: int = 100,
+    limit: int = 100, only_exams: Any = None,
 ) -> list[dict[str, Any]]:
+    """Newest first; ``only_exams`` (a SELECT of exam keys) keeps to those exams' tasks (campus limits)."""
     stmt = select(task).order_by(task.c.task_id.desc()).limit(limit)
+    if only_exams is not None:
+        stmt = stmt.where(task.c.exam_key.in_(only_exams))
     if status:
         stmt = stmt.where(task.c.status == status)
     if kind:

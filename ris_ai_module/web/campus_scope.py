@@ -40,3 +40,18 @@ def may_see(conn: Connection, config: Any, user: Any, exam_key: str) -> bool:
     column = config.ris.campus_column
     campus = str(optional_columns(conn, exam_key, [column]).get(column.lower()) or "").strip()
     return campus in allowed
+
+
+def visible_exams(config: Any, user: Any) -> Any:
+    """For lists of the module's own rows keyed by exam (tasks, recent failures): a SELECT of the exam keys of
+    the account's campuses, or None for an unlimited account. A row without an exam, or whose exam is not in
+    the view, is not shown to a limited account (its campus is unknown)."""
+    from sqlalchemy import select
+
+    from ris_ai_module.db.ris import exam_view
+    from ris_ai_module.web.lookup import campus_in
+
+    allowed = account_campuses(user)
+    if not allowed or not config.ris.campus_column:
+        return None
+    return select(exam_view.c.exam_key).where(campus_in(config.ris.campus_column, allowed))

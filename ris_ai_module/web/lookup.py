@@ -185,7 +185,11 @@ def exam_trace(conn: Connection, exam_key: str) -> dict[str, Any] | None:
             "sources": exam_sources(conn, exam_key), "report": dict(state._mapping) if state else None}
 
 
-def recent_failures(conn: Connection, limit: int = 20) -> list[dict[str, Any]]:
-    rows = conn.execute(select(task.c.task_id, task.c.kind, task.c.exam_key, task.c.last_error, task.c.finished_at)
-                        .where(task.c.status == TaskStatus.FAILED.value).order_by(task.c.task_id.desc()).limit(limit))
+def recent_failures(conn: Connection, limit: int = 20, only_exams: Any = None) -> list[dict[str, Any]]:
+    """The newest FAILED tasks; ``only_exams`` (a SELECT of exam keys) keeps to those exams (campus limits)."""
+    stmt = (select(task.c.task_id, task.c.kind, task.c.exam_key, task.c.last_error, task.c.finished_at)
+            .where(task.c.status == TaskStatus.FAILED.value).order_by(task.c.task_id.desc()).limit(limit))
+    if only_exams is not None:
+        stmt = stmt.where(task.c.exam_key.in_(only_exams))
+    rows = conn.execute(stmt)
     return [dict(r._mapping) for r in rows]

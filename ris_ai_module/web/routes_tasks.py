@@ -17,6 +17,7 @@ from ris_ai_module.health.current import configured_targets, current_checks
 from ris_ai_module.tasks import queue
 from ris_ai_module.tasks.model import TaskStatus
 from ris_ai_module.web import params
+from ris_ai_module.web.campus_scope import visible_exams
 from ris_ai_module.web.errors import HttpError
 from ris_ai_module.web.lookup import recent_failures
 
@@ -48,7 +49,7 @@ class _Bounded:
 def install(app: bottle.Bottle, web: WebContext) -> None:
     @app.get("/api/tasks")
     def list_tasks() -> dict[str, Any]:
-        web.user()
+        user = web.user()
         q = bottle.request.query
         status = params.text(q.get("status"), "status", 16)
         if status and status not in {s.value for s in TaskStatus}:
@@ -56,7 +57,8 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
         with web.ctx.engine.connect() as conn:
             rows = queue.list_tasks(conn, status=status, kind=params.text(q.get("kind"), "kind", 20),
                                     exam_key=params.text(q.get("exam_key"), "exam_key"),
-                                    limit=params.integer(q.get("limit"), "limit", 100, 1, 1000))
+                                    limit=params.integer(q.get("limit"), "limit", 100, 1, 1000),
+                                    only_exams=visible_exams(web.ctx.config, user))  # the account's campuses
         return {"tasks": rows}
 
     @app.post("/api/tasks/<task_id:int>/retry")
@@ -72,7 +74,7 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
     @app.get("/api/status")
     def status() -> dict[str, Any]:
         """For monitoring tools: 200 when the database answers, 503 (still JSON, with free space) when not."""
-        web.user()
+        user = web.user()
         try:
             free = shutil.disk_usage(web.ctx.config.storage.root).free
         except OSError:
@@ -84,7 +86,8 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
                 cfg = web.ctx.config  # DOWN only after alerts.fail_threshold; removed targets are not current
                 checks = current_checks(conn, cfg.alerts.fail_threshold, configured_targets(cfg))
                 answer.update(queue=queue.queue_stats(conn), checks=checks,
-                              recent_failures=recent_failures(conn), commitment=commitment_counts(conn))
+                              recent_failures=recent_failures(conn, only_exams=visible_exams(cfg, user)),
+                              commitment=commitment_counts(conn))
         except SQLAlchemyError as exc:
             log.warning("status: database unreachable: %s", str(exc).splitlines()[0])
             bottle.response.status = 503

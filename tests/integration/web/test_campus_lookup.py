@@ -100,3 +100,25 @@ def test_account_campuses_need_the_campus_column(any_db: Engine, tmp_path: Path)
         make_ctx(any_db, "http://127.0.0.1:9/", http={"enabled": True, "port": free_port(), "users": [
             {"name": "a", "password_hash": hash_password("x-pass-1", 1000), "campuses": ["east"]}]})
     assert err.value.key == "http.users[0].campuses"
+
+
+def test_task_list_and_recent_failures_keep_to_the_account_campuses(group_api) -> None:  # noqa: ANN001
+    from ris_ai_module.db.tables import task
+
+    base, ctx = group_api
+    with ctx.engine.begin() as conn:  # east:E0001, west:E0001 and gone:E0009 (its exam left the view), all failed
+        conn.execute(task.update().values(status="FAILED", last_error="HTTP 422"))
+
+    def seen(auth: object, path: str, key: str) -> list[str]:
+        resp = requests.get(f"{base}{path}", auth=auth, timeout=30)  # type: ignore[arg-type]
+        assert resp.status_code == 200, resp.text
+        return sorted(t["exam_key"] for t in resp.json()[key])
+
+    anyone, east, west = HTTPBasicAuth(*ANY_USER), HTTPBasicAuth(*EAST_USER), _Bearer()
+    everything = ["east:E0001", "gone:E0009", "west:E0001"]
+    assert seen(anyone, "/api/tasks", "tasks") == everything
+    assert seen(anyone, "/api/status", "recent_failures") == everything
+    for auth, mine in ((east, ["east:E0001"]), (west, ["west:E0001"])):  # an exam not in the view: no campus
+        assert seen(auth, "/api/tasks", "tasks") == mine
+        assert seen(auth, "/api/tasks?status=FAILED", "tasks") == mine
+        assert seen(auth, "/api/status", "recent_failures") == mine
