@@ -194,7 +194,7 @@ def run(kind: str, n: int, seconds: float) -> dict:
     with tempfile.TemporaryDirectory() as tmp, fresh_database(kind, directory=Path(tmp)) as url:
         engine = engine_for(url)
         migrate.upgrade(engine)
-        scripts.install(engine, demo_ris=True)
+        scripts.install(engine, demo_ris=True, name_trigger=False)  # the name trigger after the bulk fill
         t0 = time.perf_counter()
         people = fill(engine, n)
         result["fill_s"] = time.perf_counter() - t0
@@ -212,9 +212,13 @@ def run(kind: str, n: int, seconds: float) -> dict:
         print(f"  rescan, nothing changed: {result['rescan_s']:.1f} s ({seen} exams, {changed} rebuilt)", flush=True)
         with engine.begin() as conn:
             conn.execute(text("UPDATE ris_exam SET PATIENT_NAME = '曾改名' WHERE EXAM_ID = 'E0000001'"))
+            conn.execute(text("DELETE FROM ris_exam WHERE EXAM_ID = 'E0000003'"))
         t0 = time.perf_counter()
         seen, changed = name_index.rescan(engine)
         result["rename_rescan_s"] = time.perf_counter() - t0
+        print(f"  rescan after a rename and a delete: {result['rename_rescan_s']:.1f} s ({changed} rebuilt or dropped)",
+              flush=True)
+        scripts.apply_script(engine, scripts.script_path(scripts.folder_of(engine), scripts.NAME_TRIGGER))
         started = datetime.utcnow()
         proc, port = start_module(url, Path(tmp))
         try:
@@ -229,7 +233,16 @@ def run(kind: str, n: int, seconds: float) -> dict:
             session.headers["Authorization"] = f"Bearer {TOKEN}"
             renamed = get(session, base, {"name": "zenggaiming"})
             result["rename_found"] = renamed[2] == 1
-            print(f"  renamed exam found under its new pinyin: {result['rename_found']}", flush=True)
+            print(f"  renamed exam found under its new pinyin (rescan path): {result['rename_found']}", flush=True)
+            with engine.begin() as conn:  # the trigger path, through the running module's queue
+                conn.execute(text("UPDATE ris_exam SET PATIENT_NAME = '解新名' WHERE EXAM_ID = 'E0000002'"))
+            t0 = time.perf_counter()
+            while get(session, base, {"name": "解新名"})[2] != 1:
+                assert time.perf_counter() - t0 < 60, "renamed exam not found within a minute"
+                time.sleep(0.2)
+            result["trigger_rename_s"] = time.perf_counter() - t0
+            print(f"  renamed exam found under its new name (trigger path) after {result['trigger_rename_s']:.1f} s",
+                  flush=True)
             for label in KINDS:
                 times, totals = [], []
                 for i in range(30):
@@ -269,11 +282,13 @@ def main() -> None:
         print(f"| {label} | " + " | ".join(f"{r['single'][label][0]:.0f} | {r['single'][label][1]:.0f}"
                                            for r in results) + " |")
     print("\n| database | 20 clients at 50 req/s p50 / p95 (ms) | requests | errors | peak memory (MB) | index build (s) "
-          "| terms | rescan, nothing changed (s) | fill (s) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| terms | rescan, nothing changed (s) | rescan, 1 rename + 1 delete (s) | trigger rename found (s) | fill (s) |\n"
+          "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         c = r["concurrent"]
         print(f"| {r['db']} | {c[0]:.0f} / {c[1]:.0f} | {c[2]} | {c[3]} | {r['memory']['VmHWM'] / 1024:.0f} "
-              f"| {r['build_s']:.0f} | {r['terms']} | {r['rescan_s']:.1f} | {r['fill_s']:.0f} |")
+              f"| {r['build_s']:.0f} | {r['terms']} | {r['rescan_s']:.1f} | {r['rename_rescan_s']:.1f} "
+              f"| {r['trigger_rename_s']:.1f} | {r['fill_s']:.0f} |")
 
 
 if __name__ == "__main__":

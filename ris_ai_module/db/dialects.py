@@ -13,11 +13,26 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Integer, Select, String, Text, TextClause, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Integer,
+    Select,
+    String,
+    Text,
+    TextClause,
+    and_,
+    func,
+    or_,
+    text,
+)
 from sqlalchemy.dialects import mssql, mysql, oracle, postgresql
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.schema import CreateTable
+from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 #: UTC timestamp with microseconds on every dialect (MySQL DATETIME and Oracle DATE drop them otherwise).
 Timestamp = (
@@ -214,3 +229,35 @@ def trigger_names(conn: Any) -> set[str] | None:
     else:
         return None
     return {str(row[0]).lower() for row in conn.execute(text(sql))}
+
+
+class _InstantsDiffer(ColumnElement[bool]):
+    """``a`` and ``b`` are different timestamps, NULL counting as a value (see ``instants_differ``)."""
+
+    type = Boolean()
+    inherit_cache = True
+
+    def __init__(self, a: Any, b: Any) -> None:
+        self.a, self.b = a, b
+
+    _traverse_internals = [("a", InternalTraversal.dp_clauseelement), ("b", InternalTraversal.dp_clauseelement)]
+
+
+def instants_differ(a: Any, b: Any) -> ColumnElement[bool]:
+    """A NULL-safe "these timestamps differ" for the name index's rescan, which compares the view's exam date
+    with its ledger's in the database. SQLite keeps timestamps as text in whatever format the writer chose
+    (the RIS: ``2026-11-20 09:00:00``, SQLAlchemy: ``2026-11-20 09:00:00.000000``), so there both sides are
+    normalised with ``datetime()`` first; elsewhere they are typed and compare as they are."""
+    return _InstantsDiffer(a, b)
+
+
+@compiles(_InstantsDiffer)
+def _instants_differ(element: _InstantsDiffer, compiler: Any, **kw: Any) -> str:
+    a, b = element.a, element.b
+    expr = or_(a != b, and_(a.is_(None), b.is_not(None)), and_(a.is_not(None), b.is_(None)))
+    return compiler.process(expr, **kw)  # type: ignore[no-any-return]
+
+
+@compiles(_InstantsDiffer, "sqlite")
+def _instants_differ_sqlite(element: _InstantsDiffer, compiler: Any, **kw: Any) -> str:
+    return compiler.process(func.datetime(element.a).is_not(func.datetime(element.b)), **kw)  # type: ignore[no-any-return]

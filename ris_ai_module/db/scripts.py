@@ -17,7 +17,7 @@ understand:
   statements and is sent whole; 达梦 DM8 scripts follow the Oracle rules (disql ends a PL/SQL unit at
   ``/``) and KingbaseES scripts the PostgreSQL rules (ksql is psql).
 
-Scripts are numbered: ``10_demo_ris``, ``20_view_exam``, ``30_trigger_exam_start``, ``40_grants``
+Scripts are numbered: ``10_demo_ris``, ``20_view_exam``, ``30_trigger_exam_start``, ``31_trigger_name_index``, ``40_grants``
 (not on SQLite), ``90_uninstall`` (trigger and view), ``91_uninstall_demo_ris``.
 """
 
@@ -41,6 +41,7 @@ _SPLIT_RULES = {"dm": "oracle", "kingbase": "postgresql"}
 DEMO_RIS = "10_demo_ris.sql"
 VIEW = "20_view_exam.sql"
 TRIGGER = "30_trigger_exam_start.sql"
+NAME_TRIGGER = "31_trigger_name_index.sql"
 GRANTS = "40_grants.sql"
 UNINSTALL = "90_uninstall.sql"
 UNINSTALL_DEMO_RIS = "91_uninstall_demo_ris.sql"
@@ -265,10 +266,12 @@ def apply_script(engine: Engine, path: Path | str) -> int:
     return len(statements)
 
 
-def install(engine: Engine, *, demo_ris: bool = False, grants: bool = False) -> list[Path]:
-    """Install the RIS side: (demo RIS,) view RAI_V_EXAM, exam-start trigger (, grants). Returns the scripts run."""
+def install(engine: Engine, *, demo_ris: bool = False, grants: bool = False, name_trigger: bool = True) -> list[Path]:
+    """Install the RIS side: (demo RIS,) view RAI_V_EXAM, exam-start trigger, name-index trigger (, grants).
+    Returns the scripts run."""
     dialect = folder_of(engine)
-    names = ([DEMO_RIS] if demo_ris else []) + [VIEW, TRIGGER] + ([GRANTS] if grants else [])
+    names = (([DEMO_RIS] if demo_ris else []) + [VIEW, TRIGGER] + ([NAME_TRIGGER] if name_trigger else [])
+             + ([GRANTS] if grants else []))
     paths = [script_path(dialect, name) for name in names]
     for path in paths:
         apply_script(engine, path)

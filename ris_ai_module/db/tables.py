@@ -312,6 +312,16 @@ name_scan = Table(
     Column("changed", Integer, nullable=True),
 )
 
+#: Exams whose name or date changed in the RIS (inserted, updated, deleted), queued by the DBA's triggers of
+#: sql/<dialect>/31_trigger_name_index.sql and applied to RAI_NAME_KEY by the module within seconds.
+name_queue = Table(
+    "rai_name_queue",
+    metadata,
+    Column("queue_id", BigKey, Identity(), primary_key=True),
+    Column("exam_key", String(64), nullable=False),
+    Column("queued_at", Timestamp, nullable=False),
+)
+
 #: Earlier password hashes per HTTP account, so that a new password cannot be one of the last N
 #: (等保 password policy); written by hash-password/account-add, never read by the web server.
 password_history = Table(

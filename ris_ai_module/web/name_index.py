@@ -21,19 +21,22 @@ from __future__ import annotations
 
 import logging
 import re
+import time
+from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, delete, func, select
+from sqlalchemy import and_, delete, exists, func, or_, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql import ColumnElement
 
 from ris_ai_module.db.clock import utcnow
-from ris_ai_module.db.dialects import bind_value, bulk_insert
+from ris_ai_module.db.dialects import bind_value, bulk_insert, instants_differ, lock_rows
 from ris_ai_module.db.ris import exam_view
 from ris_ai_module.db.tables import name_index as ni
 from ris_ai_module.db.tables import name_key as nk
+from ris_ai_module.db.tables import name_queue as nq
 from ris_ai_module.db.tables import name_scan
 from ris_ai_module.periodic import PeriodicComponent
 from ris_ai_module.services import Running
@@ -102,11 +105,13 @@ def search_keys(conn: Connection, name: str, pinyin: bool, date_from: datetime |
         conditions.append(nk.c.exam_date >= date_from)
     if date_to is not None:
         conditions.append(nk.c.exam_date < date_to)
-    hits = select(nk.c.exam_key, nk.c.exam_date).where(*conditions)
+    # joined with the view: an exam deleted from the RIS is neither counted nor paged, even before the
+    # trigger's queue or the rescan has removed its terms (its key lookups use the exam table's primary key)
+    hits = select(nk.c.exam_key, nk.c.exam_date).join(exam_view, exam_view.c.exam_key == nk.c.exam_key).where(*conditions)
     if not pinyin and len(query) > MAX_CJK:  # longer than the indexed substrings: check the whole name
-        hits = hits.join(ni, ni.c.exam_key == nk.c.exam_key).where(ni.c.patient_name.contains(query, autoescape=True))
+        hits = hits.where(exam_view.c.patient_name.contains(query, autoescape=True))
     if campus is not None:
-        hits = hits.join(exam_view, exam_view.c.exam_key == nk.c.exam_key).where(campus)
+        hits = hits.where(campus)
     if pinyin or len(query) > MAX_CJK:
         hits = hits.distinct()  # one exam can hold several terms with this prefix
     sub = hits.subquery()
@@ -116,45 +121,101 @@ def search_keys(conn: Connection, name: str, pinyin: bool, date_from: datetime |
     return [r.exam_key for r in page], total
 
 
-def rescan(engine: Engine, chunk: int = CHUNK) -> tuple[int, int]:
-    """Walk RAI_V_EXAM and rebuild the terms of exams new or changed since the last rescan.
+def rescan(engine: Engine, chunk: int = WRITE_BATCH) -> tuple[int, int]:
+    """Bring the terms in line with RAI_V_EXAM: rebuild exams new or changed since the last rescan, drop
+    exams no longer in the view. Returns (exams in the view, exams rebuilt or dropped).
 
-    Returns (exams seen, exams re-indexed). Writes are committed every ``WRITE_BATCH`` exams: an interrupted
-    rescan keeps what it did, and the next one continues from the ledger.
+    Incremental: the database compares the view with the ledger RAI_NAME_INDEX (an outer join, walked by
+    exam key ``chunk`` differences at a time), so only the exams that differ cross the wire and are
+    rebuilt; with nothing changed the RIS database does one pass over the view and the ledger and sends
+    nothing back. Each chunk is committed on its own: an interrupted rescan keeps what it did.
     """
     v = exam_view.c
     started = utcnow()
     with engine.begin() as conn:
         _mark(conn, started, None, None, None)
-    seen = changed = 0
+    changed = 0
     last: str | None = None
-    pending: list[tuple[list[Any], dict[str, Any]]] = []
+    differs = or_(ni.c.exam_key.is_(None), _differ(ni.c.patient_name, v.patient_name),
+                  instants_differ(ni.c.exam_date, v.exam_date))
     while True:
-        with engine.connect() as conn:
-            stmt = select(v.exam_key, v.patient_name, v.exam_date).order_by(v.exam_key).limit(chunk)
-            if last is not None:
-                stmt = stmt.where(v.exam_key > last)
+        stmt = (select(v.exam_key, v.patient_name, v.exam_date, ni.c.exam_key.label("known"))
+                .select_from(exam_view.outerjoin(ni, ni.c.exam_key == v.exam_key))
+                .where(differs).order_by(v.exam_key).limit(chunk))
+        if last is not None:
+            stmt = stmt.where(v.exam_key > last)
+        with engine.begin() as conn:
             rows = conn.execute(stmt).all()
             if rows:
+                _lock(conn)
+                _reindex(conn, rows, {str(r.exam_key) for r in rows if r.known is not None})
+                changed += len(rows)
                 last = rows[-1].exam_key
-                seen += len(rows)
-                keys = [str(r.exam_key) for r in rows]
-                known = {r.exam_key: (r.patient_name, r.exam_date) for r in conn.execute(
-                    select(ni.c.exam_key, ni.c.patient_name, ni.c.exam_date).where(ni.c.exam_key.in_(keys)))}
-                stale = [r for r in rows if known.get(str(r.exam_key)) != (r.patient_name, _naive(r.exam_date))]
-                if stale:
-                    changed += len(stale)
-                    pending.append((stale, known))
-        if pending and (not rows or sum(len(p[0]) for p in pending) >= WRITE_BATCH):
-            with engine.begin() as conn:  # one transaction per few thousand exams: few commits (fsyncs)
-                for stale, known in pending:
-                    _reindex(conn, stale, known)
-            pending = []
-        if not rows:
+        if len(rows) < chunk:
+            break
+    last = None
+    while True:  # exams deleted from the RIS (the look-up already hides them: it joins the view)
+        gone_q = (select(ni.c.exam_key).where(~exists().where(v.exam_key == ni.c.exam_key))
+                  .order_by(ni.c.exam_key).limit(chunk))
+        if last is not None:
+            gone_q = gone_q.where(ni.c.exam_key > last)
+        with engine.begin() as conn:
+            gone = [str(k) for k in conn.execute(gone_q).scalars()]
+            if gone:
+                _lock(conn)
+                _remove(conn, gone)
+                changed += len(gone)
+                last = gone[-1]
+        if len(gone) < chunk:
             break
     with engine.begin() as conn:
+        seen = int(conn.execute(select(func.count()).select_from(exam_view)).scalar() or 0)
         _mark(conn, started, utcnow(), seen, changed)
     return seen, changed
+
+
+def drain_queue(engine: Engine, chunk: int = CHUNK) -> int:
+    """Apply what the RIS triggers queued in RAI_NAME_QUEUE (``sql/<dialect>/31_trigger_name_index.sql``:
+    an exam inserted, its name or date changed, or deleted): each listed exam is read from the view and
+    rebuilt, or dropped when it is gone. Returns the exams rebuilt or dropped. The queue rows are deleted
+    by id in the same transaction, so a row the trigger adds meanwhile is kept for the next round."""
+    v = exam_view.c
+    done = 0
+    while True:
+        with engine.begin() as conn:
+            queued = conn.execute(select(nq.c.queue_id, nq.c.exam_key).order_by(nq.c.queue_id).limit(chunk)).all()
+            if not queued:
+                return done
+            _lock(conn)
+            keys = sorted({str(r.exam_key) for r in queued})
+            current = {str(r.exam_key): r for r in conn.execute(
+                select(v.exam_key, v.patient_name, v.exam_date).where(v.exam_key.in_(keys)))}
+            known = {str(r.exam_key): (r.patient_name, r.exam_date) for r in conn.execute(
+                select(ni.c.exam_key, ni.c.patient_name, ni.c.exam_date).where(ni.c.exam_key.in_(keys)))}
+            gone = [k for k in keys if k not in current and k in known]
+            stale = [r for k, r in current.items() if known.get(k) != (r.patient_name, _naive(r.exam_date))]
+            _remove(conn, gone)
+            _reindex(conn, stale, set(known))
+            conn.execute(delete(nq).where(nq.c.queue_id.in_([r.queue_id for r in queued])))
+            done += len(gone) + len(stale)
+
+
+def _differ(a: ColumnElement[Any], b: ColumnElement[Any]) -> ColumnElement[bool]:
+    """a and b differ, NULL counting as a value (portable: Oracle has no IS DISTINCT FROM)."""
+    return or_(a != b, and_(a.is_(None), b.is_not(None)), and_(a.is_not(None), b.is_(None)))
+
+
+def _lock(conn: Connection) -> None:
+    """Writers of the terms take the rescan's row first: two module instances on one database (or the
+    queue and a rescan) never rebuild the same exam at once."""
+    conn.execute(lock_rows(select(name_scan.c.scan_name).where(name_scan.c.scan_name == SCAN), conn.engine))
+
+
+def _remove(conn: Connection, keys: list[str]) -> None:
+    for i in range(0, len(keys), CHUNK):
+        part = keys[i:i + CHUNK]
+        conn.execute(delete(nk).where(nk.c.exam_key.in_(part)))
+        conn.execute(delete(ni).where(ni.c.exam_key.in_(part)))
 
 
 def _naive(value: Any) -> Any:
@@ -166,12 +227,12 @@ def _naive(value: Any) -> Any:
     return value
 
 
-def _reindex(conn: Connection, rows: list[Any], known: dict[str, Any]) -> None:
-    keys = [str(r.exam_key) for r in rows]
-    old = [k for k in keys if k in known]
-    if old:
-        conn.execute(delete(nk).where(nk.c.exam_key.in_(old)))
-        conn.execute(delete(ni).where(ni.c.exam_key.in_(old)))
+def _reindex(conn: Connection, rows: Sequence[Any], known: set[str]) -> None:
+    """Rebuild the terms and ledger rows of ``rows`` (exam_key, patient_name, exam_date); ``known``: the
+    keys that have a ledger row now."""
+    if not rows:
+        return
+    _remove(conn, [str(r.exam_key) for r in rows if str(r.exam_key) in known])
     now = bind_value(conn, ni.c.indexed_at, utcnow())
     terms: list[tuple[Any, ...]] = []
     ledger: list[tuple[Any, ...]] = []
@@ -201,15 +262,23 @@ def _mark(conn: Connection, started: datetime, finished: datetime | None, exams:
 
 
 def make_component(ctx: Running) -> PeriodicComponent | None:
-    """The rescan, at start and every ``http.name_rescan_interval``, while the HTTP API is on."""
+    """While the HTTP API is on: every ``http.name_queue_interval`` the triggers' queue is applied, and every
+    ``http.name_rescan_interval`` (and at start) the rescan runs."""
     if not ctx.config.http.enabled:
         return None
     engine = ctx.engine
+    every = float(ctx.config.http.name_rescan_interval)
+    next_rescan = [0.0]
 
     def round_() -> None:
-        t0 = utcnow()
-        seen, changed = rescan(engine)
-        log.info("name index: %d exams scanned, %d re-indexed in %.1fs", seen, changed,
-                 (utcnow() - t0).total_seconds(), extra={"action": "name_index_rescan"})
+        t0 = time.monotonic()
+        queued = drain_queue(engine)
+        if queued:
+            log.info("name index: %d exams from the trigger queue applied", queued, extra={"action": "name_index_queue"})
+        if t0 >= next_rescan[0]:
+            seen, changed = rescan(engine)
+            log.info("name index: %d exams scanned, %d re-indexed or dropped in %.1fs", seen, changed,
+                     time.monotonic() - t0, extra={"action": "name_index_rescan"})
+            next_rescan[0] = time.monotonic() + every
 
-    return PeriodicComponent("name-index", round_, float(ctx.config.http.name_rescan_interval), ctx.stop)
+    return PeriodicComponent("name-index", round_, float(ctx.config.http.name_queue_interval), ctx.stop)

@@ -102,6 +102,8 @@ class HttpConfig:
     #: How often the name look-up's term table is compared with RAI_V_EXAM (a corrected name is found
     #: under its new name after the next rescan).
     name_rescan_interval: Duration = Duration(60)
+    #: How often the exams queued by the name-index triggers (31_trigger_name_index.sql) are applied.
+    name_queue_interval: Duration = Duration(5)
     #: Request line and headers must arrive within this time; a body within it plus its length at min_body_rate.
     header_timeout: Duration = Duration(10)
     min_body_rate: ByteSize = ByteSize(32 * 1024)
@@ -144,6 +146,8 @@ class HttpConfig:
             raise ConfigError("http.lockout_failures", "expected at least 1")
         if self.name_rescan_interval < 5:
             raise ConfigError("http.name_rescan_interval", "expected at least 5s")
+        if not 1 <= self.name_queue_interval <= 60:
+            raise ConfigError("http.name_queue_interval", "expected between 1s and 1m (a corrected name is found within a minute)")
         if self.lockout_address_failures < self.lockout_failures:
             raise ConfigError("http.lockout_address_failures", "expected at least http.lockout_failures")
         if not 60 <= self.session_idle <= 86400:

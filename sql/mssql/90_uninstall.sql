@@ -10,5 +10,6 @@
 -- =====================================================================================================
 
 DROP TRIGGER IF EXISTS RAI_TRG_EXAM_START;
+DROP TRIGGER IF EXISTS RAI_TRG_EXAM_NAME;
 DROP VIEW IF EXISTS RAI_V_EXAM;
 GO

@@ -53,6 +53,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON rai_login_failure TO 'rai_module'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON rai_name_index TO 'rai_module'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON rai_name_key TO 'rai_module'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON rai_name_scan TO 'rai_module'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE ON rai_name_queue TO 'rai_module'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON rai_sr_source TO 'rai_module'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON rai_acceptance TO 'rai_module'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON rai_stgcmt TO 'rai_module'@'%';

@@ -16,4 +16,7 @@
 
 DROP TRIGGER IF EXISTS rai_trg_exam_start_ins;
 DROP TRIGGER IF EXISTS rai_trg_exam_start_upd;
+DROP TRIGGER IF EXISTS rai_trg_exam_name_ins;
+DROP TRIGGER IF EXISTS rai_trg_exam_name_upd;
+DROP TRIGGER IF EXISTS rai_trg_exam_name_del;
 DROP VIEW IF EXISTS rai_v_exam;

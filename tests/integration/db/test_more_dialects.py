@@ -140,7 +140,7 @@ def test_kingbase_driver_runs_migrations_scripts_trigger_and_claim(kingbase_engi
     assert scripts.folder_of(engine) == "kingbase"
     migrate.upgrade(engine)
     ran = scripts.install(engine, demo_ris=True)
-    assert [p.parent.name for p in ran] == ["kingbase"] * 3
+    assert [p.parent.name for p in ran] == ["kingbase"] * 4  # demo RIS, view, exam-start and name triggers
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO RIS_EXAM (EXAM_ID, PATIENT_ID, PATIENT_NAME, EXAM_STATUS) "
                           "VALUES ('K1', 'P1', '张三', 'REGISTERED'), ('K2', 'P2', '李四', 'STARTED')"))

@@ -9,7 +9,8 @@ import pytest
 from ris_ai_module.db import scripts, tables
 from ris_ai_module.db.scripts import list_scripts, split_statements
 
-INSTALL_NAMES = ["10_demo_ris.sql", "20_view_exam.sql", "30_trigger_exam_start.sql", "90_uninstall.sql",
+INSTALL_NAMES = ["10_demo_ris.sql", "20_view_exam.sql", "30_trigger_exam_start.sql", "31_trigger_name_index.sql",
+                 "90_uninstall.sql",
                  "91_uninstall_demo_ris.sql"]  # fmt: skip
 
 

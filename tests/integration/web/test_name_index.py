@@ -78,3 +78,78 @@ def test_a_corrected_name_is_found_under_its_new_name_after_the_rescan(any_db: E
     assert (found, total) == (["N1"], 1), "章三峰 reads zhang san feng too"
     assert _find(any_db, "zsf")[1] == 1
     assert name_index.rescan(any_db) == (7, 0), "nothing changed, nothing rebuilt"
+
+
+def _wait_for(predicate, seconds: float = 5.0) -> None:  # noqa: ANN001
+    """Poll with a deadline (the trigger path is synchronous here; this only guards a slow machine)."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, "not within the deadline"
+        time.sleep(0.05)
+
+
+def test_the_trigger_queues_a_rename_an_insert_and_a_delete(any_db: Engine) -> None:
+    """31_trigger_name_index.sql (installed with the demo RIS): RIS changes reach the terms through
+    RAI_NAME_QUEUE without a rescan."""
+    _fill(any_db)
+    name_index.rescan(any_db)
+    assert name_index.drain_queue(any_db) == 0, "the rescan already indexed the inserted exams"
+    with any_db.begin() as conn:
+        conn.execute(text("UPDATE ris_exam SET PATIENT_NAME = '章三峰' WHERE EXAM_ID = 'N1'"))
+        conn.execute(text("UPDATE ris_exam SET EXAM_DESC = 'x' WHERE EXAM_ID = 'N2'"))  # not a name change
+        conn.execute(text("DELETE FROM ris_exam WHERE EXAM_ID = 'N5'"))
+        queued = conn.execute(text("SELECT EXAM_KEY FROM rai_name_queue ORDER BY QUEUE_ID")).scalars().all()
+    assert queued == ["N1", "N5"], "one row per rename or delete, none for another column"
+    add_exam(any_db, "N7", name="张三")
+    assert name_index.drain_queue(any_db) == 3, "renamed, deleted, inserted"
+    with any_db.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM rai_name_queue")).scalar() == 0
+    assert _find(any_db, "章三峰") == (["N1"], 1)
+    assert _find(any_db, "张三") == (["N7"], 1), "张三丰 is now 章三峰: only the new exam"
+    assert _find(any_db, "zhangsanfeng") == (["N1"], 1), "章 reads zhang too"
+    assert _find(any_db, "shantianfang") == ([], 0)
+    assert _find(any_db, "zs") == (["N7", "N1"], 2)
+    assert name_index.rescan(any_db) == (6, 0), "the queue left nothing for the rescan"
+
+
+def test_a_deleted_exam_is_neither_paged_nor_counted_before_any_rebuild(any_db: Engine) -> None:
+    _fill(any_db)
+    name_index.rescan(any_db)
+    with any_db.begin() as conn:
+        conn.execute(text("DELETE FROM rai_name_queue"))
+        conn.execute(text("DELETE FROM ris_exam WHERE EXAM_ID IN ('N1', 'N3')"))
+        conn.execute(text("DELETE FROM rai_name_queue"))  # as if the trigger were not installed
+    assert _find(any_db, "张") == (["N2"], 1)
+    assert _find(any_db, "zx") == (["N2"], 1)
+    assert _find(any_db, "z") == (["N2"], 1)
+    assert _find(any_db, "x", limit=1, offset=0) == (["N2"], 2), "小 of N2 and 新 of N6; N3 not counted"
+    with any_db.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM rai_name_index")).scalar() == 6, "terms still there"
+    assert name_index.rescan(any_db) == (4, 2), "the rescan drops the two deleted exams"
+    with any_db.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM rai_name_key WHERE exam_key IN ('N1', 'N3')")).scalar() == 0
+
+
+def test_the_rescan_finds_a_changed_exam_date(any_db: Engine) -> None:
+    _fill(any_db)
+    name_index.rescan(any_db)
+    with any_db.begin() as conn:
+        conn.execute(text("UPDATE ris_exam SET EXAM_DATE = :d WHERE EXAM_ID = 'N1'"), {"d": datetime(2026, 11, 30, 9)})
+        conn.execute(text("DELETE FROM rai_name_queue"))  # polling mode: the rescan alone
+    assert name_index.rescan(any_db) == (6, 1)
+    assert _find(any_db, "张") == (["N1", "N2"], 2), "newest first by the new date"
+    assert name_index.rescan(any_db) == (6, 0)
+
+
+def test_90_uninstall_removes_the_name_triggers(any_db: Engine) -> None:
+    from ris_ai_module.db import scripts
+    from ris_ai_module.db.dialects import trigger_names
+
+    names = {"rai_trg_exam_name_ins", "rai_trg_exam_name_upd", "rai_trg_exam_name_del"}
+    with any_db.connect() as conn:
+        assert names <= (trigger_names(conn) or set())
+    scripts.uninstall(any_db)
+    with any_db.connect() as conn:
+        assert not names & (trigger_names(conn) or set())
