@@ -50,6 +50,9 @@ class ArchiveForwardHandler:
         if not may_forward(obj.exam_key, obj.review_state):
             return Outcome.failed("held for review or unlinked: not forwarded (queued again when released)",
                                   Attempt(target=target, status_text="held"))
+        if obj.purged_at is not None:
+            return Outcome.failed(f"the file of {sop} was deleted by storage retention at {obj.purged_at:%Y-%m-%d %H:%M} "
+                                  "UTC (storage.keep_for): nothing to forward", Attempt(target=target, status_text="purged"))
         path = self.area.path_of(obj.file_path)
         if not path.is_file():
             return Outcome.failed(f"the stored file {obj.file_path} is missing", Attempt(target=target))

@@ -467,3 +467,8 @@ context_reject_stat = Table(
 #: The A-ASSOCIATE-RJ reason of each rejection, as a short code for counting (RAI_ASSOC_REJECT.REASON is text).
 assoc_reject.append_column(Column("reason_code", String(32), nullable=True,
                                   comment="CALLING_AE_NOT_RECOGNISED, CALLED_AE_NOT_RECOGNISED or LOCAL_LIMIT_EXCEEDED"))
+
+# --- issue 14 storage retention (migration 0013_retention) -------------------------------------------------
+dicom_object.append_column(
+    Column("purged_at", Timestamp, nullable=True, comment="When storage retention deleted the file (UTC); NULL = file kept")
+)

@@ -54,6 +54,8 @@ class ObjectRow:
     review_reason: str | None = None
     review_exam_key: str | None = None
     review_method: str | None = None
+    #: Issue 14: when storage retention deleted the file (the row stays); None = the file is kept.
+    purged_at: datetime | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> ObjectRow:

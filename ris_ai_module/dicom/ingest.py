@@ -150,7 +150,8 @@ def _ingest(ctx: Running, area: StorageArea, rc: Received) -> Outcome:
     try:
         with ctx.engine.begin() as conn:
             existing = index.get_object(conn, sop)
-            if existing is not None and not _replaces(policy, existing, rc.sender_ae, sha):
+            # a purged object (storage retention deleted its file) sent again is stored again: nothing is lost
+            if existing is not None and existing.purged_at is None and not _replaces(policy, existing, rc.sender_ae, sha):
                 log.info("duplicate %s ignored (overwrite=%s)", sop, policy, extra={"action": "store_duplicate"})
                 return Outcome(statuses.SUCCESS, "", sop, duplicate=True, exam_key=existing.exam_key,
                                link_method=existing.link_method, file_path=existing.file_path)

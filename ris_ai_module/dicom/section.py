@@ -200,8 +200,20 @@ class StorageConfig:
     watermark_free: ByteSize = ByteSize(2 * 1024**3)
     #: The same as a percentage of the volume's size (0 = off); the watermark is whichever is higher.
     watermark_percent: float = 0.0
+    #: Storage retention: how long a received object's file is kept after it is done (forwarded and, where
+    #: asked, committed; applied; the report signed). 0 = keep every file (off). See retention/rule.py.
+    keep_for: Duration = Duration(0)
+    #: At most this many files deleted per retention run, and how often it runs (the health scheduler's leader).
+    purge_batch: int = 200
+    purge_interval: Duration = Duration(3600)
 
     def validate(self) -> None:
         """Cross-key checks of [storage]; each names the key at fault."""
+        if self.purge_batch < 1:
+            raise ConfigError("storage.purge_batch", f"expected at least 1, got {self.purge_batch}")
+        if self.purge_interval < 60:
+            raise ConfigError("storage.purge_interval", f"expected at least 1m, got {float(self.purge_interval)}s")
+        if self.keep_for and self.keep_for < 3600:
+            raise ConfigError("storage.keep_for", f"expected 0 (keep every file) or at least 1h, got {float(self.keep_for)}s")
         if not 0.0 <= float(self.watermark_percent) < 100.0:
             raise ConfigError("storage.watermark_percent", f"expected 0 (off) to below 100, got {self.watermark_percent!r}")

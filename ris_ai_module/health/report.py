@@ -155,6 +155,9 @@ def _storage(conn: Connection, storage: Any, since: datetime, until: datetime) -
     out["watermark_rejections"] = int(conn.execute(
         select(func.count()).select_from(r).where(r.c.rejected_at >= since, r.c.rejected_at < until,
                                                   r.c.reason.like("%free-space watermark%"))).scalar_one())
+    from ris_ai_module.retention.purge import statistics
+
+    out["retention"] = statistics(conn, float(storage.keep_for), since, until)
     return out
 
 

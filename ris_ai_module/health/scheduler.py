@@ -60,6 +60,7 @@ class HealthScheduler:
         self.notifier = Notifier(ctx.config)
         a = ctx.config.alerts
         self.alerts = AlertEngine(ctx.engine, a.fail_threshold, a.throttle, self.notifier.deliver)
+        self._purger: Any = None
         self.scheduler = BackgroundScheduler(
             jobstores={"default": MemoryJobStore()},
             executors={"default": ThreadPoolExecutor(max_workers=4)},
@@ -75,7 +76,17 @@ class HealthScheduler:
             *((f"health.{k.name.lower()}", k.interval(c), self._leader(self._round_of(k.name))) for k in CHECK_KINDS),
             ("health.report", c.report_check_interval, self._leader(self.report_if_due)),
             ("health.purge", PURGE_INTERVAL, self._leader(self.purge)),
+            *((("storage.retention", float(self.ctx.config.storage.purge_interval), self._leader(self.retention)),)
+              if self.ctx.config.storage.keep_for > 0 else ()),
         ]
+
+    def retention(self) -> int:
+        """Storage retention: delete the files of done objects, at most storage.purge_batch per run."""
+        if self._purger is None:
+            from ris_ai_module.retention.purge import Purger
+
+            self._purger = Purger(self.ctx.engine, self.ctx.config)  # type: ignore[arg-type]
+        return self._purger.run_once().purged
 
     def _round_of(self, kind: str) -> Callable[[], Any]:
         return lambda: run_round(self.ctx, kind, self.alerts.observe)

@@ -120,6 +120,11 @@ def read_sr(ctx: Services, obj: Any) -> ReadSR:
     """Parse a stored SR's file (InvalidInput when the file is missing or not DICOM), remembering the last
     reads: an exam's other SRs are read again at each apply, and a file does not change under its name."""
     path = storage_root(ctx) / obj.file_path
+    purged = getattr(obj, "purged_at", None)
+    if purged is not None:
+        raise InvalidInput("file_path", f"the file of {obj.sop_instance_uid} was deleted by storage retention at "
+                                        f"{purged:%Y-%m-%d %H:%M} UTC (storage.keep_for): send it again from the AI "
+                                        "host (or the archive) to apply it")
     if not path.is_file():
         raise InvalidInput("file_path", f"the file of {obj.sop_instance_uid} is missing: {path}")
     overlay = ctx.config.sr.catalog_overlay or ""
@@ -172,12 +177,14 @@ def apply_exam(ctx: Services, exam_key: str, trigger: str | None = None, first: 
     reads: dict[str, ReadSR] = {first.sop_uid: first} if first else {}
     with ctx.engine.connect() as conn:
         objs = exam_srs(conn, exam_key)
+    _refuse_purged(objs)
     _read_missing(ctx, objs, reads)
     cfg = ctx.config.report
     try:
         with ctx.engine.begin() as conn:
             exists, status = writer.report_status(conn, cfg, exam_key, lock=True)
             objs = exam_srs(conn, exam_key)  # again, under the report lock: an SR stored meanwhile counts
+            _refuse_purged(objs)
             _read_missing(ctx, objs, reads)
             current = [reads[o.sop_instance_uid] for o in objs if o.sop_instance_uid in reads]
             items_by_sr = {r.sop_uid: report_items(cfg, r.parsed.measurements, r.sop_uid) for r in current}
@@ -244,6 +251,17 @@ def _update_marks(conn: Connection, r: ReadSR, items: Sequence[ReportItem], res:
         if target is not None and (row.report_key, row.superseded_by) != target:
             conn.execute(update(m).where(m.c.measurement_id == row.measurement_id)
                          .values(report_key=target[0], superseded_by=target[1]))
+
+
+def _refuse_purged(objs: Sequence[Any]) -> None:
+    """An exam with an SR whose file storage retention deleted is not written: without that SR's values the
+    report would lose them (the first rule). The SR must be sent again first."""
+    for obj in objs:
+        purged = getattr(obj, "purged_at", None)
+        if purged is not None:
+            raise InvalidInput("file_path", f"SR {obj.sop_instance_uid} of exam {obj.exam_key} was deleted by storage "
+                                            f"retention at {_as_dt(purged):%Y-%m-%d %H:%M} UTC (storage.keep_for): "
+                                            "send it again from the AI host (or the archive) before the exam is applied")
 
 
 def _read_missing(ctx: Services, objs: Sequence[Any], reads: dict[str, ReadSR]) -> None:

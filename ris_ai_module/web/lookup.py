@@ -177,6 +177,9 @@ def exam_trace(conn: Connection, exam_key: str) -> dict[str, Any] | None:
         t["attempts"] = attempts.get(t["task_id"], [])
     objects = [dict(r._mapping) for r in conn.execute(
         select(dicom_object).where(dicom_object.c.exam_key == exam_key).order_by(dicom_object.c.received_at))]
+    for o in objects:  # storage retention: the row stays, the trace says where the file went
+        o["file"] = ("kept" if o.get("purged_at") is None else
+                     f"deleted by storage retention at {o['purged_at']} UTC (storage.keep_for); the row is kept")
     from ris_ai_module.report.trace_view import exam_measurements, exam_sources
 
     measures = exam_measurements(conn, exam_key)  # with source SR, superseded, unmapped context (issue 9)

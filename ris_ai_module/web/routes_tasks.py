@@ -14,6 +14,7 @@ from ris_ai_module.dicom.stgcmt import commitment_counts
 from ris_ai_module.dicom.storage import StorageArea
 from ris_ai_module.errors import NotFound
 from ris_ai_module.health.current import configured_targets, current_checks
+from ris_ai_module.retention.purge import statistics as retention_statistics
 from ris_ai_module.tasks import queue
 from ris_ai_module.tasks.model import TaskStatus
 from ris_ai_module.web import params
@@ -85,6 +86,7 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
             with web.ctx.engine.connect() as conn:
                 cfg = web.ctx.config  # DOWN only after alerts.fail_threshold; removed targets are not current
                 checks = current_checks(conn, cfg.alerts.fail_threshold, configured_targets(cfg))
+                answer["retention"] = retention_statistics(conn, float(cfg.storage.keep_for))
                 answer.update(queue=queue.queue_stats(conn), checks=checks,
                               recent_failures=recent_failures(conn, only_exams=visible_exams(cfg, user)),
                               commitment=commitment_counts(conn))

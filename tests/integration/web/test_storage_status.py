@@ -31,7 +31,9 @@ def test_status_metrics_check_and_report_tell_whether_associations_are_refused(
     watermark = free + 64 * GB if below else 1 * GB
     api = start_api(any_db, tmp_path, storage={"min_free": "1MB", "watermark_free": watermark})
     try:
-        status = api.get("/api/status").json()["storage"]
+        answer = api.get("/api/status").json()
+        assert answer["retention"]["enabled"] is False and answer["retention"]["purged"] == 0
+        status = answer["storage"]
         assert status["watermark_bytes"] == watermark and status["total_bytes"] > status["free_bytes"] > 0
         assert status["accepting_associations"] is (not below)
         assert (status["refusing_reason"] is not None) is below

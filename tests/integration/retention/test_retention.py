@@ -1,0 +1,146 @@
+"""Storage retention on SQLite, PostgreSQL and MariaDB with real objects (stored by the ingest path, SRs applied
+into the demo RIS by the worker, signed through the real acceptance pass): each "never" case keeps its file,
+the done case is purged after storage.keep_for, its row stays with PURGED_AT, the file is gone, and a reapply
+of the purged SR says why it cannot; forwarding to DCMTK storescp and commitment gate the purge."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import String, column, insert, select, table, text, update
+from sqlalchemy.engine import Engine
+
+from ris_ai_module.context import AppContext
+from ris_ai_module.db.clock import utcnow
+from ris_ai_module.db.tables import dicom_object, task
+from ris_ai_module.dicom.ingest import Received, ingest
+from ris_ai_module.dicom.storage import StorageArea
+from ris_ai_module.errors import InvalidInput
+from ris_ai_module.report.acceptance import compare_signed
+from ris_ai_module.report.apply import apply_exam
+from ris_ai_module.retention.purge import Purger, explain, statistics
+from ris_ai_module.runtime import make_worker
+from ris_ai_module.settings import config_from_dict
+from tests.integration.archive.test_forward import archive  # noqa: F401 - the DCMTK storescp fixture
+from tests.integration.dicom import objects as make
+from tests.support import free_port
+
+ris_exam = table("ris_exam", column("exam_id", String), column("patient_id", String), column("patient_name", String),
+                 column("accession_no", String), column("exam_status", String))
+LATER = timedelta(hours=2)  # past storage.keep_for = 1h
+
+
+def _rig(tmp_path: Path, engine: Engine, archive_port: int | None = None, commitment: bool = False):
+    with engine.begin() as conn:
+        for i in range(1, 6):
+            conn.execute(insert(ris_exam).values(exam_id=f"E{i}", patient_id=f"P{i}", patient_name="Zhang^San",
+                                                 accession_no=f"ACC{i}", exam_status="REGISTERED"))
+    raw = {"database": {"url": engine.url.render_as_string(hide_password=False)}, "worker": {"enabled": False},
+           "storage": {"root": str(tmp_path / "storage"), "min_free": "1MB", "keep_for": "1h", "purge_batch": 50}}
+    if archive_port:
+        raw["archive"] = {"ae_title": "ARCHIVE", "host": "127.0.0.1", "port": archive_port, "timeout": "5s",
+                          "retry": {"initial": "1s", "max_attempts": 5},
+                          **({"commitment": {"enabled": True}} if commitment else {})}
+    ctx = AppContext(config=config_from_dict(raw), engine=engine)
+    area = StorageArea(tmp_path / "storage")
+    area.prepare()
+    return ctx, area
+
+
+def _store(ctx, area, path: Path):
+    with open(path, "rb") as fh:
+        out = ingest(ctx, area, Received(temp=area.copy_in(fh), source="IMPORT", sender_ae="CLI"))
+    assert out.ok, out.comment
+    return out
+
+
+def _row(ctx, sop: str):
+    with ctx.engine.connect() as conn:
+        return conn.execute(select(dicom_object).where(dicom_object.c.sop_instance_uid == sop)).first()
+
+
+def _sign(ctx, exam: str, status: str = "SIGNED") -> None:
+    with ctx.engine.begin() as conn:
+        conn.execute(text("UPDATE ris_report SET report_status = :s WHERE exam_id = :e"), {"s": status, "e": exam})
+
+
+def _why(ctx, sop: str, later: timedelta = LATER) -> str:
+    with ctx.engine.connect() as conn:
+        return explain(conn, ctx.config, sop, utcnow() + later).reason
+
+
+def test_only_the_done_object_is_purged_after_keep_for(tmp_path: Path, any_db: Engine) -> None:
+    ctx, area = _rig(tmp_path, any_db)
+    sr1 = _store(ctx, area, make.sr(tmp_path / "sr1.dcm", accession="ACC1", patient_id="P1") and tmp_path / "sr1.dcm")
+    sc1 = _store(ctx, area, make.sc(tmp_path / "sc1.dcm", accession="ACC1", patient_id="P1") and tmp_path / "sc1.dcm")
+    held = _store(ctx, area, make.sr(tmp_path / "h.dcm", accession="ACC2", patient_id="P999") and tmp_path / "h.dcm")
+    unlinked = _store(ctx, area, make.sc(tmp_path / "u.dcm", accession="NOPE", patient_id="NOPE") and tmp_path / "u.dcm")
+    reopened = _store(ctx, area, make.sr(tmp_path / "r.dcm", accession="ACC4", patient_id="P4") and tmp_path / "r.dcm")
+    failed = _store(ctx, area, make.sr(tmp_path / "f.dcm", accession="ACC5", patient_id="P5") and tmp_path / "f.dcm")
+    assert held.review_reason and unlinked.exam_key is None
+    with ctx.engine.begin() as conn:  # E5's apply failed
+        conn.execute(update(task).where(task.c.exam_key == "E5").values(status="FAILED", finished_at=utcnow()))
+    make_worker(ctx).run_once()  # SR_APPLY of E1 and E4 into the demo RIS
+    pending = _store(ctx, area, make.sr(tmp_path / "p.dcm", accession="ACC3", patient_id="P3") and tmp_path / "p.dcm")
+
+    purger = Purger(ctx.engine, ctx.config)
+    assert purger.run_once(utcnow() + LATER).purged == 0  # nothing signed yet
+    assert "not signed" in _why(ctx, sr1.sop_instance_uid)
+    _sign(ctx, "E1")
+    _sign(ctx, "E4")
+    assert compare_signed(ctx) == 2  # the real signing path: RAI_REPORT_STATE.SIGNED_CHECKED_AT
+    _sign(ctx, "E4", "DRAFT")  # E4's signed report re-opened: reapply may need its SR again
+    assert purger.run_once(utcnow()).purged == 0  # signed just now: kept for keep_for
+    assert "kept until" in _why(ctx, sr1.sop_instance_uid, timedelta(0))
+
+    result = purger.run_once(utcnow() + LATER)
+    assert result.purged == 2
+    assert result.bytes_freed == sum(_row(ctx, o.sop_instance_uid).file_size for o in (sr1, sc1))
+    for done in (sr1, sc1):
+        row = _row(ctx, done.sop_instance_uid)
+        assert row is not None and row.purged_at is not None  # the row stays
+        assert not area.path_of(row.file_path).exists()  # the file is gone
+    kept = {held: "held for review", unlinked: "unlinked", pending: "SR_APPLY pending", failed: "SR_APPLY failed",
+            reopened: "re-opened"}
+    for obj, why in kept.items():
+        row = _row(ctx, obj.sop_instance_uid)
+        assert row.purged_at is None and area.path_of(row.file_path).is_file(), why
+        assert why in _why(ctx, obj.sop_instance_uid), (why, _why(ctx, obj.sop_instance_uid))
+    assert _why(ctx, sr1.sop_instance_uid) == "already purged"
+
+    _sign(ctx, "E1", "DRAFT")  # re-opened after the purge: a reapply cannot read the SR and says why
+    with pytest.raises(InvalidInput, match="deleted by storage retention"):
+        apply_exam(ctx, "E1")
+    with ctx.engine.connect() as conn:
+        stats = statistics(conn, 3600.0)
+    assert (stats["purged"], stats["purged_bytes"]) == (2, result.bytes_freed) and stats["kept"] == 5
+
+    again = _store(ctx, area, tmp_path / "sr1.dcm")  # the AI host sends the purged SR again: stored again
+    row = _row(ctx, sr1.sop_instance_uid)
+    assert not again.duplicate and row.purged_at is None and area.path_of(row.file_path).is_file()
+
+
+def test_forwarding_and_commitment_gate_the_purge(tmp_path: Path, any_db: Engine, archive) -> None:  # noqa: F811
+    port = free_port()
+    ctx, area = _rig(tmp_path, any_db, archive_port=port, commitment=True)
+    sc = _store(ctx, area, make.sc(tmp_path / "sc.dcm", accession="ACC1", patient_id="P1") and tmp_path / "sc.dcm")
+    with ctx.engine.begin() as conn:  # E1's report exists and is signed (an exam with images only)
+        conn.execute(text("INSERT INTO ris_report (exam_id, report_status) VALUES ('E1', 'SIGNED')"))
+    purger = Purger(ctx.engine, ctx.config)
+    assert "ARCHIVE_FORWARD pending" in _why(ctx, sc.sop_instance_uid)
+    make_worker(ctx).run_once()  # the archive is down: the task waits for a retry
+    assert "ARCHIVE_FORWARD pending" in _why(ctx, sc.sop_instance_uid)
+    archive(port)
+    with ctx.engine.begin() as conn:
+        conn.execute(update(task).where(task.c.status == "SCHEDULED", task.c.kind == "ARCHIVE_FORWARD")
+                     .values(next_run_at=utcnow() - timedelta(minutes=1)))
+    make_worker(ctx).run_once()
+    assert "not committed" in _why(ctx, sc.sop_instance_uid)  # DCMTK storescp does not commit
+    assert purger.run_once(utcnow() + LATER).purged == 0
+    with ctx.engine.begin() as conn:  # what stgcmt records when the archive's N-EVENT-REPORT names the object
+        conn.execute(update(dicom_object).where(dicom_object.c.sop_instance_uid == sc.sop_instance_uid)
+                     .values(committed_at=utcnow()))
+    assert purger.run_once(utcnow() + LATER).purged == 1
+    assert not area.path_of(_row(ctx, sc.sop_instance_uid).file_path).exists()
