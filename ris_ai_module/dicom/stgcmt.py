@@ -273,3 +273,4 @@ def record_report(conn: Connection, transaction_uid: str, event_type: int, info:
         if queue.get_task(conn, t.task_id)["status"] == "FAILED":
             queue.requeue(conn, t.task_id)
     return get(conn, transaction_uid), detail
+

@@ -31,6 +31,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from ris_ai_module import audit
 from ris_ai_module.db.clock import display_zone, utcnow
+from ris_ai_module.dicom import stgcmt_purge
 from ris_ai_module.health import store
 from ris_ai_module.health.alerts import AlertEngine
 from ris_ai_module.health.channels import Notifier
@@ -120,6 +121,8 @@ class HealthScheduler:
             log.info("purged %d check results older than %s", n, timedelta(seconds=self.cfg.retention),
                      extra={"action": "checks_purged"})
         audit.purge(self.ctx.engine, timedelta(seconds=float(self.ctx.config.audit.retention)))
+        with self.ctx.engine.begin() as conn:  # Storage Commitment records: kept as long as the audit trail
+            stgcmt_purge.purge(conn, utcnow() - timedelta(seconds=float(self.ctx.config.audit.retention)))
         return n
 
     def _leader(self, func: Callable[[], Any]) -> Callable[[], Any]:

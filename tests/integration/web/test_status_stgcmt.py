@@ -53,3 +53,23 @@ def test_status_page_and_trace_show_the_archives_commitment(any_db: Engine, tmp_
     assert 'class="count bad" id="stgcmt-failed"><b>1</b>' in status
     assert "stgcmt-waiting" not in status, "a state with no request is not shown"
     assert "（归档确认 Committed 1/2：0x0112 no such object instance）" in trace
+
+
+def test_finished_transactions_are_purged_after_the_audit_retention(any_db: Engine) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import select, update
+
+    from ris_ai_module.db.clock import utcnow
+    from ris_ai_module.db.tables import stgcmt
+    from ris_ai_module.dicom import stgcmt_purge
+
+    with any_db.begin() as conn:
+        for uid, state in (("1.1", sc.REPORTED), ("1.2", sc.PENDING), ("1.3", sc.COMMITTED), ("1.4", sc.REQUESTED)):
+            sc.add(conn, uid, sc.OUT if state in (sc.COMMITTED, sc.REQUESTED) else sc.IN, state, "P", "127.0.0.1",
+                   [("1.2.840.10008.5.1.4.1.1.7", "1.9")])
+        conn.execute(update(stgcmt).values(updated_at=utcnow() - timedelta(days=200)))
+        sc.add(conn, "1.5", sc.IN, sc.REPORTED, "P", "127.0.0.1", [("1.2.840.10008.5.1.4.1.1.7", "1.9")])
+        assert stgcmt_purge.purge(conn, utcnow() - timedelta(days=180)) == 2
+        left = sorted(r[0] for r in conn.execute(select(stgcmt.c.transaction_uid)))
+    assert left == ["1.2", "1.4", "1.5"], "open transactions and recent ones stay"
