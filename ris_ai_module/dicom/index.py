@@ -130,10 +130,16 @@ def enqueue_exam_apply(conn: Connection, exam_key: str) -> int | None:
 
 def list_objects(
     conn: Connection, unlinked: bool = False, study_uid: str | None = None, limit: int = 200, review: bool = False,
+    only_exams: Any = None,
 ) -> list[ObjectRow]:
+    """Newest first. ``only_exams`` (a SELECT of exam keys: an account's campuses) keeps to objects linked to
+    those exams, or, held for review, whose found exam is one of them; an object without either is left out."""
     stmt = select(dicom_object).order_by(dicom_object.c.received_at.desc()).limit(limit)
     if review:
         stmt = stmt.where(dicom_object.c.review_state == "NEEDS_REVIEW")
+    if only_exams is not None:
+        key = dicom_object.c.review_exam_key if review else dicom_object.c.exam_key
+        stmt = stmt.where(key.in_(only_exams))
     if unlinked:
         stmt = stmt.where(dicom_object.c.exam_key.is_(None))
     if study_uid:

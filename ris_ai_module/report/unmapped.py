@@ -41,12 +41,16 @@ class Unmapped:
                 "last_seen": self.last_seen}
 
 
-def unmapped_concepts(conn: Connection, since: datetime | None = None, limit: int = 200) -> list[Unmapped]:
-    """Distinct unmapped concepts, most often seen first."""
+def unmapped_concepts(conn: Connection, since: datetime | None = None, limit: int = 200,
+                      only_exams: Any = None) -> list[Unmapped]:
+    """Distinct unmapped concepts, most often seen first; ``only_exams`` (a SELECT of exam keys: an account's
+    campuses) counts only those exams' measurements."""
     m = measurement
     stmt = (select(m.c.concept_scheme, m.c.concept_code, m.c.concept_meaning, m.c.raw_unit, m.c.raw_value,
                    m.c.num_value, m.c.unit, m.c.exam_key, m.c.context, m.c.created_at)
             .where(m.c.item_key.is_(None)).order_by(m.c.measurement_id.desc()).limit(MAX_ROWS))
+    if only_exams is not None:
+        stmt = stmt.where(m.c.exam_key.in_(only_exams))
     if since is not None:
         stmt = stmt.where(m.c.created_at >= since)
     found: dict[tuple[str, str, str, str], Unmapped] = {}

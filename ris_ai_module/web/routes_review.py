@@ -12,6 +12,7 @@ from ris_ai_module.dicom import index
 from ris_ai_module.dicom.review import decide_link, refuse_audit
 from ris_ai_module.errors import InvalidInput
 from ris_ai_module.web import params
+from ris_ai_module.web.campus_scope import visible_exams
 
 if TYPE_CHECKING:
     from ris_ai_module.web.app import WebContext
@@ -20,10 +21,10 @@ if TYPE_CHECKING:
 def install(app: bottle.Bottle, web: WebContext) -> None:
     @app.get("/api/review")
     def waiting() -> dict[str, Any]:
-        web.user()
+        user = web.user()
         limit = params.integer(bottle.request.query.get("limit"), "limit", 100, 1, 1000)
-        with web.ctx.engine.connect() as conn:
-            rows = index.list_objects(conn, review=True, limit=limit)
+        with web.ctx.engine.connect() as conn:  # a limited account: objects whose found exam is of its campuses
+            rows = index.list_objects(conn, review=True, limit=limit, only_exams=visible_exams(web.ctx.config, user))
         return {"objects": [{
             "sop_instance_uid": r.sop_instance_uid, "sop_class_uid": r.sop_class_uid, "sr": index.is_sr(r.sop_class_uid),
             "patient_id": r.patient_id, "patient_name": r.patient_name, "accession_no": r.accession_no,
@@ -36,11 +37,12 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
         """Distinct measurements the catalog does not know (``ris-ai-module unmapped``)."""
         from ris_ai_module.report.unmapped import unmapped_concepts
 
-        web.user()
+        user = web.user()
         q = bottle.request.query
         since = params.day(q.get("since"), "since")
         with web.ctx.engine.connect() as conn:
-            found = unmapped_concepts(conn, since=since, limit=params.integer(q.get("limit"), "limit", 100, 1, 1000))
+            found = unmapped_concepts(conn, since=since, limit=params.integer(q.get("limit"), "limit", 100, 1, 1000),
+                                      only_exams=visible_exams(web.ctx.config, user))
         return {"concepts": [u.to_dict() for u in found]}
 
     @app.get("/api/acceptance")

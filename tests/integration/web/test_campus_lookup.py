@@ -122,3 +122,33 @@ def test_task_list_and_recent_failures_keep_to_the_account_campuses(group_api) -
         assert seen(auth, "/api/tasks", "tasks") == mine
         assert seen(auth, "/api/tasks?status=FAILED", "tasks") == mine
         assert seen(auth, "/api/status", "recent_failures") == mine
+
+
+def test_review_queue_and_unmapped_list_keep_to_the_account_campuses(group_api) -> None:  # noqa: ANN001
+    from ris_ai_module.db.tables import dicom_object, measurement
+
+    base, ctx = group_api
+    now = datetime.utcnow()
+    with ctx.engine.begin() as conn:
+        for i, found in enumerate(("east:E0001", "west:E0001", None)):  # held; the exam the link rules found
+            conn.execute(dicom_object.insert().values(
+                sop_instance_uid=f"1.2.826.0.1.9.{i}", sop_class_uid="1.2.840.10008.5.1.4.1.1.88.33", source="DICOM",
+                file_path=f"x/{i}.dcm", file_size=1, sha256="0" * 64, received_at=now, review_state="NEEDS_REVIEW",
+                review_exam_key=found, review_reason="Patient ID differs"))
+        for i, (exam, code) in enumerate((("east:E0001", "E-1"), ("west:E0001", "W-1"), (None, "N-1"))):
+            conn.execute(measurement.insert().values(sop_instance_uid=f"1.2.826.0.1.8.{i}", exam_key=exam,
+                                                     concept_scheme="99LOCAL", concept_code=code,
+                                                     concept_meaning=code, created_at=now))
+
+    def seen(auth: object, path: str, key: str, field: str) -> list[object]:
+        resp = requests.get(f"{base}{path}", auth=auth, timeout=30)  # type: ignore[arg-type]
+        assert resp.status_code == 200, resp.text
+        return sorted(str(x[field]) for x in resp.json()[key])
+
+    anyone, east, west = HTTPBasicAuth(*ANY_USER), HTTPBasicAuth(*EAST_USER), _Bearer()
+    assert seen(anyone, "/api/review", "objects", "exam_key") == ["None", "east:E0001", "west:E0001"]
+    assert seen(anyone, "/api/unmapped", "concepts", "code") == ["E-1", "N-1", "W-1"]
+    assert seen(east, "/api/review", "objects", "exam_key") == ["east:E0001"]
+    assert seen(west, "/api/review", "objects", "exam_key") == ["west:E0001"]
+    assert seen(east, "/api/unmapped", "concepts", "code") == ["E-1"]
+    assert seen(west, "/api/unmapped", "concepts", "code") == ["W-1"]
