@@ -125,10 +125,15 @@ def _entry(cfg: ReportImagesConfig, root: Path, exam_key: str, obj: Any, caption
 
 
 def _fresh(target: Path, source: Path) -> bool:
+    """The JPEG exists and is not older than its object (whose file storage retention may have removed since)."""
     try:
-        return target.stat().st_mtime_ns >= source.stat().st_mtime_ns
+        made = target.stat().st_mtime_ns
     except OSError:
         return False
+    try:
+        return made >= source.stat().st_mtime_ns
+    except OSError:
+        return True
 
 
 def _numbers(path: Path) -> tuple[int | None, int | None]:
