@@ -11,6 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ris_ai_module import __version__
 from ris_ai_module.acceptance.runner import FAIL, PASS, Run
+from ris_ai_module.db.clock import display_zone, shown
 
 
 def _url_without_secrets(url: str) -> str:
@@ -59,11 +60,13 @@ STATUS_ZH = {PASS: "通过 PASS", FAIL: "不通过 FAIL", "SKIP": "未执行 SKI
 
 def write_record(run: Run, finished: datetime | None = None) -> tuple[Path, Path]:
     finished = finished or datetime.now()
+    zone = display_zone(run.cfg.module.timezone)  # the record's times in module.timezone, labelled
+    when = f"{shown(run.started.astimezone(), zone)} – {shown(finished.astimezone(), zone, '%H:%M:%S')}"
     run.out.mkdir(parents=True, exist_ok=True)
     stem = f"acceptance-{run.run_id}"
     verdict = "全部通过 ALL PASSED" if not run.failed else "不通过 FAILED: " + ", ".join(i.key for i in run.failed)
     md = ["# ris-ai-module 验收测试记录 Acceptance test record", "",
-          f"- 日期 date: {run.started:%Y-%m-%d %H:%M:%S} – {finished:%H:%M:%S}",
+          f"- 日期 date: {when}",
           f"- 结论 result: **{verdict}**", f"- 记录编号 record: {run.run_id}", "",
           "## 版本 Versions", ""]
     md += [f"- {k}: {v}" for k, v in versions(run)]
@@ -97,7 +100,7 @@ def write_record(run: Run, finished: datetime | None = None) -> tuple[Path, Path
 td,th{{border:1px solid #999;padding:.3em;text-align:left;vertical-align:top}}tr.fail td{{background:#fdd}}
 tr.pass td:nth-child(3){{color:#060}}.sign{{margin-top:3em;line-height:3em}}</style></head><body>
 <h1>ris-ai-module 验收测试记录 <small>Acceptance test record</small></h1>
-<p>日期 date: {run.started:%Y-%m-%d %H:%M:%S} – {finished:%H:%M:%S} · 记录编号 record {e(run.run_id)}</p>
+<p>日期 date: {e(when)} · 记录编号 record {e(run.run_id)}</p>
 <p><strong>结论 result: {e(verdict)}</strong></p>
 <h2>版本 Versions</h2><table>{kv(versions(run))}</table>
 <h2>配置摘要（不含口令与密钥） Configuration (no secrets)</h2><table>{kv(config_summary(run))}</table>
