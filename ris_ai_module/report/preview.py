@@ -47,7 +47,7 @@ def preview_file(ctx: Services, path: Path, exam_key: str | None = None) -> dict
         "sop_instance_uid": sop, "patient": {"id": header["patient_id"], "name": header["patient_name"]},
         "provenance": prov.to_dict(), "measurements": len(parsed.measurements), "unmapped": unmapped,
         "warnings": list(parsed.warnings), "exam_key": None, "link_method": None, "patient_check": None,
-        "state": None, "detail": None, "rows": [], "rows_removed": [], "columns": {}, "procedure": [],
+        "state": None, "detail": None, "rows": [], "rows_removed": [], "columns": {}, "procedure": [], "images": [],
         "text": None, "superseded": [],
     }
     with ctx.engine.connect() as conn:
@@ -109,6 +109,8 @@ def _dry_write(ctx: Services, exam_key: str, sop: str, reads: list[ReadSR], answ
                     answer["text"] = _text(conn, cfg, exam_key)
                 if "procedure" in cfg.targets:
                     answer["procedure"] = _procedure_args(cfg, exam_key, sop, res.items)
+                if "images" in cfg.targets:
+                    answer["images"] = _key_images(conn, exam_key, reads[-1].parsed)
         finally:
             tx.rollback()  # a preview writes nothing, whatever happened
 
@@ -167,6 +169,20 @@ def _procedure_args(cfg: Any, exam_key: str, sop: str, items: list[Any]) -> list
              "payload": {"exam_key": exam_key, "source_uid": sop, "measurements": [i.to_json() for i in todo]}}]
 
 
+def _key_images(conn: Connection, exam_key: str, parsed: Any) -> list[dict[str, Any]]:
+    """The key images this SR names (target images; nothing rendered): whether each is here for the exam."""
+    from sqlalchemy import or_, select
+
+    from ris_ai_module.db.tables import dicom_object as o
+
+    refs = list(parsed.images)
+    here = set(conn.execute(select(o.c.sop_instance_uid).where(
+        o.c.exam_key == exam_key, o.c.sop_instance_uid.in_([r.sop_instance_uid for r in refs]),
+        or_(o.c.review_state.is_(None), o.c.review_state != "NEEDS_REVIEW"))).scalars()) if refs else set()
+    return [{"sop_instance_uid": r.sop_instance_uid, "caption": r.caption, "received": r.sop_instance_uid in here}
+            for r in refs]
+
+
 def _exam_exists(conn: Connection, exam_key: str) -> bool:
     from ris_ai_module.db.ris import get_exam
 
@@ -211,6 +227,10 @@ def to_text(answer: dict[str, Any]) -> str:
         out.append(f"  column {k} = {v}")
     for p in answer["procedure"]:
         out.append(f"  CALL {p['name']}({p['exam_id']!r}, {json.dumps(p['payload'], ensure_ascii=False)[:300]})")
+    for i in answer.get("images", []):
+        state = "received" if i["received"] else "not received yet"
+        caption = f" {i['caption']}" if i["caption"] else ""
+        out.append(f"  image {i['sop_instance_uid']}{caption} ({state})")
     if answer["text"]:
         out += ["  findings block:", *("    " + line for line in answer["text"].splitlines())]
     for s in answer["superseded"]:

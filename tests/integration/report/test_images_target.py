@@ -175,6 +175,17 @@ def test_key_images_reach_the_exams_report(scp, tmp_path: Path) -> None:
             assert (img.format, img.size, img.mode) == ("JPEG", (page.Columns, page.Rows), "RGB")
     assert not list((tmp_path / "jpeg").rglob("*.tmp"))
 
+    # the dry run (parse-sr --preview) names the SR's key images and which are here, and writes nothing
+    from ris_ai_module.report.preview import preview_file, to_text
+
+    answer = preview_file(ctx, tmp_path / "sr.dcm")
+    assert answer["images"] == [
+        {"sop_instance_uid": pages[1].SOPInstanceUID, "caption": "心尖四腔心切面", "received": True},
+        {"sop_instance_uid": missing, "caption": "", "received": False},
+        {"sop_instance_uid": pages[0].SOPInstanceUID, "caption": "左室射血分数", "received": True}]
+    assert f"image {missing} (not received yet)" in to_text(answer)
+    assert _rows(engine) == rows
+
     # the same objects again: duplicates, nothing re-applied, no second row; a re-apply writes the same rows
     _send(port, *files)
     _apply_all(ctx)
