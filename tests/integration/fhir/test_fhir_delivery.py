@@ -172,3 +172,44 @@ def test_init_demo_fhir_switches_the_delivery_on(tmp_path) -> None:
     bad = subprocess.run([sys.executable, "-m", "ris_ai_module", "init-demo", str(tmp_path / "d2"), "--fhir", "ftp://x"],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "--fhir" in bad.stderr and "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize("any_db", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres),
+                                    pytest.param("mariadb", marks=pytest.mark.mariadb)], indirect=True)
+def test_signing_through_the_acceptance_pass_delivers_the_final_version_with_the_values_as_signed(
+        rig, receiver: Receiver) -> None:
+    """End to end: SR applied (preliminary delivered), the doctor edits LVEF 60 -> 55 and removes MV_E, signs;
+    report/acceptance.compare_signed (the real signing path) queues the delivery; the worker posts it; the
+    server gets DiagnosticReport final with LVEF 55 and no MV_E."""
+    from sqlalchemy import delete, update
+
+    from ris_ai_module.report.acceptance import compare_signed
+    from tests.integration.report.conftest import RIS_MEASURE
+
+    rig.add_exam("F2", report_status="DRAFT")
+    ctx = ctx_with(rig, fhir={"base_url": receiver.url})
+    apply(ctx, rig.store(adult_echo_full(), "F2"))
+    handler = FhirReportHandler(ctx.engine, ctx.config)
+    assert make_worker(ctx, [handler]).run_once() == 1
+    first = receiver.bundles[-1]
+    assert _resources(first, "DiagnosticReport")[0].status == "preliminary"
+    assert {o.code.text: o for o in _resources(first, "Observation")}["左室射血分数"].valueQuantity.value == 60.0
+
+    with rig.engine.begin() as conn:  # the doctor, in the RIS: LVEF 60 -> 55, MV_E removed; then signs
+        conn.execute(update(RIS_MEASURE).where(RIS_MEASURE.c.exam_id == "F2", RIS_MEASURE.c.item_key == "LVEF")
+                     .values(item_value="55"))
+        conn.execute(delete(RIS_MEASURE).where(RIS_MEASURE.c.exam_id == "F2", RIS_MEASURE.c.item_key == "MV_E"))
+    rig.set_status("F2", "SIGNED")
+    assert compare_signed(ctx) == 1
+    assert make_worker(ctx, [handler]).run_once() == 1
+    final = receiver.bundles[-1]
+    report = _resources(final, "DiagnosticReport")[0]
+    assert report.status == "final"
+    obs = {o.code.text: o for o in _resources(final, "Observation")}
+    assert {o.status for o in obs.values()} == {"final"}
+    assert obs["左室射血分数"].valueQuantity.value == 55.0 and obs["左室射血分数"].valueQuantity.code == "%"
+    lvidd = next(o for o in obs.values() if any(c.code == "29436-3" for c in o.code.coding))
+    assert lvidd.valueQuantity.value == 47.0  # accepted as written
+    names = {o.code.text for o in _resources(first, "Observation")} - set(obs)
+    assert len(names) == 1, names  # MV_E, removed by the doctor, is not in the final version
+    assert final.entry[0].request.url == first.entry[0].request.url  # the same report, a new version
