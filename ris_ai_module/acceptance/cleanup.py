@@ -149,6 +149,9 @@ def cleanup(engine: Engine, cfg: Config, folder: Path, say: Any = print) -> int:
             exam_keys = {e["exam_key"] for e in entries if e["action"] == "start" and e.get("exam_key")}
             for exam_key in exam_keys:  # values of removed SRs that were there before the run (send-test)
                 strip_values_of(conn, cfg, exam_key, sops)
+                # the exam-level re-applies the run's images queued (index.enqueue_exam_apply: no SOP UID)
+                conn.execute(delete(task).where(task.c.kind == "SR_APPLY", task.c.exam_key == exam_key,
+                                                task.c.payload.like('%"sop_instance_uid": ""%')))
             for e in entries:
                 if e["action"] == "study-uid":  # the UID the kit generated for the test exam
                     conn.execute(delete(study_uid).where(study_uid.c.exam_key == e["exam_key"]))
