@@ -144,3 +144,16 @@ def test_forwarding_and_commitment_gate_the_purge(tmp_path: Path, any_db: Engine
                      .values(committed_at=utcnow()))
     assert purger.run_once(utcnow() + LATER).purged == 1
     assert not area.path_of(_row(ctx, sc.sop_instance_uid).file_path).exists()
+
+
+@pytest.mark.parametrize("any_db", ["sqlite"], indirect=True)
+def test_the_health_scheduler_runs_retention_only_when_keep_for_is_set(tmp_path: Path, any_db: Engine) -> None:
+    from ris_ai_module.health.scheduler import HealthScheduler
+
+    ctx, _area = _rig(tmp_path, any_db)
+    jobs = {job_id: interval for job_id, interval, _f in HealthScheduler(ctx).jobs()}
+    assert jobs["storage.retention"] == 3600.0
+    off = AppContext(config=config_from_dict({"database": {"url": "sqlite://"}, "worker": {"enabled": False}}),
+                     engine=any_db)
+    assert "storage.retention" not in {job_id for job_id, _i, _f in HealthScheduler(off).jobs()}
+    assert HealthScheduler(ctx).retention() == 0  # nothing done yet: nothing deleted

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -80,3 +81,30 @@ def test_the_watermark_keys_are_checked_naming_the_key() -> None:
     with pytest.raises(ConfigError, match="storage.watermark_percent"):
         config_from_dict({"database": {"url": "sqlite://"}, "worker": {"enabled": False}, "storage": {"watermark_percent": 100}})
     assert config_from_dict({"database": {"url": "sqlite://"}, "worker": {"enabled": False}, "storage": {"watermark_free": 0}}).storage.watermark_free == 0
+
+
+@pytest.mark.parametrize("any_db", ["sqlite"], indirect=True)
+def test_the_status_page_shows_refusing_and_retention(any_db: Engine, tmp_path: Path) -> None:
+    """In headless Chromium: the storage panel says associations are refused (watermark above the real free
+    space) and how many files retention deleted."""
+    from ris_ai_module.db.tables import dicom_object
+    from tests.integration.web.browser import chromium
+    from tests.integration.web.conftest import VIEWER
+
+    (tmp_path / "storage").mkdir()
+    now = datetime(2026, 12, 2, 8)
+    with any_db.begin() as conn:
+        for n, purged in enumerate((now, None)):
+            conn.execute(insert(dicom_object).values(
+                sop_instance_uid=f"1.9.{n}", sop_class_uid="1.2.840.10008.5.1.4.1.1.7", exam_key="C1", source="DICOM",
+                file_path=f"x/{n}.dcm", file_size=3 * GB, sha256="0" * 64, received_at=now, purged_at=purged))
+    free = shutil.disk_usage(tmp_path).free
+    api = start_api(any_db, tmp_path, storage={"min_free": "1MB", "watermark_free": free + 64 * GB, "keep_for": "30d"})
+    try:
+        page = chromium(tmp_path, f"http://{VIEWER[0]}:{VIEWER[1]}@127.0.0.1:{api.server.port}/", "--dump-dom",
+                        *((f"--screenshot={shot}",) if (shot := os.environ.get("RAI_SHOT")) else ()))
+    finally:
+        api.server.stop()
+        api.ctx.engine.dispose()
+    assert '<p class="bad">拒绝新连接 Refusing new DICOM associations (A-ASSOCIATE-RJ transient): storage below' in page
+    assert "保留期 Retention 30 d · 已清理 Purged 1 (3.0 GB freed) · 保留中 Kept 1 (3.0 GB)" in page
