@@ -90,7 +90,8 @@ def handle_n_action(event: Any, state: ScpState) -> tuple[Any, Dataset | None]:
 
     Returns
       * 0x0000: recorded durably (RAI_STGCMT and its STGCMT_REPORT task), the report follows;
-      * 0x0124 Refused, not authorised: our own AE title (self-check) or the archive's report-only admission;
+      * 0x0124 Refused, not authorised: ``dicom.commitment.enabled`` is false (the context is offered for the
+        archive's results), our own AE title (self-check) or the archive's report-only admission;
       * 0x0123 No such action: Action Type ID is not 1;
       * 0x0112 No such SOP instance: not the well-known instance 1.2.840.10008.1.20.1.1;
       * 0x0115 Invalid argument value: no Transaction UID, an empty or broken Referenced SOP Sequence, or a
@@ -100,6 +101,8 @@ def handle_n_action(event: Any, state: ScpState) -> tuple[Any, Dataset | None]:
     assoc, req = event.assoc, event.request
     cfg: DicomConfig = state.ctx.config.dicom
     peer = peer_of(assoc)
+    if not cfg.commitment.enabled:  # the context is there for the archive's results only
+        return _status(NOT_AUTHORISED, "storage commitment is off here (dicom.commitment.enabled)")
     if peer is None or peer == ARCHIVE_PEER:
         return _status(NOT_AUTHORISED, "this association may not request storage commitment")
     if int(req.ActionTypeID or 0) != sc.ACTION_REQUEST:

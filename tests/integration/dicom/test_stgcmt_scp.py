@@ -247,3 +247,27 @@ def test_a_requester_that_releases_at_once_gets_its_report_exactly_once(tmp_path
     on_old, on_new = reports.qsize(), peer.reports.qsize()
     assert (row.state, on_old + on_new) == ("REPORTED", 1)
     assert row.channel == ("SAME" if on_old else "NEW")
+
+
+@pytest.mark.parametrize("any_db", ["sqlite"], indirect=True)
+def test_with_the_scp_off_a_request_is_refused_though_the_archive_may_report(any_db: Engine, tmp_path: Path) -> None:
+    config = config_from_dict({
+        "database": {"url": any_db.url.render_as_string(hide_password=False)}, "worker": {"enabled": False},
+        "storage": {"root": str(tmp_path / "storage"), "min_free": "1MB"},
+        "dicom": {"enabled": True, "ae_title": "RIS_AI", "host": "127.0.0.1", "port": 0,
+                  "commitment": {"enabled": False},
+                  "peers": [{"name": "demo-ai", "ae_title": "DEMO_AI", "addresses": ["127.0.0.1"]}]},
+        "archive": {"ae_title": "ARCHIVE", "host": "127.0.0.1", "port": 9, "commitment": {"enabled": True}},
+    })
+    scp = StorageScp(AppContext(config=config, engine=any_db))
+    scp.start()
+    ae, assoc, _reports = _scu(scp.port)
+    try:
+        assert assoc.is_established
+        assert _ask(assoc, "1.2.3.4.8", [_ref(SC_CLASS, "1.2.3")]) == 0x0124  # refused: not authorised
+    finally:
+        assoc.release()
+        ae.shutdown()
+        scp.stop()
+    with any_db.connect() as conn:
+        assert conn.execute(select(stgcmt)).first() is None
