@@ -129,11 +129,12 @@ def test_a_host_process_uses_every_api_function_and_hook(tmp_path: Path) -> None
     assert out["preview"][0] is True and out["preview"][1] is None and out["preview"][2] == "47.0mm"
     assert out["preview_other"][0] is False and "may_write_report" in out["preview_other"][1]
 
-    (k1, s1, _d1), (k2, s2, d2), (k3, s3, _d3) = out["applied"]
+    (k1, s1, _d1), (k2, s2, d2), (k3, s3, d3) = out["applied"]
     assert (k1, s1) == ("E0001", "APPLIED")
     assert (k2, s2) == ("E0002", "HELD"), "a hook that raises means: not written (fail safe)"
     assert "no answer" in d2
-    assert (k3, s3) == (None, "UNLINKED"), "the hook's choice of another patient's exam is refused: no exam"
+    assert (k3, s3) == (None, "NEEDS_REVIEW"), "the hook's choice of another patient's exam is refused: no exam"
+    assert d3.startswith("held for review"), d3  # held by the patient check, with its reason (not "unlinked")
     assert out["again"] == "APPLIED"
     stats = out["stats"]
     assert stats["after_apply"][2] == 2 and stats["after_apply"][3] is True, "two hangs: abandoned, disabled"
