@@ -36,8 +36,10 @@ SR_CLASS_PREFIX = "1.2.840.10008.5.1.4.1.1.88."
 SCAN_FACTOR = 5
 
 
-def gather(conn: Connection, config: Config, row: Any) -> ObjectState:
-    """The rule's view of one RAI_OBJECT row (tasks of the object, the exam's report state, the RIS report)."""
+def gather(conn: Connection, config: Config, row: Any, lock: bool = False) -> ObjectState:
+    """The rule's view of one RAI_OBJECT row (tasks of the object, the exam's report state, the RIS report).
+    ``lock``: the RIS report row is read FOR UPDATE, as an apply reads it, so a purge and an apply (a reapply
+    after the report was re-opened) of the exam run one after the other."""
     sop, exam_key = row.sop_instance_uid, row.exam_key
     forwards: list[TaskState] = []
     applies: list[TaskState] = []
@@ -55,7 +57,7 @@ def gather(conn: Connection, config: Config, row: Any) -> ObjectState:
             (applies if t.kind == "SR_APPLY" else forwards).append(TaskState(t.status, _dt(t.finished_at)))
         found = conn.execute(select(report_state).where(report_state.c.exam_key == exam_key)).first()
         state = dict(found._mapping) if found is not None else None
-        exists, status = report_status(conn, config.report, exam_key)
+        exists, status = report_status(conn, config.report, exam_key, lock=lock)
         ris_signed = exists and blocked_reason(config.report, exists, status) is not None
     archive = config.archive
     forward_required = archive.forwards(row.sop_class_uid)
@@ -132,7 +134,7 @@ class Purger:
             row = conn.execute(select(o).where(o.c.sop_instance_uid == sop)).first()
             if row is None:
                 return None
-            decision: Decision = decide(gather(conn, self.config, row), now, keep_for)
+            decision: Decision = decide(gather(conn, self.config, row, lock=True), now, keep_for)
             if not decision.purge:
                 return None
             done = conn.execute(update(o).where(o.c.sop_instance_uid == sop, o.c.purged_at.is_(None))
