@@ -137,7 +137,7 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 
 
 def cmd_task(args: argparse.Namespace) -> int:
-    from ris_ai_module.cli.output import as_json, table
+    from ris_ai_module.cli.output import as_json, column_cell, table
     from ris_ai_module.tasks import queue
 
     engine = open_context(args).engine
@@ -147,8 +147,8 @@ def cmd_task(args: argparse.Namespace) -> int:
     if args.json:
         print(as_json({"task": row, "attempts": attempts}))
         return 0
-    for key, value in row.items():
-        print(f"{key:18} {'' if value is None else value}")
+    for key, value in row.items():  # *_at in module.timezone, labelled (cli/output.column_cell)
+        print(f"{key:18} {column_cell(key, value)}")
     print()
     print(table(attempts, ["attempt_no", "started_at", "outcome", "status_text", "latency_ms", "target", "worker",
                            "error"]))

@@ -38,7 +38,7 @@ def zone() -> tzinfo:
     return _zone[0] if _zone else display_zone()
 
 
-def _cell(column: str, value: Any) -> str:
+def column_cell(column: str, value: Any) -> str:
     """A column named ``*_at`` holds a RAI_* timestamp (naive UTC): shown in the configured zone, labelled
     (db/clock.shown). Other times (the RIS's own, such as an exam date) are shown as the RIS keeps them."""
     if column.endswith("_at") and isinstance(value, datetime):
@@ -48,7 +48,7 @@ def _cell(column: str, value: Any) -> str:
 
 def table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
     """Columns padded by display width, so Chinese text lines up."""
-    cells = [[_cell(c, r.get(c)) for c in columns] for r in rows]
+    cells = [[column_cell(c, r.get(c)) for c in columns] for r in rows]
     widths = [max([_width(c)] + [_width(row[i]) for row in cells]) for i, c in enumerate(columns)]
 
     def line(values: Sequence[str]) -> str:

@@ -42,7 +42,9 @@ def test_cli_api_and_page_show_module_times_in_the_configured_zone(any_db: Engin
     cli = subprocess.run([sys.executable, "-m", "ris_ai_module", "--config", str(config), "task", str(task_id)],
                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert cli.returncode == 0, cli.stderr
-    assert f"{wall}:00 {offset}" in cli.stdout, cli.stdout
+    assert f"{wall}:00 {offset}" in cli.stdout, cli.stdout  # the attempt's started_at
+    created = next(line for line in cli.stdout.splitlines() if line.startswith("created_at"))
+    assert created.endswith(f" {offset}"), created  # the task's own times too
 
     api = start_api(any_db, tmp_path, module={"timezone": zone})
     try:
