@@ -1,8 +1,9 @@
 """``acceptance --cleanup``: undo what a journaled run wrote, also after a failed or interrupted run.
 
 Removed: the objects the kit stored and every object linked to the test exam (the AI host's answer to the test
-push, ``simulate-ai --send-test``): files, index rows, their measurements and SR_APPLY tasks; restored: the test exam's report rows (report table row and
-key/value rows exactly as they were before the run) and its RAI_REPORT_STATE. The push to the AI host cannot
+push, ``simulate-ai --send-test``): files, index rows, their measurements and SR_APPLY tasks, and (target images)
+the exam-level SR_APPLY tasks their images queued and their JPEGs; restored: the test exam's report rows (report
+table row, key/value rows and key image rows exactly as they were before the run) and its RAI_REPORT_STATE. The push to the AI host cannot
 be taken back: the record says so, and the AI vendor removes the test exam on its side.
 """
 
@@ -38,6 +39,8 @@ def snapshot_report(conn: Connection, cfg: Config, exam_key: str) -> dict[str, A
         targets.append((rep.rows.table, rep.rows.exam_id_column))
     if "columns" in rep.targets and rep.columns.table:
         targets.append((rep.columns.table, rep.columns.exam_id_column or rep.exam_id_column))
+    if "images" in rep.targets:
+        targets.append((rep.images.table, rep.images.exam_id_column))
     for name, col in targets:
         if (name.lower(), col.lower()) in seen:
             continue
@@ -99,6 +102,13 @@ def strip_values_of(conn: Connection, cfg: Config, exam_key: str, sops: set[str]
         t = reflect(conn, rep.rows.table)
         conn.execute(delete(t).where(column_of(t, rep.rows.exam_id_column) == exam_key,
                                      column_of(t, rep.rows.source_column).in_(sorted(sops))))
+    if "images" in rep.targets:  # key image rows of the removed objects, or named by a removed SR
+        t = reflect(conn, rep.images.table)
+        exam, sop = column_of(t, rep.images.exam_id_column), column_of(t, rep.images.sop_uid_column)
+        named = sop.in_(sorted(sops))
+        if rep.images.source_column:
+            named = named | column_of(t, rep.images.source_column).in_(sorted(sops))
+        conn.execute(delete(t).where(exam == exam_key, named))
     if state is None or state.sop_instance_uid not in sops:
         return
     if "text" in rep.targets:
@@ -124,6 +134,26 @@ def remove_objects(conn: Connection, sops: set[str], storage_root: Path) -> list
         conn.execute(delete(task).where(task.c.kind == "SR_APPLY", task.c.payload.like(f'%"{sop}"%')))
         conn.execute(delete(dicom_object).where(dicom_object.c.sop_instance_uid == sop))
     return files
+
+
+def _exams_of(entries: list[dict[str, Any]]) -> set[str]:
+    return {e["exam_key"] for e in entries if e.get("exam_key")}
+
+
+def _image_leftovers(conn: Connection, cfg: Config, exam_keys: set[str], sops: set[str]) -> list[str]:
+    """The exam-level SR_APPLY tasks an image of the run queued (target images: its payload names the exam, not
+    the object) and the JPEGs of the removed objects; returns the JPEG files to delete after commit."""
+    if "images" not in cfg.report.targets:
+        return []
+    for exam_key in sorted(exam_keys):
+        conn.execute(delete(task).where(task.c.kind == "SR_APPLY", task.c.exam_key == exam_key,
+                                        task.c.payload.like('%"sop_instance_uid": ""%')))
+    folder = cfg.report.images.jpeg_folder
+    if not folder:
+        return []
+    from ris_ai_module.report.images import jpeg_name
+
+    return [str(Path(folder) / jpeg_name(exam_key, sop)) for exam_key in sorted(exam_keys) for sop in sorted(sops)]
 
 
 def objects_of_run(conn: Connection, entries: list[dict[str, Any]]) -> set[str]:
@@ -152,6 +182,7 @@ def cleanup(engine: Engine, cfg: Config, folder: Path, say: Any = print) -> int:
                 # the exam-level re-applies the run's images queued (index.enqueue_exam_apply: no SOP UID)
                 conn.execute(delete(task).where(task.c.kind == "SR_APPLY", task.c.exam_key == exam_key,
                                                 task.c.payload.like('%"sop_instance_uid": ""%')))
+            files += _image_leftovers(conn, cfg, exam_keys | _exams_of(entries), sops)
             for e in entries:
                 if e["action"] == "study-uid":  # the UID the kit generated for the test exam
                     conn.execute(delete(study_uid).where(study_uid.c.exam_key == e["exam_key"]))

@@ -65,11 +65,13 @@ def _test_data(db: Path) -> dict[str, int]:
         "study_uid": _count(db, f"SELECT COUNT(*) FROM rai_study_uid WHERE exam_key = {e}"),
         "report": _count(db, f"SELECT COUNT(*) FROM ris_report WHERE exam_id = {e}"),
         "report_rows": _count(db, f"SELECT COUNT(*) FROM ris_report_measure WHERE exam_id = {e}"),
+        "report_images": _count(db, f"SELECT COUNT(*) FROM ris_report_image WHERE exam_id = {e}"),  # issue 14
     }
 
 
 def _files(folder: Path) -> set[Path]:
-    return {p for p in (folder / "storage").rglob("*.dcm") if ".tmp" not in p.parts}
+    jpegs = set((folder / "images").rglob("*.jpg"))  # the demo's key image renditions (issue 14)
+    return {p for p in (folder / "storage").rglob("*.dcm") if ".tmp" not in p.parts} | jpegs
 
 
 def _items(stdout: str) -> dict[str, tuple[str, str]]:
@@ -114,6 +116,7 @@ def test_every_item_passes_and_cleanup_leaves_nothing(demo: Path) -> None:
     # the simulator answers the test push with its own SC pages and SR: wait for them, they are test data too
     assert wait_until(lambda: _test_data(db)["objects"] >= 2 + 3, timeout=30, interval=0.2)
     assert _test_data(db)["report_rows"] > 0
+    assert wait_until(lambda: _test_data(db)["report_images"] > 0, timeout=30, interval=0.2)  # and their JPEGs
     cleaned = _cli(demo, "acceptance", "--cleanup", "--out", str(out))
     assert cleaned.returncode == 0 and "cannot be taken back" in cleaned.stdout, cleaned.stdout + cleaned.stderr
     assert _test_data(db) == dict.fromkeys(_test_data(db), 0)
