@@ -35,12 +35,14 @@ def _rj_fields(port: int, calling: str = PEER_AET) -> tuple[int, int, int] | Non
     from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 
     ae = AE(ae_title=calling)
+    # a loaded CI machine may take longer than pynetdicom's default 30 s to answer; the answer is what counts
+    ae.acse_timeout = ae.network_timeout = ae.connection_timeout = 90
     ae.add_requested_context(Verification)
     assoc = ae.associate("127.0.0.1", port, ae_title=SCP_AET)
     try:
         if assoc.is_established:
             return None
-        assert assoc.is_rejected, "neither accepted nor rejected"
+        assert assoc.is_rejected, f"neither accepted nor rejected (aborted: {assoc.is_aborted})"
         rj = assoc.acceptor.primitive
         return int(rj.result), int(rj.result_source), int(rj.diagnostic)
     finally:
