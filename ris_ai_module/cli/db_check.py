@@ -39,6 +39,7 @@ def check_database(engine: Engine, cfg: Config) -> list[Line]:
     lines.append(_module_tables(engine))
     lines.append(_view(engine, cfg))
     lines.append(_detection(engine, cfg))
+    lines.append(_name_index(engine, cfg))
     lines.extend(_report_targets(engine, cfg))
     lines.append(_grants(engine, cfg))
     return lines
@@ -162,6 +163,32 @@ def _detection(engine: Engine, cfg: Config) -> Line:
         return Line(False, "exam detection", f"trigger {', '.join(missing)} missing (install "
                                              f"sql/<dialect>/30_trigger_exam_start.sql, or set ris.detect = \"poll\")")
     return Line(True, "exam detection", f"triggers {', '.join(t.upper() for t in EXAM_TRIGGERS)} installed")
+
+
+#: The triggers of sql/<dialect>/31_trigger_name_index.sql (Oracle, SQL Server, DM: one, not inspected).
+NAME_TRIGGERS = ("rai_trg_exam_name_ins", "rai_trg_exam_name_upd", "rai_trg_exam_name_del")
+
+
+def _name_index(engine: Engine, cfg: Config) -> Line:
+    """Says how the name look-up learns of renamed exams; without the trigger that is only a warning-free
+    fact (polling mode is supported), with part of it a failure (some changes would wait for the rescan)."""
+    from ris_ai_module.db.dialects import trigger_names
+
+    every = f"every {float(cfg.http.name_rescan_interval):g} s (http.name_rescan_interval)"
+    try:
+        with engine.connect() as conn:
+            names = trigger_names(conn)
+    except SQLAlchemyError as exc:
+        return Line(False, "name index", f"triggers not readable: {_error(exc)}")
+    if names is None:
+        return Line(True, "name index", f"trigger not inspected on this database; rescan {every}")
+    present = [t for t in NAME_TRIGGERS if t in names]
+    if not present:
+        return Line(True, "name index", f"no trigger (31_trigger_name_index.sql): renamed exams found after the rescan, {every}")
+    if len(present) < len(NAME_TRIGGERS):
+        missing = ", ".join(t.upper() for t in NAME_TRIGGERS if t not in names)
+        return Line(False, "name index", f"trigger {missing} missing (re-run sql/<dialect>/31_trigger_name_index.sql)")
+    return Line(True, "name index", f"triggers {', '.join(t.upper() for t in NAME_TRIGGERS)} installed; rescan {every}")
 
 
 def _module_tables(engine: Engine) -> Line:

@@ -39,6 +39,7 @@ def test_config_check_db_says_what_is_missing_then_ok(tmp_path: Path, kind: str)
         assert lines["module tables"].startswith("FAIL ") and "init-db" in lines["module tables"]
         assert lines["view RAI_V_EXAM"].startswith("FAIL ") and "20_view_exam.sql" in lines["view RAI_V_EXAM"]
         assert lines["exam detection"].startswith("FAIL trigger RAI_TRG_EXAM_START_INS, RAI_TRG_EXAM_START_UPD")
+        assert lines["name index"].startswith("OK no trigger (31_trigger_name_index.sql)"), "polling mode is allowed"
         assert lines["report table RIS_REPORT"].startswith("FAIL missing")
         assert lines["report table RIS_REPORT_MEASURE"].startswith("FAIL missing")
 
@@ -49,7 +50,9 @@ def test_config_check_db_says_what_is_missing_then_ok(tmp_path: Path, kind: str)
             status, lines = _check(tmp_path, url)
             assert status == 0, lines
             assert all(v.startswith("OK ") for v in lines.values()), lines
-            assert set(lines) == {"connect", "module tables", "view RAI_V_EXAM", "exam detection",
+            assert lines["name index"].startswith(
+                "OK triggers RAI_TRG_EXAM_NAME_INS, RAI_TRG_EXAM_NAME_UPD, RAI_TRG_EXAM_NAME_DEL installed")
+            assert set(lines) == {"connect", "module tables", "view RAI_V_EXAM", "exam detection", "name index",
                                   "report table RIS_REPORT", "report table RIS_REPORT_MEASURE", "grants"}
             status, lines = _check(tmp_path, url, '[report.rows]\nvalue_column = "ITEM_VAL"\n')
             assert status == 1
