@@ -108,6 +108,9 @@ class DeferredHandshakeServer(ThreadedAssociationServer):
     handshake closes just that connection.
     """
 
+    #: The listen backlog (socketserver's default is 5): during a port scan or a burst of connections from
+    #: other hosts the legitimate peer's SYN would otherwise wait for a kernel retransmit (1 s and more).
+    request_queue_size = 128
     handshake_timeout: float = 30.0
     admits_address: Any = staticmethod(lambda address: True)
     gate: AdmissionGate | None = None

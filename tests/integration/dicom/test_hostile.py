@@ -40,6 +40,17 @@ def test_an_address_no_peer_admits_is_closed_at_accept_without_reading(start_scp
     assert _echo_ok(env.port)
 
 
+def test_the_listen_backlog_holds_a_burst_of_connections(start_scp) -> None:
+    """The kernel's queue of connections not yet accepted (``ss`` shows a listener's backlog as Send-Q):
+    with socketserver's default of 5, a burst of scans made the legitimate peer's SYN wait a retransmit."""
+    import subprocess
+
+    env = start_scp()
+    out = subprocess.run(["ss", "-Hltn", f"sport = :{env.port}"], capture_output=True, text=True, timeout=10).stdout
+    (line,) = [row for row in out.splitlines() if row.startswith("LISTEN")]
+    assert int(line.split()[2]) >= 128, line
+
+
 def test_an_associate_rq_declaring_4_gb_is_rejected_unread(start_scp) -> None:
     env = start_scp(peers=PEERS)
     with raw.connect(env.port, "127.0.0.2") as s:
