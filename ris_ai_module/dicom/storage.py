@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ris_ai_module.dicom.uids import is_valid_uid
+from ris_ai_module.durable import fsync_folder
 
 log = logging.getLogger(__name__)
 
@@ -281,17 +282,6 @@ def sha256_of(path: str | os.PathLike[str]) -> str:
         while chunk := fh.read(COPY_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def fsync_folder(folder: Path) -> None:
-    """Make a rename durable. Windows cannot open folders; NTFS journals the rename itself."""
-    if os.name == "nt":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _make_folders(folder: Path, root: Path) -> list[Path]:

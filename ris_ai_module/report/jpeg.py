@@ -26,6 +26,8 @@ from PIL import Image
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 
+from ris_ai_module.durable import write_atomic
+
 NATIVE = frozenset({"1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.2"})
 PILLOW_CODESTREAM = frozenset({"1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51",
                                "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91"})
@@ -183,27 +185,3 @@ def _to_uint8(np: Any, arr: Any) -> Any:
     return ((arr.astype(np.float64) - lo) * (255.0 / (hi - lo))).clip(0, 255).astype(np.uint8)
 
 
-def write_atomic(target: Path, data: bytes) -> None:
-    """Temporary name in the same folder, fsync, rename over ``target``, fsync the folder."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    fsync_folder(target.parent)
-
-
-def fsync_folder(folder: Path) -> None:
-    if os.name == "nt":  # Windows cannot open a folder for fsync; NTFS journals the rename
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

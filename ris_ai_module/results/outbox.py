@@ -11,12 +11,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
 
+from ris_ai_module.durable import write_atomic
 from ris_ai_module.results.resultset import ResultSet
 
 FINDINGS_KEY = "FINDINGS"
@@ -85,26 +85,6 @@ def render_xml(rs: ResultSet) -> bytes:
 
 
 RENDERERS = {"json": render_json, "csv": render_csv, "xml": render_xml}
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """``data`` at ``path``: a temporary name beside it, fsync, rename, fsync of the folder."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    if os.name == "posix":
-        fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def write_outbox(rs: ResultSet, folder: Path, formats: Sequence[str], campus_in_name: bool = False) -> list[Path]:
