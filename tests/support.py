@@ -60,3 +60,17 @@ def as_patient(ds, patient_id: str, patient_name: str):  # type: ignore[no-untyp
 
 #: The demo RIS's first exam (ris_ai_module/demo.py DEMO_EXAMS): E0001 is 张三, P000123.
 DEMO_E0001 = ("P000123", "张三")
+
+
+def client_cert(tmp, ca):
+    """A client certificate and key signed by the test CA at ``ca`` (its key beside it as ``ca.key``), as a
+    hospital's PKI issues one to the module for a mutual-TLS peer."""
+    import subprocess
+
+    key, csr, crt = tmp / "c.key", tmp / "c.csr", tmp / "c.crt"
+    for args in (["req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(csr),
+                  "-subj", "/CN=ris-ai-module"],
+                 ["x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca.parent / "ca.key"),
+                  "-CAcreateserial", "-out", str(crt), "-days", "2"]):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=60)
+    return crt, key

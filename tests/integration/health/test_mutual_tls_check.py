@@ -4,7 +4,6 @@ host ends the handshake and the check would call a healthy host down."""
 from __future__ import annotations
 
 import ssl
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,16 +14,7 @@ from ris_ai_module.health.checks import cert_files, check_http
 from ris_ai_module.settings import config_from_dict
 from ris_ai_module.sim.http_host import StubServer
 from tests.integration.tasks.test_exam_push import _make_ca
-
-
-def _client_cert(tmp: Path, ca: Path) -> tuple[Path, Path]:
-    key, csr, crt = tmp / "c.key", tmp / "c.csr", tmp / "c.crt"
-    for args in (["req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(csr),
-                  "-subj", "/CN=ris-ai-module"],
-                 ["x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(tmp / "ca.key"),
-                  "-CAcreateserial", "-out", str(crt), "-days", "2"]):
-        subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=60)
-    return crt, key
+from tests.support import client_cert
 
 
 def _config(url: str, push: dict, http: list[dict] | None = None):
@@ -34,7 +24,7 @@ def _config(url: str, push: dict, http: list[dict] | None = None):
 
 def test_the_ai_host_check_presents_the_push_client_certificate(tmp_path: Path) -> None:
     ca, crt, key = _make_ca(tmp_path)
-    client_crt, client_key = _client_cert(tmp_path, ca)
+    client_crt, client_key = client_cert(tmp_path, ca)
     server = StubServer(certfile=str(crt), keyfile=str(key))
     context = server.socket.context  # type: ignore[attr-defined]
     context.verify_mode = ssl.CERT_REQUIRED

@@ -85,15 +85,10 @@ def test_auth_variants_reach_the_ai_host(any_db: Engine, stub: StubServer, auth:
 
 @pytest.mark.parametrize("any_db", ["sqlite"], indirect=True)
 def test_mutual_tls_client_certificate(any_db: Engine, tmp_path: Path) -> None:
-    import subprocess
+    from tests.support import client_cert
 
     ca, crt, key = _make_ca(tmp_path)
-    client_key, client_csr, client_crt = tmp_path / "c.key", tmp_path / "c.csr", tmp_path / "c.crt"
-    for args in (["req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(client_key), "-out", str(client_csr),
-                  "-subj", "/CN=ris-ai-module"],
-                 ["x509", "-req", "-in", str(client_csr), "-CA", str(ca), "-CAkey", str(tmp_path / "ca.key"),
-                  "-CAcreateserial", "-out", str(client_crt), "-days", "2"]):
-        subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=60)
+    client_crt, client_key = client_cert(tmp_path, ca)
     server = StubServer(certfile=str(crt), keyfile=str(key))
     context = server.socket.context  # type: ignore[attr-defined]
     context.verify_mode = ssl.CERT_REQUIRED
