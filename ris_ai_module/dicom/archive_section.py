@@ -85,7 +85,7 @@ class ArchiveConfig:
         """Where the archive's report associations may come from (for the SCP's whitelist)."""
         if self.commitment.report_addresses:
             return self.commitment.report_addresses
-        return (self.host,) if _is_ip(self.host) else ()
+        return (self.host,) if is_ip(self.host) else ()
 
     def _validate_commitment(self) -> None:
         c = self.commitment
@@ -106,7 +106,8 @@ class ArchiveConfig:
                               "N-EVENT-REPORT associations come from")
 
 
-def _is_ip(text: str) -> bool:
+def is_ip(text: str) -> bool:
+    """A literal IPv4/IPv6 address (a host name cannot admit the archive's report associations)."""
     import ipaddress
 
     try:
