@@ -19,7 +19,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from pynetdicom import AE, evt
+from pynetdicom import evt
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
@@ -27,7 +27,7 @@ from ris_ai_module.db.clock import utcnow
 from ris_ai_module.dicom import index
 from ris_ai_module.dicom import stgcmt as sc
 from ris_ai_module.dicom.stgcmt import committed_clause, is_committed  # noqa: F401  (retention's entry points)
-from ris_ai_module.dicom.stgcmt_scp import TRANSFER_SYNTAXES, new_transaction_uid
+from ris_ai_module.dicom.stgcmt_scp import associate, commitment_ae, new_transaction_uid
 from ris_ai_module.tasks import queue
 from ris_ai_module.tasks.model import Attempt, Outcome, Task, TaskKind
 from ris_ai_module.tasks.retry import RetryPolicy
@@ -132,10 +132,7 @@ class StgcmtRequestHandler:
         release. (accepted?, status in words, detail, ms); never raises for a network problem."""
         started = time.monotonic()
         cfg = self.cfg
-        ae = AE(ae_title=self.calling)
-        ae.add_requested_context(sc.SOP_CLASS, list(TRANSFER_SYNTAXES))
-        for name in ("acse_timeout", "dimse_timeout", "network_timeout", "connection_timeout"):
-            setattr(ae, name, float(cfg.timeout))
+        ae = commitment_ae(self.calling, float(cfg.timeout))
         reported = threading.Event()
 
         def on_report(event: Any) -> tuple[int, None]:
@@ -144,18 +141,11 @@ class StgcmtRequestHandler:
         def out(ok: bool, text: str, detail: str) -> tuple[bool, str, str, int]:
             return ok, text, detail, int((time.monotonic() - started) * 1000)
 
-        connected: list[bool] = []
+        assoc, words, detail = associate(ae, cfg.host, cfg.port, cfg.ae_title,
+                                         evt_handlers=[(evt.EVT_N_EVENT_REPORT, on_report)])
+        if assoc is None:
+            return out(False, words, detail)
         try:
-            assoc = ae.associate(cfg.host, cfg.port, ae_title=cfg.ae_title,
-                                 evt_handlers=[(evt.EVT_N_EVENT_REPORT, on_report),
-                                               (evt.EVT_CONN_OPEN, lambda _e: connected.append(True))])
-        except (ValueError, OSError) as exc:
-            ae.shutdown()
-            return out(False, "cannot associate", str(exc))
-        try:
-            if not assoc.is_established:
-                words = "rejected" if assoc.is_rejected else ("unreachable" if not connected else "no association")
-                return out(False, words, f"{cfg.host}:{cfg.port}")
             status, _reply = assoc.send_n_action(sc.action_information(uid, refs), sc.ACTION_REQUEST,
                                                  sc.SOP_CLASS, sc.SOP_INSTANCE)
             if status is None or "Status" not in status:

@@ -336,27 +336,16 @@ def send_report(peer: DicomPeerConfig, cfg: DicomConfig, uid: str, event_type: i
     """Associate with the peer proposing our SCP role for Storage Commitment, send the N-EVENT-REPORT,
     release. (delivered?, status in words, detail, ms); never raises for a network problem."""
     started = time.monotonic()
-    timeout = float(cfg.commitment.timeout)
-    ae = AE(ae_title=cfg.ae_title)
-    ae.add_requested_context(sc.SOP_CLASS, list(TRANSFER_SYNTAXES))
-    for name in ("acse_timeout", "dimse_timeout", "network_timeout", "connection_timeout"):
-        setattr(ae, name, timeout)
+    ae = commitment_ae(cfg.ae_title, float(cfg.commitment.timeout))
 
     def out(ok: bool, text: str, detail: str) -> tuple[bool, str, str, int]:
         return ok, text, detail, int((time.monotonic() - started) * 1000)
 
-    connected: list[bool] = []
+    assoc, words, detail = associate(ae, peer.host, peer.commitment_port or peer.port, peer.ae_title,
+                                     ext_neg=[build_role(sc.SOP_CLASS, scp_role=True)])
+    if assoc is None:
+        return out(False, words, detail)
     try:
-        assoc = ae.associate(peer.host, peer.commitment_port or peer.port, ae_title=peer.ae_title,
-                             ext_neg=[build_role(sc.SOP_CLASS, scp_role=True)],
-                             evt_handlers=[(evt.EVT_CONN_OPEN, lambda _e: connected.append(True))])
-    except (ValueError, OSError) as exc:
-        ae.shutdown()
-        return out(False, "cannot associate", str(exc))
-    try:
-        if not assoc.is_established:
-            words = "rejected" if assoc.is_rejected else ("unreachable" if not connected else "no association")
-            return out(False, words, f"{peer.host}:{peer.commitment_port or peer.port}")
         cx = [c for c in assoc.accepted_contexts if c.abstract_syntax == sc.SOP_CLASS]
         if not cx or not cx[0].as_scp:
             return out(False, "SCP role refused", "the peer did not accept our SCP role for Storage Commitment")
@@ -371,6 +360,33 @@ def send_report(peer: DicomPeerConfig, cfg: DicomConfig, uid: str, event_type: i
         if assoc.is_established:
             assoc.release()
         ae.shutdown()
+
+
+def commitment_ae(calling: str, timeout: float) -> AE:
+    """An AE that proposes Storage Commitment, every timeout ``timeout`` seconds (one request or report)."""
+    ae = AE(ae_title=calling)
+    ae.add_requested_context(sc.SOP_CLASS, list(TRANSFER_SYNTAXES))
+    for name in ("acse_timeout", "dimse_timeout", "network_timeout", "connection_timeout"):
+        setattr(ae, name, timeout)
+    return ae
+
+
+def associate(ae: AE, host: str, port: int, called: str, evt_handlers: Sequence[Any] = (),
+              **kwargs: Any) -> tuple[Any, str, str]:
+    """(the established association, "", "") or (None, the trace's words, detail), the AE then shut down:
+    "cannot associate" (bad address), "rejected", "unreachable" (no TCP connection) or "no association"."""
+    connected: list[bool] = []
+    try:
+        assoc = ae.associate(host, port, ae_title=called, **kwargs,
+                             evt_handlers=[*evt_handlers, (evt.EVT_CONN_OPEN, lambda _e: connected.append(True))])
+    except (ValueError, OSError) as exc:
+        ae.shutdown()
+        return None, "cannot associate", str(exc)
+    if not assoc.is_established:
+        ae.shutdown()
+        words = "rejected" if assoc.is_rejected else ("unreachable" if not connected else "no association")
+        return None, words, f"{host}:{port}"
+    return assoc, "", ""
 
 
 def new_transaction_uid() -> str:
