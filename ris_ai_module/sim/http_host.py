@@ -9,9 +9,11 @@ answering, or never answering at all (``hang``). ``on_exam`` is called once per 
 from __future__ import annotations
 
 import json
+import logging
 import random
 import socket
 import ssl
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -20,6 +22,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from ris_ai_module.push.schema import canonical_body, validate_body
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -175,6 +179,15 @@ class AiHostHttp(ThreadingHTTPServer):
     @property
     def port(self) -> int:
         return int(self.server_address[1])
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """One line, not socketserver's traceback on stderr: a client that hangs up (a health check's probe,
+        a push timed out, a TLS handshake refused) is the peer's business, not the simulator's failure."""
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, ssl.SSLError, socket.timeout, TimeoutError)):
+            log.debug("AI host simulator: %s from %s", error, client_address)
+            return
+        log.warning("AI host simulator: request from %s failed: %r", client_address, error)
 
     def start(self) -> AiHostHttp:
         self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)

@@ -87,3 +87,20 @@ def test_a_sites_renamed_fields_validate_once_mapped_back(host: AiHostHttp) -> N
     del vendor["accNo"]
     resp = _post(host, vendor, "k-vendor-2")
     assert resp.status_code == 400 and resp.json()["field"] == "accNo"  # the site's own name for it
+
+
+def test_a_client_that_resets_the_connection_leaves_no_traceback(host: AiHostHttp,
+                                                                 capfd: pytest.CaptureFixture[str]) -> None:
+    """The demo prints the simulator's stderr to the newcomer: a probe that hangs up is not a crash."""
+    import socket
+    import struct
+
+    for _ in range(3):
+        probe = socket.create_connection(("127.0.0.1", host.port), timeout=5)
+        probe.sendall(b"GET /api/ex")  # half a request line, then a reset (RST, not FIN)
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        probe.close()
+    time.sleep(0.3)
+    assert _post(host, BODY).status_code == 200  # still serving
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "ConnectionResetError" not in err
