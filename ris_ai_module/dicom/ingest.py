@@ -30,6 +30,7 @@ from ris_ai_module.dicom.index import ObjectRow
 from ris_ai_module.dicom.linking import UNLINKED, Link, find_exam, parse_da
 from ris_ai_module.dicom.patient_check import NEEDS_REVIEW, Verdict, check_campus, check_patient
 from ris_ai_module.dicom.storage import StorageArea, TempObject, sha256_of
+from ris_ai_module.dicom.structure import structure_problem
 from ris_ai_module.dicom.uids import uid_problem
 from ris_ai_module.hooks import Hooks
 from ris_ai_module.log import phi_id
@@ -113,7 +114,7 @@ def _ingest(ctx: Running, area: StorageArea, rc: Received) -> Outcome:
         if temp.out_of_space:
             return _fail(statuses.OUT_OF_RESOURCES, "out of disk space")
         return _fail(statuses.STORE_FAILED, f"write error: {temp.error.strerror or temp.error}")
-    encoding = encoding_problem(temp)
+    encoding = encoding_problem(temp) or completeness_problem(temp)
     if encoding is not None:
         return _refused(rc, statuses.CANNOT_UNDERSTAND, encoding, None)
     try:
@@ -275,6 +276,26 @@ def encoding_problem(temp: TempObject) -> str | None:
     if not looks_explicit:
         return "data set is not explicit VR as its transfer syntax says"
     return None
+
+
+def completeness_problem(temp: TempObject) -> str | None:
+    """Whether the whole data set arrived: every element as long as it says, every undefined-length sequence,
+    item and pixel data closed by its delimiter (:mod:`dicom.structure`). None when it is whole, or when the
+    file is not a Part 10 file as pynetdicom writes it (manual import: pydicom's own checks apply)."""
+    head = bytes(temp.head)
+    if len(head) < 144 or head[128:132] != b"DICM":
+        return None
+    try:
+        meta_end = 144 + int.from_bytes(head[140:144], "little")
+        syntax = str(dcmread(BytesIO(head[:meta_end])).file_meta.get("TransferSyntaxUID", "") or "")
+        with open(temp.name, "rb") as fh:
+            size = fh.seek(0, 2)
+            problem = structure_problem(fh, meta_end, size, syntax)
+    except OSError as exc:
+        return f"cannot read the received data set: {exc.strerror or exc}"
+    except Exception:
+        return "unreadable file meta information"
+    return None if problem is None else f"incomplete data set: {problem}"
 
 
 def read_header(temp: TempObject) -> Dataset:

@@ -1,0 +1,87 @@
+"""Conformance probes an independent tester would run (PS3.4 Annex B, PS3.5, PS3.7, PS3.8), each expected
+answer taken from the standard's tables: the SCP against DCMTK storescu with its transfer-syntax options and
+against raw upper-layer bytes."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from pydicom import dcmread
+from pydicom.filebase import DicomBytesIO
+from pydicom.filewriter import write_dataset
+
+from tests.integration.dicom import dcmtk, raw
+from tests.integration.dicom import objects as make
+
+SC_CONTEXT = 1
+
+
+def _encode(ds) -> bytes:
+    fp = DicomBytesIO()
+    fp.is_little_endian = True
+    fp.is_implicit_VR = False
+    write_dataset(fp, ds)
+    return fp.getvalue()
+
+
+def _placed(storage: Path) -> list[Path]:
+    return [p for p in storage.rglob("*.dcm") if ".tmp" not in p.parts]
+
+
+def test_a_data_set_shorter_than_its_last_element_is_0xc000_and_not_stored(start_scp, tmp_path: Path) -> None:
+    """PS3.4 B.2.2: success says "stored". A data set cut inside its Pixel Data (the peer's last fragment came
+    early) is not the object; before, it was acknowledged 0x0000 and the half file kept."""
+    env = start_scp()
+    ds = make.sc(tmp_path / "sc.dcm")
+    del ds.file_meta
+    blob = _encode(ds)
+    sock = raw.associated(env.port, contexts=(make.SC,))
+    try:
+        assert raw.c_store(sock, blob[:-100], make.SC, ds.SOPInstanceUID, context_id=SC_CONTEXT) == 0xC000
+        assert raw.c_store(sock, blob, make.SC, ds.SOPInstanceUID, context_id=SC_CONTEXT) == 0x0000  # whole: stored
+    finally:
+        raw.release(sock)
+        sock.close()
+    assert [r.sop_instance_uid for r in env.objects()] == [ds.SOPInstanceUID]
+    assert len(_placed(env.storage)) == 1
+
+
+def _dcmtk(tool: str, *args: str) -> None:
+    result = dcmtk.run(tool, *args)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("option,convert,syntax", [
+    ("-xi", None, "1.2.840.10008.1.2"),
+    ("-xd", None, "1.2.840.10008.1.2.1.99"),
+    ("--propose-lossless", "dcmcjpeg", "1.2.840.10008.1.2.4.70"),
+    ("--propose-rle", "dcmcrle", "1.2.840.10008.1.2.5"),
+    ("--propose-jls-lossless", "dcmcjpls", "1.2.840.10008.1.2.4.80"),
+])
+def test_every_transfer_syntax_is_stored_as_received(start_scp, tmp_path: Path, option: str, convert: str | None,
+                                                    syntax: str) -> None:
+    """PS3.5: implicit VR, deflated and encapsulated (JPEG lossless, RLE, JPEG-LS) objects are stored in the
+    negotiated transfer syntax, untouched; the file meta says which (PS3.10 §7.1)."""
+    env = start_scp()
+    ds = make.sc(tmp_path / "sc.dcm")
+    sent = tmp_path / "sent.dcm"
+    if convert:
+        _dcmtk(convert, str(tmp_path / "sc.dcm"), str(sent))
+    else:
+        sent = tmp_path / "sc.dcm"
+    result = dcmtk.storescu(env.port, sent, extra=(option,))
+    assert dcmtk.store_statuses(result.stderr) == ["Success"], result.stderr
+    [row] = env.objects()
+    stored = dcmread(env.storage / row.file_path)
+    assert str(stored.file_meta.TransferSyntaxUID) == syntax
+    assert str(stored.file_meta.MediaStorageSOPInstanceUID) == ds.SOPInstanceUID
+    assert str(stored.file_meta.MediaStorageSOPClassUID) == make.SC
+    original = dcmread(sent)
+    if convert:
+        assert stored.PixelData == original.PixelData  # the compressed fragments byte for byte
+    assert [(e.tag, e.value) for e in stored] == [(e.tag, e.value) for e in original]  # VRs may differ (implicit)
+    check = subprocess.run([dcmtk.tool("dcmdump"), "-q", str(env.storage / row.file_path)], capture_output=True,
+                           text=True, timeout=30)
+    assert check.returncode == 0 and "E:" not in check.stderr, check.stderr
