@@ -29,13 +29,17 @@ log = logging.getLogger(__name__)
 #: A-ASSOCIATE-RJ parameters (PS3.8 §9.3.4): rejected-permanent, DICOM UL service-user, and the reason.
 RJ_PERMANENT = 0x01
 RJ_SERVICE_USER = 0x01
+RJ_APPLICATION_CONTEXT_NOT_SUPPORTED = 0x02
 RJ_CALLING_AE_NOT_RECOGNISED = 0x03
 RJ_CALLED_AE_NOT_RECOGNISED = 0x07
+#: The one application context name DICOM defines (PS3.7 Annex A.2.1).
+DICOM_APPLICATION_CONTEXT = "1.2.840.10008.3.1.1.1"
 #: Over ``dicom.max_associations``: rejected-transient, service-provider (presentation), local-limit-exceeded.
 RJ_BUSY = (0x02, 0x03, 0x02)
 #: The reason of each rejection as RAI_ASSOC_REJECT.REASON_CODE (what GET /metrics counts by).
 REASON_CODES = {RJ_CALLING_AE_NOT_RECOGNISED: "CALLING_AE_NOT_RECOGNISED",
-                RJ_CALLED_AE_NOT_RECOGNISED: "CALLED_AE_NOT_RECOGNISED"}
+                RJ_CALLED_AE_NOT_RECOGNISED: "CALLED_AE_NOT_RECOGNISED",
+                RJ_APPLICATION_CONTEXT_NOT_SUPPORTED: "APP_CONTEXT_NOT_SUPPORTED"}
 LOCAL_LIMIT_EXCEEDED = "LOCAL_LIMIT_EXCEEDED"
 #: Storage below the free-space watermark (PS3.8 Table 9-21): result 2 rejected-transient, source 3 DICOM UL
 #: service-provider (presentation related function), reason 2 local-limit-exceeded. Transient: the peer
@@ -114,6 +118,7 @@ def handle_requested(event: Any, state: ScpState) -> None:
 
     Admits our own AE title from this host's addresses (the health check's C-ECHO of this SCP; it may not store).
     Rejects (A-ASSOCIATE-RJ, rejected-permanent, service-user):
+      * reason 2, application context name not supported: not the DICOM application context (PS3.7 A.2.1);
       * reason 3, calling AE title not recognised: the calling AE is not a peer's, or not from its addresses;
       * reason 7, called AE title not recognised: ``dicom.require_called_aet`` and the called AE is not ours;
     and, for a whitelisted request while ``dicom.max_associations`` are admitted or while the storage volume
@@ -128,6 +133,10 @@ def handle_requested(event: Any, state: ScpState) -> None:
     called = str(assoc.requestor.primitive.called_ae_title or "").strip()
     address = str(assoc.requestor.address)
     cfg = state.ctx.config.dicom
+    context_name = str(assoc.requestor.primitive.application_context_name or "")
+    if context_name != DICOM_APPLICATION_CONTEXT:
+        return _reject(assoc, state, address, calling, called, RJ_APPLICATION_CONTEXT_NOT_SUPPORTED,
+                       f"application context {context_name!r} is not DICOM's ({DICOM_APPLICATION_CONTEXT})")
     if calling == cfg.ae_title.strip() and state.whitelist.is_own(address):
         # our own health check (C-ECHO of this SCP); it may not store anything, see handle_store
         return _admit(assoc, state, address, calling, called)
@@ -144,6 +153,12 @@ def handle_requested(event: Any, state: ScpState) -> None:
                                          RJ_STORAGE_LOW, refusing + ": new associations refused")
             return _admit(assoc, state, address, calling, called)
         diagnostic, reason = RJ_CALLING_AE_NOT_RECOGNISED, admission.reason
+    _reject(assoc, state, address, calling, called, diagnostic, reason)
+
+
+def _reject(assoc: Any, state: ScpState, address: str, calling: str, called: str, diagnostic: int,
+            reason: str) -> None:
+    """A-ASSOCIATE-RJ rejected-permanent, service-user, ``diagnostic``; logged and recorded."""
     assoc.acse.send_reject(RJ_PERMANENT, RJ_SERVICE_USER, diagnostic)
     _wait_until_sent(assoc)
     log.warning("association from %s (%s -> %s) rejected: %s", address, calling, called, reason,

@@ -85,3 +85,26 @@ def test_every_transfer_syntax_is_stored_as_received(start_scp, tmp_path: Path, 
     check = subprocess.run([dcmtk.tool("dcmdump"), "-q", str(env.storage / row.file_path)], capture_output=True,
                            text=True, timeout=30)
     assert check.returncode == 0 and "E:" not in check.stderr, check.stderr
+
+
+def test_an_application_context_other_than_dicoms_is_rejected_1_1_2(start_scp) -> None:
+    """PS3.7 A.2.1 defines one application context name, 1.2.840.10008.3.1.1.1; PS3.8 Table 9-21: rejected-
+    permanent (1), DICOM UL service-user (1), application-context-name-not-supported (2). It was accepted."""
+    env = start_scp()
+    request = raw.associate_rq().replace(b"1.2.840.10008.3.1.1.1", b"1.2.840.10008.3.1.1.9")
+    with raw.connect(env.port) as sock:
+        sock.sendall(request)
+        assert raw.read_pdu(sock) == (0x03, bytes([0x00, 0x01, 0x01, 0x02]))
+        assert raw.closed_within(sock, 5) is not None
+    from sqlalchemy import select
+
+    from ris_ai_module.db.tables import assoc_reject
+    from tests.support import wait_until
+
+    def rows() -> list:
+        with env.ctx.engine.connect() as conn:
+            return list(conn.execute(select(assoc_reject)))
+
+    assert wait_until(lambda: len(rows()) == 1, timeout=5)
+    assert rows()[0].reason_code == "APP_CONTEXT_NOT_SUPPORTED" and "1.2.840.10008.3.1.1.9" in rows()[0].reason
+    assert dcmtk.echoscu(env.port).returncode == 0  # the real DICOM context is still accepted
