@@ -231,14 +231,18 @@ def _store_items(ctx: Any, run: Run, exam: Any, journal: Journal) -> str | None:
     with ctx.engine.connect() as conn:
         journal.write("report-snapshot", snapshot=snapshot_report(conn, cfg, exam.exam_key))
     objects = [result.images[0]] if run.dry_run else [result.images[0], result.sr]
+    if run.dry_run:  # an image linked to the test exam would write its row in the RIS image table (target images)
+        dry = produce(_dry_identity(identity), kind_of(exam.exam_items or "", exam.exam_desc or ""), run.run_id, calling)
+        objects = [dry.images[0]]
     for ds in objects:
         journal.write("store", sop=str(ds.SOPInstanceUID), sop_class=str(ds.SOPClassUID))
     host = self_address(cfg.dicom.host)
     stored = send_objects(objects, host, cfg.dicom.port, cfg.dicom.ae_title, calling, attempts=1, timeout=run.timeout)
     for res, kind in zip(stored, ("SC", "SR"), strict=False):
+        dry = " (dry run: a test patient of no exam, kept unlinked until --cleanup)" if run.dry_run else ""
         run.add(Item(f"store:{kind.lower()}", f"C-STORE 测试 {kind}，本模块接受", f"C-STORE of a test {kind} accepted",
                      PASS if res.ok else FAIL,
-                     f"{calling} -> {cfg.dicom.ae_title}@{host}:{cfg.dicom.port} {res.sop_instance_uid}: {res.reason}",
+                     f"{calling} -> {cfg.dicom.ae_title}@{host}:{cfg.dicom.port} {res.sop_instance_uid}: {res.reason}{dry}",
                      "关联被拒：把 AI 主机的 AE 名称和 IP 加入 [[dicom.peers]]；状态 0xA700：磁盘空间；"
                      "0xA710：数据库不可用"))
     if run.dry_run:
@@ -363,3 +367,13 @@ def _inbound_item(ctx: Any, run: Run, journal: Journal) -> None:
                      FAIL, f"no object from {', '.join(aets)} in RAI_OBJECT yet",
                      "请 AI 厂商从 AI 主机发送一例结果；AI 主机无法按需发送时，在 AI 主机位置运行 "
                      "`ris-ai-module simulate-ai --send-test`"))
+
+
+def _dry_identity(identity: Any) -> Any:
+    """The dry run's image names no exam (no Study UID, accession or patient ID of one): it is stored, never
+    linked, so nothing reaches a RIS table (``--cleanup`` removes it)."""
+    from dataclasses import replace
+
+    from pydicom.uid import generate_uid
+
+    return replace(identity, patient_id=f"DRYRUN-{generate_uid()[-12:]}", accession="", study_uid=generate_uid())

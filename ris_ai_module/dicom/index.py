@@ -112,20 +112,15 @@ def enqueue_apply(conn: Connection, exam_key: str, sop_instance_uid: str) -> int
     return queue.enqueue(conn, TaskKind.SR_APPLY, exam_key=exam_key, payload={"sop_instance_uid": sop_instance_uid})
 
 
-def enqueue_exam_apply(conn: Connection, exam_key: str) -> int | None:
-    """An image linked to (or leaving) an exam whose SR is there: re-apply the exam, so the report's image rows
-    (target ``images``) follow. None when the exam has no SR: its SR's apply will take the images.
+def enqueue_exam_apply(conn: Connection, exam_key: str) -> int:
+    """An image linked to (or leaving) an exam: refresh the exam's image rows (target ``images``), with or
+    without an SR there (``report/images_apply.py`` decides what may be written).
 
     Never skipped because another SR_APPLY of the exam waits: that one may be claimed and read the exam's images
     before this transaction commits, and the image would be missed. Applies of one exam run one after the other
     (the report row lock), and a repeated apply writes the same rows."""
-    o = dicom_object
-    has_sr = conn.execute(select(o.c.sop_instance_uid).where(
-        o.c.exam_key == exam_key, o.c.sop_class_uid.like(SR_CLASS_PREFIX + "%")).limit(1)).first()
-    if has_sr is None:
-        return None
     return queue.enqueue(conn, TaskKind.SR_APPLY, exam_key=exam_key, payload={"sop_instance_uid": "",
-                                                                               "exam_key": exam_key})
+                                                                               "exam_key": exam_key, "images": True})
 
 
 def list_objects(

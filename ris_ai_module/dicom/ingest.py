@@ -170,7 +170,7 @@ def _ingest(ctx: Running, area: StorageArea, rc: Received) -> Outcome:
                 task_id = index.enqueue_apply(conn, row.exam_key, sop)
             elif not index.is_sr(sop_class) and _images_on(ctx):  # the report's key images (target images)
                 for exam in dict.fromkeys(k for k in (row.exam_key, existing and existing.exam_key) if k):
-                    task_id = index.enqueue_exam_apply(conn, exam) or task_id
+                    task_id = index.enqueue_exam_apply(conn, exam)
             forward_id = enqueue_forward(conn, ctx.config.archive, sop, sop_class, row.exam_key, row.review_state)
             area.place(temp.name, relative)  # inside the transaction: no row without its file
             placed = True

@@ -70,9 +70,9 @@ def decide_link(
         tasks.append(index.enqueue_apply(conn, exam_key, sop_uid))
         if previous and previous != exam_key:
             tasks.append(_reapply_exam(conn, previous))
-    else:  # an image: the exams' image rows (report target images) follow it; nothing when no SR is there
+    else:  # an image: the exams' image rows (report target images) follow it
         for exam in dict.fromkeys(k for k in (exam_key, previous) if k):
-            tasks.append(index.enqueue_exam_apply(conn, exam) or 0)
+            tasks.append(index.enqueue_exam_apply(conn, exam))
     was = previous or (obj.review_exam_key and f"held from {obj.review_exam_key}") or "unlinked"
     detail = f"{sop_uid} -> {exam_key} (was {was}); {note or verdict.reason}"
     if held or not previous:  # released now: it may go to the archive (a linked one already has its task)

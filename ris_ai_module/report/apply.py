@@ -28,13 +28,14 @@ from ris_ai_module.report.current import NEEDS_REVIEW, queue_deliveries
 from ris_ai_module.report.display import ReportItem, report_items
 from ris_ai_module.report.findings_kind import DocumentInfo
 from ris_ai_module.report.images import exam_images
+from ris_ai_module.report.images_apply import apply_images
 from ris_ai_module.report.item_context import finding_columns
 from ris_ai_module.services import Services, hooks_of
 from ris_ai_module.sr.model import Measurement, ParsedSR
 from ris_ai_module.sr.parse import parse_sr_file
 from ris_ai_module.sr.provenance import Provenance, read_provenance
 from ris_ai_module.tasks.deliveries import APPLIED as APPLIED_EVENT
-from ris_ai_module.tasks.model import Outcome, Task
+from ris_ai_module.tasks.model import Attempt, Outcome, Task
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +49,18 @@ def apply_task(task: Task, ctx: Services) -> Outcome:
     if not sop_uid and not exam_key:
         return Outcome.failed("payload has no sop_instance_uid")
     try:
-        state, detail = apply_sr(ctx, sop_uid) if sop_uid else apply_exam(ctx, exam_key)
+        # an image of the exam arrived or moved (target images): its rows alone, or the exam as a whole
+        only_images = apply_images(ctx, exam_key) if not sop_uid and task.payload.get("images") else None
+        if only_images is not None:
+            state, detail = only_images
+        else:
+            state, detail = apply_sr(ctx, sop_uid) if sop_uid else apply_exam(ctx, exam_key)
     except (NotFound, InvalidInput, ConfigError) as exc:
         return Outcome.failed(str(exc))
-    log.info("SR %s: %s (%s)", sop_uid, state, detail, extra={"action": "sr_applied", "task_id": task.task_id})
+    log.info("SR %s: %s (%s)", sop_uid or f"of exam {exam_key}", state, detail,
+             extra={"action": "sr_applied", "task_id": task.task_id})
+    if not sop_uid and task.payload.get("images"):  # the trace says whether the rows were written, and why not
+        return Outcome.done(Attempt(status_text=state, response=detail))
     return Outcome.done()
 
 

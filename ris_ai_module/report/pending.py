@@ -25,11 +25,11 @@ _ACTIVE = (TaskStatus.SCHEDULED.value, TaskStatus.IN_PROCESS.value)
 def retry_pending(ctx: Services, limit: int = 500) -> int:
     """One pass; returns how many SR_APPLY tasks were enqueued."""
     cfg = ctx.config.report
-    ready: list[tuple[str, str]] = []
+    ready: list[tuple[str, str | None]] = []
     with ctx.engine.connect() as conn:
         waiting = conn.execute(
             select(report_state.c.exam_key, report_state.c.sop_instance_uid)
-            .where(report_state.c.state == PENDING, report_state.c.sop_instance_uid.is_not(None))
+            .where(report_state.c.state == PENDING)
             .order_by(report_state.c.updated_at)
             .limit(limit)
         ).all()
@@ -46,7 +46,10 @@ def retry_pending(ctx: Services, limit: int = 500) -> int:
                 ).limit(1)
             ).first()
             if active is None:
-                queue.enqueue(conn, TaskKind.SR_APPLY, exam_key=exam_key, payload={"sop_instance_uid": sop_uid})
+                # no SR named: image rows waiting (report/images_apply.py), or an exam whose SRs left it
+                payload = ({"sop_instance_uid": sop_uid} if sop_uid else
+                           {"sop_instance_uid": "", "exam_key": exam_key, "images": True})
+                queue.enqueue(conn, TaskKind.SR_APPLY, exam_key=exam_key, payload=payload)
                 enqueued += 1
     if enqueued:
         log.info("%d pending report(s) writable again: applying", enqueued, extra={"action": "pending_reapply"})

@@ -105,7 +105,8 @@ def decide(s: ObjectState, now: datetime, keep_for: timedelta) -> Decision:
             return Decision(False, f"the report state is {s.report_state} with this SR (it may be applied again)")
     if not s.ris_signed:
         return Decision(False, "report not signed, or signed and re-opened (reapply may still need it)")
-    if s.report_state is not None and s.signed_at is None:
+    # IMAGES: only image rows were written (no SR applied), so no signing comparison is ever made for the exam
+    if s.report_state not in (None, "IMAGES") and s.signed_at is None:
         return Decision(False, "report changed after the signing was seen (reapply may still need it)")
     if s.signed_at is not None:
         done.append(s.signed_at)
