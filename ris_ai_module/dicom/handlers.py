@@ -14,11 +14,12 @@ from typing import Any
 
 from pydicom.dataset import Dataset
 
-from ris_ai_module.dicom import index, pynetdicom_adapter, statuses
+from ris_ai_module.dicom import dimse_guard, index, pynetdicom_adapter, statuses
 from ris_ai_module.dicom.admission import AdmissionGate, Ticket
 from ris_ai_module.dicom.ingest import Received, ingest
 from ris_ai_module.dicom.socket_reader import GuardedReader, ReadLimits
 from ris_ai_module.dicom.stats import ScpStats
+from ris_ai_module.dicom.stgcmt import SOP_CLASS as STGCMT_SOP_CLASS
 from ris_ai_module.dicom.stgcmt_scp import ARCHIVE_PEER, PEER
 from ris_ai_module.dicom.storage import StorageArea, TempObject
 from ris_ai_module.dicom.whitelist import Whitelist
@@ -175,7 +176,31 @@ def _admit(assoc: Any, state: ScpState, address: str, calling: str, called: str)
         return _reject_transient(assoc, state, address, calling, called, RJ_BUSY, reason)
     if reader is not None:
         reader.admitted()
-    pynetdicom_adapter.install_after_response(assoc)  # the Storage Commitment report after the N-ACTION response
+    # the Storage Commitment report after the N-ACTION response; requests checked against their context first
+    pynetdicom_adapter.install_after_response(assoc, guard=lambda msg, cx: guard_request(assoc, state, msg, cx))
+
+
+def guard_request(assoc: Any, state: ScpState, msg: Any, context_id: int) -> bool:
+    """Answer a request its presentation context may not carry (:mod:`dicom.dimse_guard`); True when answered.
+    A context that was not accepted is left to pynetdicom (it aborts the association)."""
+    context_class = pynetdicom_adapter.context_abstract_syntax(assoc, context_id)
+    if context_class is None or not getattr(msg, "is_valid_request", False):
+        return False
+    kind = type(msg).__name__
+    refused = dimse_guard.refusal(kind, dimse_guard.request_class(msg), context_class,
+                                  state.ctx.config.dicom.sop_classes, STGCMT_SOP_CLASS)
+    if refused is None:
+        return False
+    status, text = refused
+    temp = pynetdicom_adapter.received_file(msg)
+    if isinstance(temp, TempObject):
+        temp.discard()
+    log.warning("%s from %s on the %s context (id %d): 0x%04X %s", kind.replace("_", "-"), assoc.requestor.address,
+                context_class, context_id, status, text, extra={"action": "dimse_refused"})
+    pynetdicom_adapter.respond(assoc, msg, context_id, status, statuses.comment(text))
+    if kind == "C_STORE" and state.stats is not None:
+        state.stats.store(context_class, status, 0.0)
+    return True
 
 
 def _reject_transient(assoc: Any, state: ScpState, address: str, calling: str, called: str,
@@ -229,7 +254,8 @@ def handle_store(event: Any, state: ScpState) -> Dataset | int:
       * 0xA900 Error, data set does not match SOP class: its SOP class is not the presentation context's
         abstract syntax, UIDs differ from the command, Type 1 UID missing;
       * 0xC000 Error, cannot understand: the data set cannot be parsed, or is not encoded in the context's
-        transfer syntax (e.g. implicit VR bytes on an explicit VR context);
+        transfer syntax (e.g. implicit VR bytes on an explicit VR context), or did not arrive whole (an
+        element shorter than its length, a missing delimiter), or the request came without a data set;
       * 0xC010 Error, cannot understand: a UID is not a valid UID (read as sent: only the trailing NUL pad
         is allowed, a space is not trimmed);
       * 0x0122 Refused, SOP class not supported (also: a self-check association, which may only C-ECHO, and the
@@ -253,6 +279,9 @@ def _store(event: Any, state: ScpState) -> Dataset | int:
     if getattr(event.assoc, PEER, None) == ARCHIVE_PEER:
         return _answer(statuses.SOP_CLASS_NOT_SUPPORTED, "the archive is admitted for commitment results only")
     temp = pynetdicom_adapter.received_file(request)
+    if temp is None and pynetdicom_adapter.chunked_receive_on():
+        # Command Data Set Type 0101H: PS3.7 9.3.1.1 requires a data set with every C-STORE-RQ
+        return _answer(statuses.CANNOT_UNDERSTAND, "C-STORE-RQ without a data set")
     if not isinstance(temp, TempObject):
         return _answer(statuses.STORE_FAILED, "receiver not installed")
     received = Received(

@@ -15,6 +15,7 @@ from typing import Any
 
 from pynetdicom import AE, _config, dimse_messages, dimse_primitives
 from pynetdicom.association import Association
+from pynetdicom.dimse import DIMSEServiceProvider
 from pynetdicom.dul import DULServiceProvider
 from pynetdicom.transport import AssociationSocket, ThreadedAssociationServer
 
@@ -78,6 +79,11 @@ HOOKS: dict[str, tuple[str, Callable[[], bool]]] = {
         and callable(getattr(DULServiceProvider, "peek_next_pdu", None))
         and hasattr(dimse_primitives.N_EVENT_REPORT(), "EventInformation"),
     ),
+    "Association._accepted_cx/dimse.send_msg": (
+        "answer a request its presentation context does not carry with a response of its own type",
+        lambda: _uses(Association._serve_request, "_accepted_cx")
+        and callable(getattr(DIMSEServiceProvider, "send_msg", None)),
+    ),
     "ThreadedAssociationServer.get_request/finish_request/verify_request": (
         "refuse addresses at accept time, TLS handshakes off the accept loop",
         lambda: all(callable(getattr(ThreadedAssociationServer, n, None))
@@ -118,6 +124,10 @@ def enable_chunked_receive(new_temp: Callable[..., Any]) -> None:
     """Stream C-STORE data sets into files made by ``new_temp`` (process-wide: one SCP per process)."""
     _config.STORE_RECV_CHUNKED_DATASET = True
     dimse_messages.NamedTemporaryFile = new_temp  # type: ignore[attr-defined,assignment]
+
+
+def chunked_receive_on() -> bool:
+    return bool(getattr(_config, "STORE_RECV_CHUNKED_DATASET", False))
 
 
 def received_file(request: Any) -> Any:
@@ -163,11 +173,12 @@ def end_acceptor_wait(assoc: Any) -> None:
 _AFTER = "_rai_after_response"
 
 
-def install_after_response(assoc: Any) -> None:
+def install_after_response(assoc: Any, guard: Callable[[Any, int], bool] | None = None) -> None:
     """Wrap this association's ``_serve_request`` (an instance attribute) so that jobs queued by
     :func:`after_response` run right after the response left, on the reactor thread: nothing else reads the
     association's messages meanwhile (a ``send_*`` from another thread could take a request's place), and the
-    job's ``send_*`` calls see the reactor paused (as pynetdicom does for the handlers of C-GET)."""
+    job's ``send_*`` calls see the reactor paused (as pynetdicom does for the handlers of C-GET).
+    ``guard(request, context_id)`` runs first; when it returns True it has answered the request itself."""
     if _AFTER in assoc.__dict__:
         return
     jobs: list[Callable[[], None]] = []
@@ -175,6 +186,8 @@ def install_after_response(assoc: Any) -> None:
     original = assoc._serve_request
 
     def serve(msg: Any, context_id: int) -> None:
+        if guard is not None and guard(msg, context_id):
+            return
         original(msg, context_id)
         while jobs:
             job = jobs.pop(0)
@@ -254,3 +267,30 @@ def send_event_report(assoc: Any, dataset: Any, event_type: int, class_uid: str,
         return None, False
     finally:
         assoc._reactor_checkpoint.set()
+
+
+def context_abstract_syntax(assoc: Any, context_id: int) -> str | None:
+    """The abstract syntax of an accepted presentation context (None: not accepted on this association)."""
+    cx = assoc._accepted_cx.get(context_id)
+    return None if cx is None else str(cx.abstract_syntax)
+
+
+def respond(assoc: Any, request: Any, context_id: int, status: int, comment: str) -> None:
+    """Answer ``request`` with a response of its own type carrying ``status`` and an Error Comment, on the
+    reactor thread (inside ``_serve_request``, where pynetdicom's service classes send theirs)."""
+    rsp = type(request)()
+    rsp.MessageIDBeingRespondedTo = request.MessageID
+    rsp.Status = status
+    for target, source in (("AffectedSOPClassUID", "AffectedSOPClassUID"),
+                           ("AffectedSOPClassUID", "RequestedSOPClassUID"),
+                           ("AffectedSOPInstanceUID", "AffectedSOPInstanceUID"),
+                           ("AffectedSOPInstanceUID", "RequestedSOPInstanceUID")):
+        value = getattr(request, source, None)
+        if value and hasattr(rsp, target) and not getattr(rsp, target, None):
+            try:
+                setattr(rsp, target, value)
+            except (ValueError, TypeError):
+                pass
+    if hasattr(rsp, "ErrorComment"):
+        rsp.ErrorComment = comment
+    assoc.dimse.send_msg(rsp, context_id)

@@ -108,3 +108,91 @@ def test_an_application_context_other_than_dicoms_is_rejected_1_1_2(start_scp) -
     assert wait_until(lambda: len(rows()) == 1, timeout=5)
     assert rows()[0].reason_code == "APP_CONTEXT_NOT_SUPPORTED" and "1.2.840.10008.3.1.1.9" in rows()[0].reason
     assert dcmtk.echoscu(env.port).returncode == 0  # the real DICOM context is still accepted
+
+
+def _command(**fields) -> bytes:
+    """An implicit VR little endian command set with its group length (PS3.7 §6.3.1, §E.1)."""
+    from pydicom.dataset import Dataset
+    from pynetdicom.dsutils import encode
+
+    cs = Dataset()
+    for keyword, value in fields.items():
+        setattr(cs, keyword, value)
+    body = encode(cs, True, True)
+    length = Dataset()
+    length.CommandGroupLength = len(body)
+    return encode(length, True, True) + body
+
+
+def _send_pdv(sock, context_id: int, payload: bytes, command: bool, last: bool = True) -> None:
+    import struct
+
+    item = struct.pack(">LB", len(payload) + 2, context_id) + bytes([(1 if command else 0) | (2 if last else 0)]) + payload
+    sock.sendall(struct.pack(">BBL", 0x04, 0, len(item)) + item)
+
+
+def _response(sock, timeout: float = 10.0):
+    """The next response's command set (decoded), or (PDU type, body) when another PDU came, or None."""
+    import struct
+    from io import BytesIO
+
+    from pynetdicom.dsutils import decode
+
+    buffer = bytearray()
+    while True:
+        answer = raw.read_pdu(sock, timeout)
+        if answer is None or answer[0] != 0x04:
+            return answer
+        body, offset = answer[1], 0
+        while offset < len(body):
+            (length,) = struct.unpack(">L", body[offset:offset + 4])
+            control = body[offset + 5]
+            buffer += body[offset + 6:offset + 4 + length]
+            offset += 4 + length
+            if control & 0x03 == 0x03:
+                return decode(BytesIO(bytes(buffer)), True, True)
+
+
+VERIFICATION_CX, SC_CX, STGCMT_CX = 1, 3, 5
+STGCMT = "1.2.840.10008.1.20.1"
+
+
+@pytest.mark.parametrize("name,context,fields,rsp_field,status", [
+    # an operation the context's SOP class does not have: 0x0211 Unrecognized operation (PS3.7 C.5.16), in a
+    # response of the request's own type (before: a C-STORE-RSP to an N-ACTION, or an abort and a traceback)
+    ("N-ACTION on Secondary Capture", SC_CX,
+     dict(CommandField=0x0130, MessageID=5, CommandDataSetType=0x0101, RequestedSOPClassUID=make.SC,
+          RequestedSOPInstanceUID="1.2.3", ActionTypeID=1), 0x8130, 0x0211),
+    ("C-FIND on Secondary Capture", SC_CX,
+     dict(CommandField=0x0020, MessageID=6, Priority=0, CommandDataSetType=0x0101, AffectedSOPClassUID=make.SC),
+     0x8020, 0x0211),
+    ("C-STORE on Verification", VERIFICATION_CX,
+     dict(CommandField=0x0001, MessageID=7, Priority=0, CommandDataSetType=0x0101, AffectedSOPClassUID=make.SC,
+          AffectedSOPInstanceUID="1.2.3.4"), 0x8001, 0x0211),
+    ("N-GET on Storage Commitment", STGCMT_CX,
+     dict(CommandField=0x0110, MessageID=8, CommandDataSetType=0x0101, RequestedSOPClassUID=STGCMT,
+          RequestedSOPInstanceUID="1.2.840.10008.1.20.1.1"), 0x8110, 0x0211),
+    # a C-ECHO that names another SOP class than Verification: 0x0122 Refused: SOP Class not supported
+    ("C-ECHO naming Secondary Capture", VERIFICATION_CX,
+     dict(CommandField=0x0030, MessageID=9, CommandDataSetType=0x0101, AffectedSOPClassUID=make.SC), 0x8030, 0x0122),
+    # a C-STORE-RQ without a data set (PS3.7 9.3.1.1 requires one): 0xC000, not 0xA7FF "retry later"
+    ("C-STORE without a data set", SC_CX,
+     dict(CommandField=0x0001, MessageID=10, Priority=0, CommandDataSetType=0x0101, AffectedSOPClassUID=make.SC,
+          AffectedSOPInstanceUID="1.2.3.4.5"), 0x8001, 0xC000),
+])
+def test_a_request_its_context_does_not_carry_gets_its_own_response_type(start_scp, name: str, context: int,
+                                                                         fields: dict, rsp_field: int,
+                                                                         status: int) -> None:
+    env = start_scp()
+    sock = raw.associated(env.port, contexts=(raw.VERIFICATION, make.SC, STGCMT))
+    try:
+        _send_pdv(sock, context, _command(**fields), command=True)
+        rsp = _response(sock)
+        assert rsp is not None and not isinstance(rsp, tuple), rsp
+        assert (rsp.CommandField, rsp.Status, rsp.MessageIDBeingRespondedTo) == (rsp_field, status, fields["MessageID"])
+        assert rsp.ErrorComment
+        assert dcmtk.echoscu(env.port).returncode == 0
+    finally:
+        raw.release(sock)
+        sock.close()
+    assert env.objects() == []

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from pynetdicom import _config, dimse_messages, dimse_primitives
 from pynetdicom.association import Association
+from pynetdicom.dimse import DIMSEServiceProvider
 from pynetdicom.dul import DULServiceProvider
 from pynetdicom.transport import AssociationSocket, ThreadedAssociationServer
 
@@ -39,6 +40,7 @@ BREAKERS: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
     "ThreadedAssociationServer.get_request/finish_request/verify_request":
         lambda mp: mp.setattr(ThreadedAssociationServer, "verify_request", None),
     "Association._serve_request/_is_paused": lambda mp: mp.setattr(Association, "send_n_event_report", _stub),
+    "Association._accepted_cx/dimse.send_msg": lambda mp: mp.delattr(DIMSEServiceProvider, "send_msg"),
 }
 
 
