@@ -107,6 +107,7 @@ def build_components(ctx: AppContext, config_file: str | None = None, apply_pool
     from ris_ai_module.dicom.inbox import make_component as make_inbox
     from ris_ai_module.dicom.scp import make_component as make_scp
     from ris_ai_module.health.scheduler import make_component as make_scheduler
+    from ris_ai_module.housekeeping import make_component as make_housekeeping
     from ris_ai_module.report.apply_pool import ApplyPool
     from ris_ai_module.tasks.notify import PgListener
     from ris_ai_module.web.name_index import make_component as make_name_index
@@ -128,6 +129,7 @@ def build_components(ctx: AppContext, config_file: str | None = None, apply_pool
     parts.append(("dicom-scp", make_scp(ctx)))
     parts.append(("inbox", make_inbox(ctx)))
     parts.append(("health-scheduler", make_scheduler(ctx)))
+    parts.append(("housekeeping", make_housekeeping(ctx)))  # storage retention, audit purge: whatever health is
     parts.append(("web", make_web(ctx)))
     parts.append(("name-index", make_name_index(ctx)))
     components = []

@@ -15,12 +15,14 @@ Sub = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 def cmd_config_check(args: argparse.Namespace) -> int:
     from ris_ai_module.db.engine import check_url
+    from ris_ai_module.housekeeping import retention_summary
 
     cfg = need_config(args)
     url = check_url(cfg.database.url)  # dialect known, driver installed
     print(f"OK: {config_file(args)}")
     print(f"  database: {url.get_backend_name()}+{url.get_driver_name()}   exam detection: {cfg.ris.detect}   "
           f"push: {cfg.push.url or '-'}")
+    print(f"  {retention_summary(cfg)}")
     if not getattr(args, "db", False):
         return 0
     from ris_ai_module.cli.db_check import check_database

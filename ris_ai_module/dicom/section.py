@@ -203,7 +203,7 @@ class StorageConfig:
     #: Storage retention: how long a received object's file is kept after it is done (forwarded and, where
     #: asked, committed; applied; the report signed). 0 = keep every file (off). See retention/rule.py.
     keep_for: Duration = Duration(0)
-    #: At most this many files deleted per retention run, and how often it runs (the health scheduler's leader).
+    #: At most this many files deleted per retention run, and how often it runs (the housekeeping leader).
     purge_batch: int = 200
     purge_interval: Duration = Duration(3600)
 

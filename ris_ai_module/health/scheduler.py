@@ -1,4 +1,6 @@
-"""The health component of ``run``: APScheduler 3 jobs for the checks, retention and the daily report.
+"""The health component of ``run``: APScheduler 3 jobs for the checks, their results' retention and the daily
+report. (Storage retention and the audit purge are not health's: ``ris_ai_module.housekeeping`` runs them
+whether or not ``health.enabled``.)
 
 APScheduler settings, chosen on purpose:
 
@@ -29,9 +31,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from ris_ai_module import audit
 from ris_ai_module.db.clock import display_zone, utcnow
-from ris_ai_module.dicom import stgcmt_purge
 from ris_ai_module.health import store
 from ris_ai_module.health.alerts import AlertEngine
 from ris_ai_module.health.channels import Notifier
@@ -61,7 +61,6 @@ class HealthScheduler:
         self.notifier = Notifier(ctx.config)
         a = ctx.config.alerts
         self.alerts = AlertEngine(ctx.engine, a.fail_threshold, a.throttle, self.notifier.deliver)
-        self._purger: Any = None
         self.scheduler = BackgroundScheduler(
             jobstores={"default": MemoryJobStore()},
             executors={"default": ThreadPoolExecutor(max_workers=4)},
@@ -77,17 +76,7 @@ class HealthScheduler:
             *((f"health.{k.name.lower()}", k.interval(c), self._leader(self._round_of(k.name))) for k in CHECK_KINDS),
             ("health.report", c.report_check_interval, self._leader(self.report_if_due)),
             ("health.purge", PURGE_INTERVAL, self._leader(self.purge)),
-            *((("storage.retention", float(self.ctx.config.storage.purge_interval), self._leader(self.retention)),)
-              if self.ctx.config.storage.keep_for > 0 else ()),
         ]
-
-    def retention(self) -> int:
-        """Storage retention: delete the files of done objects, at most storage.purge_batch per run."""
-        if self._purger is None:
-            from ris_ai_module.retention.purge import Purger
-
-            self._purger = Purger(self.ctx.engine, self.ctx.config)  # type: ignore[arg-type]
-        return self._purger.run_once().purged
 
     def _round_of(self, kind: str) -> Callable[[], Any]:
         return lambda: run_round(self.ctx, kind, self.alerts.observe)
@@ -115,14 +104,12 @@ class HealthScheduler:
         return send_daily_report(self.ctx.config, self.ctx.engine, self.ctx.owner, day, self.notifier)
 
     def purge(self) -> int:
+        """Check results past ``health.retention``."""
         with self.ctx.engine.begin() as conn:
             n = store.purge(conn, utcnow() - timedelta(seconds=self.cfg.retention))
         if n:
             log.info("purged %d check results older than %s", n, timedelta(seconds=self.cfg.retention),
                      extra={"action": "checks_purged"})
-        audit.purge(self.ctx.engine, timedelta(seconds=float(self.ctx.config.audit.retention)))
-        with self.ctx.engine.begin() as conn:  # Storage Commitment records: kept as long as the audit trail
-            stgcmt_purge.purge(conn, utcnow() - timedelta(seconds=float(self.ctx.config.audit.retention)))
         return n
 
     def _leader(self, func: Callable[[], Any]) -> Callable[[], Any]:

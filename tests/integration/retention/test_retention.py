@@ -146,14 +146,39 @@ def test_forwarding_and_commitment_gate_the_purge(tmp_path: Path, any_db: Engine
     assert not area.path_of(_row(ctx, sc.sop_instance_uid).file_path).exists()
 
 
-@pytest.mark.parametrize("any_db", ["sqlite"], indirect=True)
-def test_the_health_scheduler_runs_retention_only_when_keep_for_is_set(tmp_path: Path, any_db: Engine) -> None:
-    from ris_ai_module.health.scheduler import HealthScheduler
+def test_retention_runs_with_health_checks_off_on_one_leader(tmp_path: Path, any_db: Engine) -> None:
+    """health.enabled = false: storage retention still deletes a done file (its own component, not the health
+    scheduler's), and of two instances on one database only the lease holder runs it."""
+    from ris_ai_module.housekeeping import Housekeeping, retention_summary
+    from ris_ai_module.runtime import build_components
 
-    ctx, _area = _rig(tmp_path, any_db)
-    jobs = {job_id: interval for job_id, interval, _f in HealthScheduler(ctx).jobs()}
-    assert jobs["storage.retention"] == 3600.0
-    off = AppContext(config=config_from_dict({"database": {"url": "sqlite://"}, "worker": {"enabled": False}}),
-                     engine=any_db)
-    assert "storage.retention" not in {job_id for job_id, _i, _f in HealthScheduler(off).jobs()}
-    assert HealthScheduler(ctx).retention() == 0  # nothing done yet: nothing deleted
+    ctx, area = _rig(tmp_path, any_db)
+    raw = {"database": {"url": any_db.url.render_as_string(hide_password=False)}, "worker": {"enabled": False},
+           "health": {"enabled": False}, "dicom": {"enabled": False}, "http": {"enabled": False},
+           "storage": {"root": str(tmp_path / "storage"), "min_free": "1MB", "keep_for": "1h", "purge_batch": 50}}
+    node_a = AppContext(config=config_from_dict(raw), engine=any_db, owner="node-a")
+    node_b = AppContext(config=config_from_dict(raw), engine=any_db, owner="node-b")
+    names = [c.name for c in build_components(node_a, apply_pool=False)]
+    assert "health" not in names and "housekeeping" in names, names
+    assert "storage retention: on" in retention_summary(node_a.config)
+
+    sc = _store(ctx, area, make.sc(tmp_path / "sc.dcm", accession="ACC1", patient_id="P1") and tmp_path / "sc.dcm")
+    with ctx.engine.begin() as conn:  # an exam with images only, its report signed; received 2 h ago
+        conn.execute(text("INSERT INTO ris_report (exam_id, report_status) VALUES ('E1', 'SIGNED')"))
+        conn.execute(update(dicom_object).where(dicom_object.c.sop_instance_uid == sc.sop_instance_uid)
+                     .values(received_at=utcnow() - LATER))
+    a, b = Housekeeping(node_a), Housekeeping(node_b)
+    try:
+        assert a.tick() == ["storage.retention", "audit.purge"]
+        assert b.tick() == [], "node-b is not the leader: it runs nothing"
+        row = _row(ctx, sc.sop_instance_uid)
+        assert row.purged_at is not None and not area.path_of(row.file_path).exists()
+        assert a.tick() == [], "not due again before storage.purge_interval"
+    finally:
+        a.lease.release()
+        b.lease.release()
+
+    off = config_from_dict({"database": {"url": "sqlite://"}, "worker": {"enabled": False}})
+    assert "storage.retention" not in {job_id for job_id, _i, _f in Housekeeping(
+        AppContext(config=off, engine=any_db)).jobs()}
+    assert "storage retention: off" in retention_summary(off)

@@ -130,3 +130,17 @@ def test_config_check_command_exit_status(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=60)
     assert fail.returncode != 0
     assert "worker.batch_size" in fail.stderr and "Traceback" not in fail.stderr
+
+
+def test_config_check_says_whether_storage_retention_is_on(tmp_path: Path) -> None:
+    """The on-call engineer sees in `config check` whether received files are ever deleted, whatever health is."""
+    off = tmp_path / "off.toml"
+    off.write_text(MINIMAL, encoding="utf-8")
+    on = tmp_path / "on.toml"
+    on.write_text(MINIMAL + "[health]\nenabled = false\n[storage]\nkeep_for = \"30d\"\n", encoding="utf-8")
+    outs = [subprocess.run([sys.executable, "-m", "ris_ai_module", "config", "check", str(f)],
+                           capture_output=True, text=True, timeout=60) for f in (off, on)]
+    assert all(o.returncode == 0 for o in outs), [o.stderr for o in outs]
+    assert "storage retention: off (storage.keep_for = 0)" in outs[0].stdout
+    assert "storage retention: on, files kept 30d after their object is done; at most 200 deleted every 1h" in outs[1].stdout
+    assert "independent of health.enabled" in outs[1].stdout
