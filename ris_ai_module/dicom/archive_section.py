@@ -17,7 +17,7 @@ _UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
 @dataclass(frozen=True)
 class ArchiveCommitmentConfig:
     """``[archive.commitment]``: after an object is forwarded, ask the archive for Storage Commitment of it
-    (N-ACTION, one STGCMT_REQUEST task per object) and keep the answer (N-EVENT-REPORT on that association or
+    (one N-ACTION listing the exam's objects forwarded together, a STGCMT_REQUEST task per object) and keep the answer (N-EVENT-REPORT on that association or
     on a new one to our SCP) per object: RAI_OBJECT.COMMITTED_AT / COMMIT_FAILURE."""
 
     enabled: bool = False
@@ -29,6 +29,8 @@ class ArchiveCommitmentConfig:
     report_ae_title: str = ""
     #: Addresses that association comes from (empty: ``archive.host``, which must then be an IP address).
     report_addresses: tuple[str, ...] = ()
+    #: An object's request waits this long after its forward, so one N-ACTION lists the exam's burst (PS3.4 J.3.2).
+    batch_delay: Duration = Duration(2)
     retry: RetryConfig = field(default_factory=lambda: RetryConfig(initial=60, max_delay=3600, max_attempts=5))
 
 

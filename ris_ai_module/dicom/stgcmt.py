@@ -194,6 +194,19 @@ def mark_requested(conn: Connection, sop_instance_uid: str, transaction_uid: str
                  .values(commit_requested_at=utcnow(), commit_uid=transaction_uid))
 
 
+def commitment_of(conn: Connection, sop_instance_uid: str) -> tuple[str | None, datetime | None]:
+    """(the object's current request's Transaction UID, when the archive committed to it)."""
+    row = conn.execute(select(dicom_object.c.commit_uid, dicom_object.c.committed_at)
+                       .where(dicom_object.c.sop_instance_uid == sop_instance_uid)).first()
+    return (None, None) if row is None else (row[0], _dt(row[1]))
+
+
+def close_request(conn: Connection, sop_instance_uid: str, transaction_uid: str) -> None:
+    """The object's failed request has been reported by its task: the next ask (``retry``) starts anew."""
+    conn.execute(update(dicom_object).where(dicom_object.c.sop_instance_uid == sop_instance_uid,
+                                            dicom_object.c.commit_uid == transaction_uid).values(commit_uid=None))
+
+
 def mark_answer(conn: Connection, committed: Sequence[Ref], failed: Sequence[Failure]) -> None:
     """Record the archive's answer on each object it names (a later success clears an earlier failure)."""
     now = utcnow()
@@ -229,7 +242,8 @@ def committed_clause() -> ColumnElement[bool]:
 def commitment_counts(conn: Connection) -> dict[str, int]:
     """Storage Commitment at a glance, from RAI_STGCMT's (direction, state) index: requests to the archive
     committed, refused (failures exist), waiting for the report, given up unanswered; reports we still owe
-    to a peer. (One object per request to the archive: these count objects.)"""
+    to a peer. These count requests (one request lists an exam's objects); per object, see
+    :func:`object_commitment_counts`."""
     counts = {(d, st): int(n) for d, st, n in conn.execute(
         select(stgcmt.c.direction, stgcmt.c.state, func.count()).group_by(stgcmt.c.direction, stgcmt.c.state))}
     return {"committed": counts.get((OUT, COMMITTED), 0),
@@ -268,9 +282,35 @@ def record_report(conn: Connection, transaction_uid: str, event_type: int, info:
                 channel=channel, answered_at=utcnow(), detail=detail):
         return get(conn, transaction_uid), "already answered"
     mark_answer(conn, committed, failed)
-    if t.task_id is not None and not queue.run_now(conn, t.task_id) and state == COMMITTED:
-        # a late answer after the task gave up: the task runs once more and ends DONE (the trace agrees)
-        if queue.get_task(conn, t.task_id)["status"] == "FAILED":
-            queue.requeue(conn, t.task_id)
+    late = {i for _c, i in committed}
+    for task_id, sop in _request_tasks(conn, t):
+        if not queue.run_now(conn, task_id) and sop in late:
+            # a late answer after the task gave up: the task runs once more and ends DONE (the trace agrees)
+            if queue.get_task(conn, task_id)["status"] == "FAILED":
+                queue.requeue(conn, task_id)
     return get(conn, transaction_uid), detail
+
+
+def _request_tasks(conn: Connection, t: Transaction) -> list[tuple[int, str]]:
+    """(task, object) of the STGCMT_REQUEST tasks of the objects a request named (one request lists an exam's
+    objects; each has its own task): the asking task and those of the other objects, by the objects' exams."""
+    from ris_ai_module.db.tables import task
+
+    sops = {sop for _c, sop in t.instances}
+    exams = {e for e in conn.execute(select(dicom_object.c.exam_key).where(
+        dicom_object.c.sop_instance_uid.in_(sorted(sops)))).scalars() if e}
+    found: dict[int, str] = {}
+    if exams:
+        for task_id, payload in conn.execute(select(task.c.task_id, task.c.payload).where(
+                task.c.kind == "STGCMT_REQUEST", task.c.exam_key.in_(sorted(exams)),
+                task.c.status.in_(("SCHEDULED", "FAILED")))):
+            try:
+                sop = str(json.loads(payload or "{}").get("sop_instance_uid") or "")
+            except ValueError:
+                continue
+            if sop in sops:
+                found[int(task_id)] = sop
+    if t.task_id is not None and t.task_id not in found and len(sops) == 1:
+        found[t.task_id] = next(iter(sops))
+    return sorted(found.items())
 

@@ -61,7 +61,7 @@ class Archive:
     def _action(self, event: Any) -> tuple[int, None]:
         info = event.action_information
         self.actions.append(info)
-        if self.mode == "new":
+        if self.mode in ("new", "partial"):
             threading.Thread(target=self._report_new, args=(info,), daemon=True).start()
         elif self.mode == "same":
             threading.Thread(target=self._report_same, args=(event.assoc, info), daemon=True).start()
@@ -74,8 +74,18 @@ class Archive:
         try:
             ev = Dataset()
             ev.TransactionUID = info.TransactionUID
-            ev.ReferencedSOPSequence = info.ReferencedSOPSequence
-            status, _ = assoc.send_n_event_report(ev, 1, STGCMT, STGCMT_INSTANCE)
+            refs = list(info.ReferencedSOPSequence)
+            event = 1
+            if self.mode == "partial" and len(refs) > 1:  # PS3.4 J.3.3: event 2, the failed one in Failed SOP Sequence
+                last = refs.pop()
+                item = Dataset()
+                item.ReferencedSOPClassUID = last.ReferencedSOPClassUID
+                item.ReferencedSOPInstanceUID = last.ReferencedSOPInstanceUID
+                item.FailureReason = 0x0213
+                ev.FailedSOPSequence = [item]
+                event = 2
+            ev.ReferencedSOPSequence = refs
+            status, _ = assoc.send_n_event_report(ev, event, STGCMT, STGCMT_INSTANCE)
             self.report_status.append(int(status.Status))
         finally:
             assoc.release()
@@ -135,6 +145,16 @@ def rig(tmp_path: Path, any_db: Engine) -> Iterator[Any]:
         assert out.ok
         return ctx, archive, out
 
+    def more(ctx: AppContext, name: str, accession: str = "ACC1", patient: str = "P1") -> Any:
+        """Another object received (an exam's burst), as the first one."""
+        area = StorageArea(tmp_path / "storage")
+        make.sc(tmp_path / f"{name}.dcm", accession=accession, patient_id=patient)
+        with open(tmp_path / f"{name}.dcm", "rb") as fh:
+            out = ingest(ctx, area, Received(temp=area.copy_in(fh), source="IMPORT", sender_ae="CLI"))
+        assert out.ok and out.exam_key
+        return out
+
+    start.more = more  # type: ignore[attr-defined]
     yield start
     for scp, archive in started:
         scp.stop()
@@ -256,3 +276,52 @@ def test_a_report_for_an_unknown_transaction_is_refused(tmp_path: Path, rig) -> 
     finally:
         assoc.release()
         ae.shutdown()
+
+
+def _forward_all(ctx: AppContext) -> None:
+    """The ARCHIVE_FORWARD tasks first (a burst), as a worker does while the requests wait their batch_delay."""
+    worker = make_worker(ctx)
+    ids = [t.task_id for t in _tasks(ctx, "ARCHIVE_FORWARD")]
+    assert wait_until(lambda: (worker.run_once(ids), all(t.status == "DONE" for t in _tasks(ctx, "ARCHIVE_FORWARD")))[1],
+                      20, 0.05)
+
+
+def test_one_request_lists_the_exams_objects_and_each_keeps_its_answer(rig) -> None:
+    """PS3.4 J.3.2: one N-ACTION's Referenced SOP Sequence lists many instances. The exam's three objects are asked
+    in one request (a second exam's object in its own); the archive commits two and fails one (event 2, Failed SOP
+    Sequence, 0x0213 resource limitation): each object's task and row keep its own answer."""
+    ctx, archive, first = rig("partial")
+    with ctx.engine.begin() as conn:
+        conn.execute(insert(ris_exam).values(exam_id="E2", patient_id="P2", patient_name="Zhang^San",
+                                             accession_no="ACC2", exam_status="REGISTERED"))
+    others = [rig.more(ctx, f"b{i}") for i in range(2)]
+    alone = rig.more(ctx, "c", accession="ACC2", patient="P2")
+    _forward_all(ctx)
+    assert all(t.status == "SCHEDULED" for t in _tasks(ctx, "STGCMT_REQUEST"))
+    assert _run_until(ctx, lambda: all(t.status in ("DONE", "FAILED") for t in _tasks(ctx, "STGCMT_REQUEST")))
+    lists = sorted(sorted(str(r.ReferencedSOPInstanceUID) for r in a.ReferencedSOPSequence) for a in archive.actions)
+    e1 = sorted([first.sop_instance_uid] + [o.sop_instance_uid for o in others])
+    assert lists == sorted([e1, [alone.sop_instance_uid]])  # one request per exam, not one per object
+    (batch,) = [a for a in archive.actions if len(a.ReferencedSOPSequence) == 3]
+    refused = str(batch.ReferencedSOPSequence[-1].ReferencedSOPInstanceUID)
+    by_sop = {t.payload and __import__("json").loads(t.payload)["sop_instance_uid"]: t
+              for t in _tasks(ctx, "STGCMT_REQUEST")}
+    for sop in e1 + [alone.sop_instance_uid]:
+        obj = _object(ctx, sop)
+        if sop == refused:
+            assert by_sop[sop].status == "FAILED" and "0x0213 resource limitation" in by_sop[sop].last_error
+            assert obj.committed_at is None and obj.commit_failure == "0x0213 resource limitation"
+        else:
+            assert by_sop[sop].status == "DONE", (sop, by_sop[sop].last_error)
+            assert obj.committed_at is not None and obj.commit_failure is None
+    with ctx.engine.connect() as conn:
+        txs = list(conn.execute(select(stgcmt).where(stgcmt.c.direction == "OUT")))
+    assert sorted(t.state for t in txs) == ["COMMITTED", "FAILED"]
+
+    # retry of the refused one asks for it alone, in a new request
+    from ris_ai_module.tasks import queue
+
+    with ctx.engine.begin() as conn:
+        queue.requeue(conn, by_sop[refused].task_id)
+    assert _run_until(ctx, lambda: len(archive.actions) == 3)
+    assert [str(r.ReferencedSOPInstanceUID) for r in archive.actions[-1].ReferencedSOPSequence] == [refused]
