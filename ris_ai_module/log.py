@@ -2,6 +2,10 @@
 
 Code never logs a patient name or ID raw: it wraps them in ``phi_name()`` / ``phi_id()``, which mask
 while ``logging.mask_phi`` is true (the default; 等保 and the Personal Information Protection Law).
+
+Each line's time is in ``module.timezone`` (the machine's when empty), labelled with its UTC offset
+(``2026-12-02 18:00:00,123 +08:00``), as every other time the module shows a person (db/clock.shown): the
+engineer who reads the log beside the status page or an alert never has to guess whether it is UTC.
 """
 
 from __future__ import annotations
@@ -9,9 +13,11 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import sys
+from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 
 from ris_ai_module.config.schema import LoggingConfig
+from ris_ai_module.db.clock import display_zone, label
 
 _mask = True
 FORMAT = "%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s"
@@ -35,21 +41,37 @@ def phi_id(value: str | None) -> str:
     return value[:2] + "*" * (len(value) - 4) + value[-2:]
 
 
+class ZonedFormatter(logging.Formatter):
+    """``%(asctime)s`` in one zone with its offset, whatever the process's TZ (logging's own is local, unlabelled)."""
+
+    def __init__(self, fmt: str = FORMAT, zone: tzinfo | None = None) -> None:
+        super().__init__(fmt)
+        self.zone = zone if zone is not None else display_zone()
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 - logging's name
+        local = datetime.fromtimestamp(record.created, timezone.utc).astimezone(self.zone)
+        if datefmt:
+            return local.strftime(datefmt)
+        return f"{local:%Y-%m-%d %H:%M:%S},{int(record.msecs):03d} {label(local)}"
+
+
 def set_masking(on: bool) -> None:
     """What ``setup_logging`` sets for ``phi_*``, for a process that logs elsewhere (the SR_APPLY pool)."""
     global _mask
     _mask = on
 
 
-def setup_logging(cfg: LoggingConfig) -> None:
+def setup_logging(cfg: LoggingConfig, zone_name: str = "") -> None:
+    """Console and (``logging.file``) rotating file handlers; times in ``zone_name`` (``module.timezone``)."""
     set_masking(cfg.mask_phi)
+    formatter = ZonedFormatter(FORMAT, display_zone(zone_name))
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, "_rai", False):
             root.removeHandler(handler)
     root.setLevel(cfg.level)
     console = logging.StreamHandler(sys.stderr)
-    console.setFormatter(logging.Formatter(FORMAT))
+    console.setFormatter(formatter)
     console._rai = True  # type: ignore[attr-defined]
     root.addHandler(console)
     if cfg.file:
@@ -57,7 +79,7 @@ def setup_logging(cfg: LoggingConfig) -> None:
         rotating = logging.handlers.RotatingFileHandler(
             cfg.file, maxBytes=int(cfg.max_bytes), backupCount=cfg.backup_count, encoding="utf-8"
         )
-        rotating.setFormatter(logging.Formatter(FORMAT))
+        rotating.setFormatter(formatter)
         rotating._rai = True  # type: ignore[attr-defined]
         root.addHandler(rotating)
     for noisy in ("pynetdicom", "apscheduler", "urllib3"):

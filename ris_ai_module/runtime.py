@@ -195,7 +195,7 @@ def run(config: Config, ready: threading.Event | None = None, stop: threading.Ev
         config_file: str | None = None) -> int:
     """The ``run`` command: start every component, wait for SIGTERM/SIGINT or ``stop`` (the Windows
     service's stop request), then stop them all the same graceful way; returns the exit status."""
-    setup_logging(config.logging)
+    setup_logging(config.logging, config.module.timezone)
     ctx = make_context(config)
     service = Service(ctx, config_file)
     stopping = stop if stop is not None else threading.Event()
