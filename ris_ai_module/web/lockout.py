@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from ris_ai_module.db.clock import utcnow
+from ris_ai_module.db.engine import read_only
 from ris_ai_module.db.tables import login_failure as lf
 
 
@@ -39,7 +40,7 @@ class LoginFailures:
         """"account" or "address" when that one is locked now, else None."""
         now = now or utcnow()
         keys = [account_key(name), address_key(address)]
-        with self.engine.connect() as conn:
+        with read_only(self.engine) as conn:  # every Basic-auth request: not behind the write lock
             rows = conn.execute(select(lf.c.fail_key).where(lf.c.fail_key.in_(keys), lf.c.locked_until > now)).all()
         found = {r.fail_key for r in rows}
         return "account" if keys[0] in found else "address" if keys[1] in found else None

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import bottle
 
 from ris_ai_module.db.clock import utcnow
+from ris_ai_module.db.engine import read_only
 from ris_ai_module.errors import InvalidInput, NotFound
 from ris_ai_module.push.handler import request_push
 from ris_ai_module.tasks.model import TaskStatus
@@ -32,7 +33,7 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
     def one_exam(exam_key: str) -> dict[str, Any]:
         user = web.user()
         exam_key = _key(exam_key)
-        with web.ctx.engine.connect() as conn:
+        with read_only(web.ctx.engine) as conn:
             trace = exam_trace(conn, exam_key) if may_see(conn, web.ctx.config, user, exam_key) else None
         web.audit_read(user.name, "exam_view", exam_key, None if trace else "not found")
         if trace is None:
@@ -71,7 +72,7 @@ def run_search(web: WebContext, user: Any, raw: dict[str, str | None], via: str 
     if query.date_from and query.date_to and query.date_from >= query.date_to:
         raise InvalidInput("to", "must not be before from")
     window = None
-    with web.ctx.engine.connect() as conn:
+    with read_only(web.ctx.engine) as conn:  # readers run beside each other and the index's writer
         # reading names to compare pinyin looks back a window; the term table searches every exam
         if (query.name and is_pinyin(query.name) and not (query.date_from or query.patient_id or query.accession)
                 and not name_index.ready(conn)):

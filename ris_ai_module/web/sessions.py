@@ -19,6 +19,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Engine
 
 from ris_ai_module.db.clock import utcnow
+from ris_ai_module.db.engine import read_only
 from ris_ai_module.db.tables import web_session as ws
 
 COOKIE = "rai_session"
@@ -60,7 +61,7 @@ class SessionStore:
             return None
         now = now or utcnow()
         digest = _hash(token)
-        with self.engine.connect() as conn:
+        with read_only(self.engine) as conn:  # every page request: not behind the write lock
             row = conn.execute(select(ws).where(ws.c.session_hash == digest)).first()
         if row is None or not hmac.compare_digest(row.session_hash, digest):
             return None
