@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import sys
+import threading
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 
@@ -61,6 +62,39 @@ def set_masking(on: bool) -> None:
     _mask = on
 
 
+_cut = threading.local()
+
+
+def mark_connection_cut() -> None:
+    """This (DUL) thread's connection was closed on purpose, with our own log line saying why: what pynetdicom
+    logs on this thread from now on ("the received PDU is shorter than expected", ...) is its consequence."""
+    _cut.flag = True
+
+
+class PynetdicomNoise(logging.Filter):
+    """pynetdicom logs a peer's malformed PDU or message as an ERROR with a traceback. A traceback says "bug" to
+    whoever reads the log; these are a peer's mistakes, answered per the standard and described by our own
+    warning. So: records on a thread whose connection we cut are dropped, and a pynetdicom traceback becomes one
+    line naming the exception (kept whole when the level is DEBUG)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith("pynetdicom"):
+            return True
+        if getattr(_cut, "flag", False):
+            return False
+        if record.exc_info and logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+            exc = record.exc_info[1]
+            text = record.getMessage().strip()
+            detail = f"{exc.__class__.__name__}: {exc}" if exc is not None else ""
+            record.msg = f"{text} ({detail})" if text and detail else (text or detail)
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+            if not record.msg:
+                return False
+        return True
+
+
 def setup_logging(cfg: LoggingConfig, zone_name: str = "") -> None:
     """Console and (``logging.file``) rotating file handlers; times in ``zone_name`` (``module.timezone``)."""
     set_masking(cfg.mask_phi)
@@ -73,6 +107,7 @@ def setup_logging(cfg: LoggingConfig, zone_name: str = "") -> None:
     console = logging.StreamHandler(sys.stderr)
     console.setFormatter(formatter)
     console._rai = True  # type: ignore[attr-defined]
+    console.addFilter(PynetdicomNoise())
     root.addHandler(console)
     if cfg.file:
         Path(cfg.file).parent.mkdir(parents=True, exist_ok=True)
@@ -81,6 +116,7 @@ def setup_logging(cfg: LoggingConfig, zone_name: str = "") -> None:
         )
         rotating.setFormatter(formatter)
         rotating._rai = True  # type: ignore[attr-defined]
+        rotating.addFilter(PynetdicomNoise())
         root.addHandler(rotating)
     for noisy in ("pynetdicom", "apscheduler", "urllib3"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(cfg.level)))

@@ -17,6 +17,7 @@ from pydicom.dataset import Dataset
 from ris_ai_module.dicom import dimse_guard, index, pynetdicom_adapter, statuses
 from ris_ai_module.dicom.admission import AdmissionGate, Ticket
 from ris_ai_module.dicom.ingest import Received, ingest
+from ris_ai_module.dicom.pdata_guard import PDataGuard
 from ris_ai_module.dicom.socket_reader import GuardedReader, ReadLimits
 from ris_ai_module.dicom.stats import ScpStats
 from ris_ai_module.dicom.stgcmt import SOP_CLASS as STGCMT_SOP_CLASS
@@ -89,6 +90,16 @@ def handle_conn_open(event: Any, state: ScpState) -> None:
         reader = GuardedReader(pynetdicom_adapter.association_socket(assoc), state.limits,
                                str(assoc.requestor.address))
         pynetdicom_adapter.install_recv(assoc, reader)
+        guard = PDataGuard(lambda cx: pynetdicom_adapter.context_abstract_syntax(assoc, cx) is not None)
+
+        def check(pdvs: list[tuple[int, bytes]], reader: GuardedReader = reader) -> bool:
+            refused = guard.check(pdvs)
+            if refused is not None:
+                (source, reason), why = refused
+                reader.abort(source, reason, why)
+            return refused is None
+
+        pynetdicom_adapter.install_pdata_check(assoc, check)
     setattr(assoc, ADMISSION, (ticket, reader))
     try:
         raw = pynetdicom_adapter.raw_socket(assoc)

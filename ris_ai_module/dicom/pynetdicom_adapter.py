@@ -13,7 +13,7 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
-from pynetdicom import AE, _config, dimse_messages, dimse_primitives
+from pynetdicom import AE, _config, dimse_messages, dimse_primitives, fsm, pdu_primitives
 from pynetdicom.association import Association
 from pynetdicom.dimse import DIMSEServiceProvider
 from pynetdicom.dul import DULServiceProvider
@@ -83,6 +83,12 @@ HOOKS: dict[str, tuple[str, Callable[[], bool]]] = {
         "answer a request its presentation context does not carry with a response of its own type",
         lambda: _uses(Association._serve_request, "_accepted_cx")
         and callable(getattr(DIMSEServiceProvider, "send_msg", None)),
+    ),
+    "dimse.receive_primitive (per association)": (
+        "check each P-DATA's presentation context IDs and command before pynetdicom decodes it",
+        lambda: _uses(fsm.DT_2, "receive_primitive")
+        and callable(getattr(DIMSEServiceProvider, "receive_primitive", None))
+        and hasattr(pdu_primitives.P_DATA(), "presentation_data_value_list"),
     ),
     "ThreadedAssociationServer.get_request/finish_request/verify_request": (
         "refuse addresses at accept time, TLS handshakes off the accept loop",
@@ -161,6 +167,20 @@ def install_recv(assoc: Any, reader: Callable[[int], bytearray]) -> None:
     sock = association_socket(assoc)
     if sock is not None:
         sock.recv = reader
+
+
+def install_pdata_check(assoc: Any, check: Callable[[list[tuple[int, bytes]]], bool]) -> None:
+    """Run ``check(presentation data value list)`` on each P-DATA before pynetdicom decodes it (an instance
+    attribute of this association's DIMSE provider, on the DUL thread); a P-DATA it returns False for is
+    dropped (``check`` has aborted the association)."""
+    dimse = assoc.dimse
+    original = dimse.receive_primitive
+
+    def receive(primitive: Any) -> None:
+        if check(list(primitive.presentation_data_value_list)):
+            original(primitive)
+
+    dimse.receive_primitive = receive
 
 
 def end_acceptor_wait(assoc: Any) -> None:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ris_ai_module.dicom.admission import Throttle
+from ris_ai_module.log import mark_connection_cut
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +36,21 @@ INITIAL = 4096
 
 A_ASSOCIATE_RQ = 0x01
 A_ASSOCIATE_RJ = 0x03
+P_DATA_TF = 0x04
 A_ABORT = 0x07
+#: PDU types of PS3.8 §9.3.1 (A-ASSOCIATE-RQ/AC/RJ, P-DATA-TF, A-RELEASE-RQ/RP, A-ABORT).
+PDU_TYPES = frozenset(range(0x01, 0x08))
+#: A-RELEASE-RQ, A-RELEASE-RP, A-ABORT: fixed length 4 (PS3.8 Tables 9-24 to 9-26).
+FIXED_FOUR = frozenset({0x05, 0x06, 0x07})
 #: A-ASSOCIATE-RJ for a request too large to read (PS3.8 §9.3.4): rejected-permanent, DICOM UL
 #: service-provider (presentation related function), local-limit-exceeded.
 RJ_TOO_LARGE = (0x01, 0x03, 0x02)
 #: A-ABORT source: DICOM UL service-provider (PS3.8 §9.3.8); reasons: not specified, invalid PDU parameter value.
+ABORT_USER = 0x00
 ABORT_PROVIDER = 0x02
 ABORT_NOT_SPECIFIED = 0x00
+ABORT_UNRECOGNIZED_PDU = 0x01
+ABORT_UNEXPECTED_PDU = 0x02
 ABORT_INVALID_PARAMETER = 0x06
 
 _throttle = Throttle()
@@ -81,7 +90,7 @@ class GuardedReader:
         self.opened = time.monotonic()
         #: Set once the A-ASSOCIATE-RQ is admitted: the negotiated maximum and per-PDU deadlines apply.
         self.associated = False
-        self._body: tuple[int, float] | None = None  # (expected length, deadline) after a header
+        self._body: tuple[int, float, int] | None = None  # (expected length, deadline, PDU type) after a header
         self.cut: str | None = None  # why the reader closed the connection
 
     def admitted(self) -> None:
@@ -93,11 +102,20 @@ class GuardedReader:
             return bytearray()
         now = time.monotonic()
         if self._body is not None and self._body[0] == nr_bytes:
-            deadline = self._body[1]
+            _length, deadline, pdu_type = self._body
             self._body = None
             data = self._read(sock, nr_bytes, deadline)
             if data is None:
                 self._close(sock, "PDU not complete within its deadline", abort=self.associated)
+                return bytearray()
+            if pdu_type == A_ASSOCIATE_RQ and not self.associated and len(data) == nr_bytes \
+                    and not associate_rq_items_fit(data):
+                # Sta2 + Evt19 (invalid PDU) -> AA-1: A-ABORT of service-user source (PS3.8 Table 9-10)
+                self.abort(ABORT_USER, ABORT_NOT_SPECIFIED, "an A-ASSOCIATE-RQ whose items do not add up to its length")
+                return bytearray()
+            if pdu_type == P_DATA_TF and len(data) == nr_bytes and not pdv_items_fit(data):
+                self.abort(ABORT_PROVIDER, ABORT_INVALID_PARAMETER,
+                           "a P-DATA-TF whose presentation data value items do not add up to its length")
                 return bytearray()
             return data
         self._body = None
@@ -113,12 +131,41 @@ class GuardedReader:
             if length > limit:
                 self._refuse(sock, pdu_type, length, limit)
                 return bytearray()
+            wrong = self._wrong_pdu(pdu_type, length)
+            if wrong is not None:
+                self.abort(*wrong)
+                return bytearray()
             if self.associated:
                 body_deadline = time.monotonic() + self.limits.artim + length / max(1, self.limits.min_rate)
             else:
                 body_deadline = self.opened + self.limits.artim
-            self._body = (length, body_deadline)
+            self._body = (length, body_deadline, pdu_type)
         return data
+
+    def _wrong_pdu(self, pdu_type: int, length: int) -> tuple[int, int, str] | None:
+        """(abort source, reason, why) for a PDU header the state machine cannot take (PS3.8 Table 9-10):
+        before the association (Sta2) an unknown type is Evt19 -> AA-1, an A-ABORT of service-user source
+        (pynetdicom would wait for a body it never reads, until ARTIM); once associated (Sta6) AA-8, an
+        A-ABORT of service-provider source with the reason of Table 9-26: unrecognized-PDU for an unknown
+        type, unexpected-PDU for an A-ASSOCIATE-RQ/AC/RJ, invalid-PDU-parameter value for a release or abort
+        PDU whose length is not 4."""
+        if pdu_type not in PDU_TYPES:
+            if not self.associated:
+                return ABORT_USER, ABORT_NOT_SPECIFIED, f"a PDU of unknown type 0x{pdu_type:02X} before the association"
+            return ABORT_PROVIDER, ABORT_UNRECOGNIZED_PDU, f"a PDU of unknown type 0x{pdu_type:02X}"
+        if not self.associated:
+            return None  # pynetdicom's state machine answers the known types itself (AA-1, AA-2)
+        if pdu_type in (0x01, 0x02, 0x03):
+            what = {0x01: "A-ASSOCIATE-RQ", 0x02: "A-ASSOCIATE-AC", 0x03: "A-ASSOCIATE-RJ"}[pdu_type]
+            return ABORT_PROVIDER, ABORT_UNEXPECTED_PDU, f"an {what} PDU inside an established association"
+        if pdu_type in FIXED_FOUR and length != 4:
+            return ABORT_PROVIDER, ABORT_INVALID_PARAMETER, f"a PDU of type 0x{pdu_type:02X} with length {length}, not 4"
+        return None
+
+    def abort(self, source: int, reason: int, why: str) -> None:
+        """Send an A-ABORT (``source``, ``reason``) and close the connection; nothing more is read from it."""
+        sock: socket.socket = self._owner.socket
+        self._send_and_close(sock, abort_pdu(source, reason), f"{why}: A-ABORT (source {source}, reason {reason})")
 
     def _read(self, sock: socket.socket, nr_bytes: int, deadline: float) -> bytearray | None:
         """Exactly ``nr_bytes`` (fewer if the peer closed), or None when the deadline passed first."""
@@ -166,6 +213,7 @@ class GuardedReader:
 
     def _send_and_close(self, sock: socket.socket, pdu: bytes, reason: str) -> None:
         self.cut = reason
+        mark_connection_cut()  # pynetdicom's own complaints on this thread about the cut are noise
         try:
             if pdu:
                 sock.settimeout(1.0)
@@ -180,3 +228,52 @@ class GuardedReader:
         if ok:
             more = f" ({suppressed} more like it suppressed)" if suppressed else ""
             log.warning("DICOM connection from %s: %s%s", self.address, reason, more, extra={"action": "pdu_refused"})
+
+
+def pdv_items_fit(body: bytes | bytearray) -> bool:
+    """Do a P-DATA-TF's items (4-byte length, context ID, control header, fragment) fill it exactly (PS3.8
+    §9.3.5.1)? An item is at least 2 bytes long."""
+    offset, size = 0, len(body)
+    while offset < size:
+        if size - offset < 4:
+            return False
+        length = int.from_bytes(body[offset:offset + 4], "big")
+        if length < 2 or offset + 4 + length > size:
+            return False
+        offset += 4 + length
+    return size > 0
+
+
+#: A-ASSOCIATE-RQ items (PS3.8 §9.3.2): application context 10H, presentation context 20H (its abstract and
+#: transfer syntax sub-items 30H/40H follow 4 bytes of ID and reserved fields), user information 50H.
+_RQ_FIXED = 68
+
+
+def _items_fit(body: bytes | bytearray, start: int, end: int) -> list[tuple[int, int, int]] | None:
+    """[(type, value start, value end)] of the items filling body[start:end] exactly, or None."""
+    items, offset = [], start
+    while offset < end:
+        if end - offset < 4:
+            return None
+        length = int.from_bytes(body[offset + 2:offset + 4], "big")
+        if offset + 4 + length > end:
+            return None
+        items.append((body[offset], offset + 4, offset + 4 + length))
+        offset += 4 + length
+    return items
+
+
+def associate_rq_items_fit(body: bytes | bytearray) -> bool:
+    """Do the A-ASSOCIATE-RQ's items and the sub-items of its presentation context and user information items
+    fill it exactly? (Else pynetdicom's decoder fails with a traceback.)"""
+    if len(body) < _RQ_FIXED:
+        return False
+    items = _items_fit(body, _RQ_FIXED, len(body))
+    if items is None:
+        return False
+    for item_type, start, end in items:
+        if item_type == 0x20 and (end - start < 4 or _items_fit(body, start + 4, end) is None):
+            return False
+        if item_type == 0x50 and _items_fit(body, start, end) is None:
+            return False
+    return True

@@ -196,3 +196,109 @@ def test_a_request_its_context_does_not_carry_gets_its_own_response_type(start_s
         raw.release(sock)
         sock.close()
     assert env.objects() == []
+
+
+def _abort_of(sock, timeout: float = 5.0) -> bytes | None:
+    """The (source, reason) bytes of the A-ABORT that came next, or None when something else (or nothing) came."""
+    answer = raw.read_pdu(sock, timeout)
+    return answer[1][2:4] if answer is not None and answer[0] == 0x07 else None
+
+
+def test_a_pdv_on_a_context_not_accepted_is_aborted_2_6_and_nothing_kept(start_scp, tmp_path: Path) -> None:
+    """A C-STORE on a presentation context never proposed (99) or rejected (CT, abstract syntax not supported):
+    invalid-PDU-parameter value (PS3.8 Table 9-26). Before: a KeyError traceback in pynetdicom's state machine
+    and the connection dropped without any A-ABORT."""
+    env = start_scp()
+    ds = make.sc(tmp_path / "sc.dcm")
+    del ds.file_meta
+    command = _command(CommandField=0x0001, MessageID=1, Priority=0, CommandDataSetType=0x0000,
+                       AffectedSOPClassUID=make.SC, AffectedSOPInstanceUID=ds.SOPInstanceUID)
+    for contexts, context_id in (((make.SC,), 99), ((make.SC, make.CT), 3)):
+        sock = raw.associated(env.port, contexts=contexts)
+        with sock:
+            _send_pdv(sock, context_id, command, command=True)
+            _send_pdv(sock, context_id, _encode(ds), command=False)
+            assert _abort_of(sock) == bytes([0x02, 0x06])
+            assert raw.closed_within(sock, 5) is not None
+    assert env.objects() == [] and list((env.storage / ".tmp").iterdir()) == []
+    assert dcmtk.echoscu(env.port).returncode == 0
+
+
+@pytest.mark.parametrize("name,fields,data_context", [
+    ("Priority 7", dict(Priority=7), SC_CONTEXT),
+    ("no Affected SOP Instance UID", dict(AffectedSOPInstanceUID=None), SC_CONTEXT),
+    ("no Affected SOP Class UID", dict(AffectedSOPClassUID=None), SC_CONTEXT),
+    ("unknown Command Field", dict(CommandField=0x0777), SC_CONTEXT),
+    ("data set on another context than its command", {}, 3),
+])
+def test_a_broken_dimse_message_is_aborted_by_the_service_user(start_scp, tmp_path: Path, name: str, fields: dict,
+                                                              data_context: int) -> None:
+    """DIMSE protocol errors (PS3.7 §9.3.1, Annex E: one message on one context): A-ABORT, source 0 (the UL
+    service-user, where DIMSE sits), as DCMTK answers a command it cannot parse. Before: tracebacks, a bare
+    close, or (other context) the object stored."""
+    env = start_scp()
+    ds = make.sc(tmp_path / "sc.dcm")
+    del ds.file_meta
+    base = dict(CommandField=0x0001, MessageID=1, Priority=0, CommandDataSetType=0x0000,
+                AffectedSOPClassUID=make.SC, AffectedSOPInstanceUID=ds.SOPInstanceUID)
+    base.update(fields)
+    sock = raw.associated(env.port, contexts=(make.SC, make.SC))  # two contexts, same abstract syntax
+    with sock:
+        _send_pdv(sock, SC_CONTEXT, _command(**{k: v for k, v in base.items() if v is not None}), command=True)
+        _send_pdv(sock, data_context, _encode(ds), command=False)
+        assert _abort_of(sock) == bytes([0x00, 0x00]), name
+    assert env.objects() == []
+    assert dcmtk.echoscu(env.port).returncode == 0
+
+
+def test_a_data_set_before_its_command_is_aborted(start_scp, tmp_path: Path) -> None:
+    env = start_scp()
+    ds = make.sc(tmp_path / "sc.dcm")
+    del ds.file_meta
+    sock = raw.associated(env.port, contexts=(make.SC,))
+    with sock:
+        _send_pdv(sock, SC_CONTEXT, _encode(ds), command=False)
+        assert _abort_of(sock) == bytes([0x00, 0x00])
+    assert env.objects() == []
+
+
+def test_wrong_pdus_get_the_abort_the_state_table_names(start_scp) -> None:
+    """PS3.8 Table 9-10. Before the association (Sta2) an unknown PDU type is Evt19 -> AA-1: A-ABORT of
+    service-user source, at once (it waited ARTIM, then closed silently). Inside it (Sta6) AA-8, A-ABORT of
+    service-provider source with Table 9-26's reason: 1 unrecognized-PDU, 2 unexpected-PDU (an A-ASSOCIATE-RQ),
+    6 invalid-PDU-parameter value (P-DATA items that do not add up, a release PDU of length 10); they said 0."""
+    import time
+
+    env = start_scp(acse_timeout="10s")
+    with raw.connect(env.port) as sock:
+        started = time.monotonic()
+        sock.sendall(raw.header(0x09, 4) + b"\0\0\0\0")
+        assert _abort_of(sock) == bytes([0x00, 0x00])
+        assert time.monotonic() - started < 3
+    cases = [
+        (raw.header(0x09, 4) + b"\0\0\0\0", bytes([0x02, 0x01])),
+        (raw.associate_rq(), bytes([0x02, 0x02])),
+        (raw.header(0x04, 3) + b"\1\2\3", bytes([0x02, 0x06])),
+        (raw.header(0x04, 8) + (100).to_bytes(4, "big") + b"\1\3\0\0", bytes([0x02, 0x06])),
+        (raw.header(0x05, 10) + b"\0" * 10, bytes([0x02, 0x06])),
+    ]
+    for pdu, expected in cases:
+        sock = raw.associated(env.port)
+        with sock:
+            sock.sendall(pdu)
+            assert _abort_of(sock) == expected, pdu[:12].hex()
+            assert raw.closed_within(sock, 5) is not None
+    assert dcmtk.echoscu(env.port).returncode == 0
+
+
+def test_an_associate_rq_whose_items_overrun_it_is_aborted_once(start_scp) -> None:
+    """An A-ASSOCIATE-RQ whose PDU length is 20 bytes short of its items: Evt19 in Sta2 -> AA-1, one A-ABORT
+    (before: a decoder traceback, then the rest read as a 825 MB 'PDU')."""
+    request = bytearray(raw.associate_rq())
+    request[2:6] = (int.from_bytes(request[2:6], "big") - 20).to_bytes(4, "big")
+    env = start_scp()
+    with raw.connect(env.port) as sock:
+        sock.sendall(bytes(request))
+        assert _abort_of(sock) == bytes([0x00, 0x00])
+        assert raw.closed_within(sock, 5) is not None
+    assert dcmtk.echoscu(env.port).returncode == 0

@@ -105,3 +105,35 @@ def test_dicom_config_defaults_and_checks() -> None:
     with pytest.raises(ConfigError) as err:
         _cfg(ae_title="THIS_AE_TITLE_IS_TOO_LONG")
     assert err.value.key == "dicom.ae_title"
+
+
+def test_pynetdicom_tracebacks_become_one_line_and_a_cut_connection_is_quiet() -> None:
+    """A peer's broken PDU is answered per the standard and described by our own warning; pynetdicom's
+    traceback of the same event must not reach the log as a traceback (log.PynetdicomNoise)."""
+    import logging
+    import sys
+    import threading
+
+    from ris_ai_module.log import PynetdicomNoise, mark_connection_cut
+
+    noise = PynetdicomNoise()
+    try:
+        raise AssertionError("item length")
+    except AssertionError:
+        record = logging.LogRecord("pynetdicom.dul", logging.ERROR, __file__, 1, "Unable to decode %s", ("PDU",),
+                                   sys.exc_info())
+    assert noise.filter(record)
+    assert record.exc_info is None and record.getMessage() == "Unable to decode PDU (AssertionError: item length)"
+    ours = logging.LogRecord("ris_ai_module.dicom", logging.ERROR, __file__, 1, "x", None, None)
+
+    def on_a_cut_thread(out: list[bool]) -> None:
+        mark_connection_cut()
+        late = logging.LogRecord("pynetdicom.dul", logging.ERROR, __file__, 1, "shorter than expected", None, None)
+        out.extend([noise.filter(late), noise.filter(ours)])
+
+    seen: list[bool] = []
+    thread = threading.Thread(target=on_a_cut_thread, args=(seen,))
+    thread.start()
+    thread.join()
+    assert seen == [False, True]
+    assert noise.filter(logging.LogRecord("pynetdicom.dul", logging.ERROR, __file__, 1, "other thread", None, None))

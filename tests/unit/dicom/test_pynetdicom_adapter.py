@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from pynetdicom import _config, dimse_messages, dimse_primitives
+from pynetdicom import _config, dimse_messages, dimse_primitives, fsm
 from pynetdicom.association import Association
 from pynetdicom.dimse import DIMSEServiceProvider
 from pynetdicom.dul import DULServiceProvider
@@ -41,6 +41,7 @@ BREAKERS: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
         lambda mp: mp.setattr(ThreadedAssociationServer, "verify_request", None),
     "Association._serve_request/_is_paused": lambda mp: mp.setattr(Association, "send_n_event_report", _stub),
     "Association._accepted_cx/dimse.send_msg": lambda mp: mp.delattr(DIMSEServiceProvider, "send_msg"),
+    "dimse.receive_primitive (per association)": lambda mp: mp.setattr(fsm, "DT_2", _stub),
 }
 
 
