@@ -7,13 +7,17 @@ import errno
 import os
 import sys
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
 
 from ris_ai_module.cli.session import need_config, open_context
+from ris_ai_module.db.tables import dicom_object
 from ris_ai_module.errors import InvalidInput, NotFound
 
 
 def cmd_objects(args: argparse.Namespace) -> int:
-    from ris_ai_module.cli.output import as_json, table
+    from ris_ai_module.cli.output import as_json, table, zone
     from ris_ai_module.dicom import index
 
     ctx = open_context(args)
@@ -21,6 +25,7 @@ def cmd_objects(args: argparse.Namespace) -> int:
         with ctx.engine.connect() as conn:
             rows = index.list_objects(conn, unlinked=args.unlinked, study_uid=args.study, limit=args.limit,
                                       review=args.review)
+            kept = _retention_reasons(conn, ctx.config, [r.sop_instance_uid for r in rows], zone())
     finally:
         ctx.engine.dispose()
     data = [
@@ -28,10 +33,11 @@ def cmd_objects(args: argparse.Namespace) -> int:
          "link": r.link_method or ("review" if r.review_state == "NEEDS_REVIEW" else "unlinked"),
          "study_uid": r.study_uid, "sender": r.sender_ae or r.source, "size": r.file_size,
          "received_at": r.received_at, "patient_id": r.patient_id, "review_state": r.review_state,
-         "review_exam": r.review_exam_key, "review_reason": r.review_reason}
+         "review_exam": r.review_exam_key, "review_reason": r.review_reason,
+         "retention": kept.get(r.sop_instance_uid, "")}
         for r in rows
     ]
-    columns = ["sop_instance_uid", "class", "exam_key", "link", "sender", "size", "received_at"]
+    columns = ["sop_instance_uid", "class", "exam_key", "link", "sender", "size", "received_at", "retention"]
     if args.review:
         columns = ["sop_instance_uid", "class", "review_exam", "patient_id", "received_at", "review_reason"]
     if args.json:
@@ -39,6 +45,25 @@ def cmd_objects(args: argparse.Namespace) -> int:
     else:
         print(table(data, columns) if data else ("no objects waiting for review" if args.review else "no objects"))
     return 0
+
+
+def _retention_reasons(conn: Any, config: Any, sops: list[str], shown_in: Any) -> dict[str, str]:
+    """Why storage retention keeps each object's file (not forwarded / not committed / SR not applied / report
+    not signed / held / unlinked / kept until <time in module.timezone>), or when it deleted it."""
+    from ris_ai_module.retention.purge import explain, purged_text, shown_reason
+
+    out = {}
+    for sop in sops:
+        decision = explain(conn, config, sop)
+        if decision is None:
+            continue
+        if decision.reason == "already purged":
+            purged = conn.execute(select(dicom_object.c.purged_at).where(
+                dicom_object.c.sop_instance_uid == sop)).scalar()
+            out[sop] = purged_text(purged, shown_in, short=True)
+        else:
+            out[sop] = shown_reason(decision, shown_in)
+    return out
 
 
 def cmd_link(args: argparse.Namespace) -> int:

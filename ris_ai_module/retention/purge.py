@@ -13,13 +13,13 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, func, or_, select, tuple_, update
 from sqlalchemy.engine import Connection, Engine
 
-from ris_ai_module.db.clock import utcnow
+from ris_ai_module.db.clock import shown, utcnow
 from ris_ai_module.db.tables import dicom_object, report_state, task
 from ris_ai_module.dicom.storage import StorageArea
 from ris_ai_module.report.current import is_signed
@@ -160,7 +160,31 @@ def explain(conn: Connection, config: Config, sop: str, now: datetime | None = N
     row = conn.execute(select(dicom_object).where(dicom_object.c.sop_instance_uid == sop)).first()
     if row is None:
         return None
-    return decide(gather(conn, config, row), now or utcnow(), timedelta(seconds=float(config.storage.keep_for)))
+    return explain_row(conn, config, row, now)
+
+
+def explain_row(conn: Connection, config: Config, row: Any, now: datetime | None = None) -> Decision:
+    """``explain`` of a RAI_OBJECT row already read (the ``objects`` command, the exam trace). With retention off
+    nothing is gathered: the answer does not depend on the object's state."""
+    keep_for = timedelta(seconds=float(config.storage.keep_for))
+    if keep_for <= timedelta(0) and row.purged_at is None:
+        return Decision(False, "retention off (storage.keep_for = 0)")
+    return decide(gather(conn, config, row), now or utcnow(), keep_for)
+
+
+def shown_reason(decision: Decision, zone: tzinfo) -> str:
+    """The reason as a person reads it: a time in ``module.timezone`` with its offset (db/clock.shown)."""
+    if decision.until is not None:
+        return f"kept until {shown(decision.until, zone, '%Y-%m-%d %H:%M')} (storage.keep_for)"
+    if decision.purge and decision.done_at is not None:
+        return f"due for deletion at the next run (done at {shown(decision.done_at, zone, '%Y-%m-%d %H:%M')})"
+    return decision.reason
+
+
+def purged_text(purged_at: Any, zone: tzinfo, short: bool = False) -> str:
+    """Where the file of a purged object went, in ``module.timezone``."""
+    text = f"deleted by storage retention at {shown(_dt(purged_at), zone)}"
+    return text if short else text + " (storage.keep_for); the row is kept"
 
 
 def statistics(conn: Connection, keep_for: float, since: datetime | None = None,

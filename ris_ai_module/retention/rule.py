@@ -62,6 +62,8 @@ class Decision:
     #: Why it is kept (or "done at ..." when purged): the status page and the trace show it.
     reason: str
     done_at: datetime | None = None
+    #: Kept until then (naive UTC), when only storage.keep_for keeps it: shown in module.timezone (purge.shown_reason).
+    until: datetime | None = None
 
 
 def _tasks_done(tasks: tuple[TaskState, ...], what: str) -> tuple[str | None, datetime | None]:
@@ -112,7 +114,8 @@ def decide(s: ObjectState, now: datetime, keep_for: timedelta) -> Decision:
         done.append(s.signed_at)
     done_at = max(done)
     if now - done_at < keep_for:
-        return Decision(False, f"kept until {done_at + keep_for:%Y-%m-%d %H:%M} UTC (storage.keep_for)", done_at)
+        return Decision(False, f"kept until {done_at + keep_for:%Y-%m-%d %H:%M} UTC (storage.keep_for)", done_at,
+                        done_at + keep_for)
     return Decision(True, f"done at {done_at:%Y-%m-%d %H:%M} UTC, kept {keep_for}", done_at)
 
 

@@ -7,15 +7,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement
 
+from ris_ai_module.db.clock import display_zone
 from ris_ai_module.db.ris import exam_view, optional_column
 from ris_ai_module.db.tables import dicom_object, report_state, task, task_attempt
+from ris_ai_module.retention.purge import explain_row, purged_text, shown_reason
 from ris_ai_module.tasks.model import TaskKind, TaskStatus
 from ris_ai_module.web.spellings import name_spellings, pinyin_keys  # noqa: F401 - look-up's vocabulary
 
@@ -158,8 +160,10 @@ def _add_status(conn: Connection, exams: list[dict[str, Any]]) -> None:
         e["report_state"] = reports.get(key)
 
 
-def exam_trace(conn: Connection, exam_key: str) -> dict[str, Any] | None:
-    """Everything the module knows about one exam: tasks with attempts, objects, measurements, report state."""
+def exam_trace(conn: Connection, exam_key: str, config: Any = None, zone: tzinfo | None = None) -> dict[str, Any] | None:
+    """Everything the module knows about one exam: tasks with attempts, objects, measurements, report state.
+    With ``config``, each object says why storage retention keeps its file (or that it would go now), its times
+    in ``zone`` (``module.timezone``)."""
     row = conn.execute(select(exam_view).where(exam_view.c.exam_key == exam_key)).first()
     if row is None:
         return None
@@ -175,11 +179,16 @@ def exam_trace(conn: Connection, exam_key: str) -> dict[str, Any] | None:
             attempts.setdefault(r.task_id, []).append(dict(r._mapping))
     for t in tasks:
         t["attempts"] = attempts.get(t["task_id"], [])
-    objects = [dict(r._mapping) for r in conn.execute(
-        select(dicom_object).where(dicom_object.c.exam_key == exam_key).order_by(dicom_object.c.received_at))]
-    for o in objects:  # storage retention: the row stays, the trace says where the file went
-        o["file"] = ("kept" if o.get("purged_at") is None else
-                     f"deleted by storage retention at {o['purged_at']} UTC (storage.keep_for); the row is kept")
+    zone = zone if zone is not None else display_zone(config.module.timezone if config is not None else "")
+    rows = conn.execute(select(dicom_object).where(dicom_object.c.exam_key == exam_key)
+                        .order_by(dicom_object.c.received_at)).all()
+    objects = [dict(r._mapping) for r in rows]
+    for obj_row, o in zip(rows, objects, strict=True):  # storage retention: the row stays; where the file went, why kept
+        o["file"] = "kept" if o.get("purged_at") is None else purged_text(o["purged_at"], zone)
+        if config is not None:
+            decision = explain_row(conn, config, obj_row)
+            o["retention"] = {"purge_due": decision.purge, "reason": shown_reason(decision, zone),
+                              "kept_until_at": decision.until}
     from ris_ai_module.report.trace_view import exam_measurements, exam_sources
 
     measures = exam_measurements(conn, exam_key)  # with source SR, superseded, unmapped context (issue 9)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import bottle
 
-from ris_ai_module.db.clock import utcnow
+from ris_ai_module.db.clock import display_zone, utcnow
 from ris_ai_module.db.engine import read_only
 from ris_ai_module.errors import InvalidInput, NotFound
 from ris_ai_module.push.handler import request_push
@@ -34,7 +34,8 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
         user = web.user()
         exam_key = _key(exam_key)
         with read_only(web.ctx.engine) as conn:
-            trace = exam_trace(conn, exam_key) if may_see(conn, web.ctx.config, user, exam_key) else None
+            trace = (exam_trace(conn, exam_key, web.ctx.config, display_zone(web.ctx.config.module.timezone))
+                     if may_see(conn, web.ctx.config, user, exam_key) else None)
         web.audit_read(user.name, "exam_view", exam_key, None if trace else "not found")
         if trace is None:
             raise NotFound(f"exam {exam_key} is not in RAI_V_EXAM")
