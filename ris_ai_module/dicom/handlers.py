@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset
 
 from ris_ai_module.dicom import dimse_guard, index, pynetdicom_adapter, statuses
@@ -303,13 +304,18 @@ def _store(event: Any, state: ScpState) -> Dataset | int:
         context_sop_class=str(getattr(event.context, "abstract_syntax", "") or "") or None,
     )
     outcome = ingest(state.ctx, state.area, received)
-    return _answer(outcome.status, outcome.comment)
+    return _answer(outcome.status, outcome.comment, outcome.offending)
 
 
-def _answer(status: int, comment: str) -> Dataset | int:
+def _answer(status: int, comment: str, offending: str | None = None) -> Dataset | int:
+    """The C-STORE response's status fields: Error Comment (0000,0902) always, Offending Element (0000,0901)
+    for a refusal about one attribute (PS3.4 Table B.2-1 lists it for A9xx and Cxxx)."""
     if status == statuses.SUCCESS:
         return status
     ds = Dataset()
     ds.Status = status
+    tag = tag_for_keyword(offending) if offending else None
+    if tag is not None and (status & 0xF000 in (0xA000, 0xC000) and status & 0xFF00 != 0xA700):
+        ds.OffendingElement = [tag]
     ds.ErrorComment = statuses.comment(comment)
     return ds

@@ -9,7 +9,7 @@ errors into DIMSE statuses, it does not raise for bad input or an unavailable da
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from io import BytesIO
 from pathlib import Path
 from typing import BinaryIO
@@ -77,6 +77,8 @@ class Outcome:
     #: Set when the patient check held the object for review (linked to no exam until an operator decides).
     review_reason: str | None = None
     review_exam_key: str | None = None
+    #: The keyword of the attribute a refusal is about (Offending Element (0000,0901) of the C-STORE response).
+    offending: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -126,8 +128,8 @@ def _ingest(ctx: Running, area: StorageArea, rc: Received) -> Outcome:
     sop = uids["SOPInstanceUID"] or ""
     problem = _check(ds, uids, rc, ctx.config.dicom.sop_classes)
     if problem is not None:
-        status, text = problem
-        return _refused(rc, status, text, sop or None)
+        status, text, keyword = problem
+        return _refused(rc, status, text, sop or None, keyword)
     study = str(uids["StudyInstanceUID"])
     series = str(uids["SeriesInstanceUID"])
     relative = area.relative_path(study, series, sop)
@@ -207,9 +209,9 @@ def _images_on(ctx: Running) -> bool:
     return "images" in (getattr(report, "targets", None) or ())
 
 
-def _refused(rc: Received, status: int, text: str, sop: str | None) -> Outcome:
+def _refused(rc: Received, status: int, text: str, sop: str | None, offending: str | None = None) -> Outcome:
     log.warning("object refused (0x%04X %s) from %s", status, text, rc.sender_ae, extra={"action": "store_refused"})
-    return _fail(status, text, sop)
+    return replace(_fail(status, text, sop), offending=offending)
 
 
 #: The UIDs that name the object and its place on disk, read strictly (raw_uid).
@@ -336,31 +338,32 @@ def _stored_meanwhile(ctx: Running, sop: str) -> bool:
         return False
 
 
-def _check(ds: Dataset, uids: dict[str, str | None], rc: Received, accepted: tuple[str, ...]) -> tuple[int, str] | None:
-    """The first reason to refuse this data set, as (status, comment); None when it is acceptable."""
+def _check(ds: Dataset, uids: dict[str, str | None], rc: Received, accepted: tuple[str, ...]) -> tuple[int, str, str] | None:
+    """The first reason to refuse this data set, as (status, comment, the attribute at fault: Offending Element
+    (0000,0901), PS3.4 Table B.2-1); None when it is acceptable."""
     sop_class = uids["SOPClassUID"]
     sop = uids["SOPInstanceUID"]
     for name, value in (("SOPClassUID", sop_class), ("SOPInstanceUID", sop)):
         if not value:
-            return statuses.DATASET_MISMATCH, f"{name} missing"
+            return statuses.DATASET_MISMATCH, f"{name} missing", name
     for name in ("SOPClassUID", "SOPInstanceUID"):
         problem = uid_problem(name, uids[name])
         if problem:
-            return statuses.INVALID_UID, problem
+            return statuses.INVALID_UID, problem, name
     if rc.context_sop_class and sop_class != rc.context_sop_class:
-        return statuses.DATASET_MISMATCH, "SOP class differs from the presentation context's"
+        return statuses.DATASET_MISMATCH, "SOP class differs from the presentation context's", "SOPClassUID"
     if rc.affected_sop_class and sop_class != rc.affected_sop_class:
-        return statuses.DATASET_MISMATCH, "SOPClassUID differs from the C-STORE request"
+        return statuses.DATASET_MISMATCH, "SOPClassUID differs from the C-STORE request", "SOPClassUID"
     if rc.affected_sop_instance and sop != rc.affected_sop_instance:
-        return statuses.DATASET_MISMATCH, "SOPInstanceUID differs from the C-STORE request"
+        return statuses.DATASET_MISMATCH, "SOPInstanceUID differs from the C-STORE request", "SOPInstanceUID"
     if str(sop_class) not in accepted:
-        return statuses.SOP_CLASS_NOT_SUPPORTED, f"SOP class {sop_class} not accepted"
+        return statuses.SOP_CLASS_NOT_SUPPORTED, f"SOP class {sop_class} not accepted", "SOPClassUID"
     for name in ("StudyInstanceUID", "SeriesInstanceUID"):
         if not uids[name]:
-            return statuses.DATASET_MISMATCH, f"{name} missing"
+            return statuses.DATASET_MISMATCH, f"{name} missing", name
         problem = uid_problem(name, uids[name])
         if problem:
-            return statuses.INVALID_UID, problem
+            return statuses.INVALID_UID, problem, name
     return None
 
 

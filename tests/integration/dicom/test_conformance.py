@@ -302,3 +302,36 @@ def test_an_associate_rq_whose_items_overrun_it_is_aborted_once(start_scp) -> No
         assert _abort_of(sock) == bytes([0x00, 0x00])
         assert raw.closed_within(sock, 5) is not None
     assert dcmtk.echoscu(env.port).returncode == 0
+
+
+def test_a_refusal_about_one_attribute_names_it_as_offending_element(start_scp, tmp_path: Path) -> None:
+    """PS3.4 Table B.2-1: A9xx and Cxxx carry (0000,0901) Offending Element with (0000,0902) Error Comment."""
+    from pynetdicom import AE, _config
+
+    env = start_scp()
+    bad = make.sc(tmp_path / "bad.dcm")
+    bad.StudyInstanceUID = "1.2.3.abc"
+    other = make.sc(tmp_path / "other.dcm")
+    data = (tmp_path / "other.dcm").read_bytes()
+    uid = str(other.SOPInstanceUID).encode()
+    second = data.index(uid, data.index(uid) + 1)  # the data set's copy, after the file meta's
+    (tmp_path / "other.dcm").write_bytes(data[:second] + uid[:-1] + (b"1" if uid[-1:] != b"1" else b"2")
+                                         + data[second + len(uid):])
+    ae = AE(ae_title="DEMO_AI")
+    ae.add_requested_context(make.SC)
+    assoc = ae.associate("127.0.0.1", env.port, ae_title="RIS_AI")
+    try:
+        assert assoc.is_established
+        status = assoc.send_c_store(bad)
+        assert (status.Status, status.OffendingElement) == (0xC010, 0x0020000D)
+        _config.STORE_SEND_CHUNKED_DATASET = True
+        try:
+            status = assoc.send_c_store(tmp_path / "other.dcm")
+        finally:
+            _config.STORE_SEND_CHUNKED_DATASET = False
+        assert (status.Status, status.OffendingElement) == (0xA900, 0x00080018)
+        assert "SOPInstanceUID differs" in status.ErrorComment
+    finally:
+        assoc.release()
+        ae.shutdown()
+    assert env.objects() == []
