@@ -6,6 +6,7 @@ import argparse
 import errno
 import os
 import sys
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,9 @@ from ris_ai_module.errors import InvalidInput, NotFound
 
 def cmd_objects(args: argparse.Namespace) -> int:
     from ris_ai_module.cli.output import as_json, table, zone
+    from ris_ai_module.db.clock import shown
     from ris_ai_module.dicom import index
+    from ris_ai_module.dicom.stgcmt import object_commitments
 
     ctx = open_context(args)
     try:
@@ -26,18 +29,26 @@ def cmd_objects(args: argparse.Namespace) -> int:
             rows = index.list_objects(conn, unlinked=args.unlinked, study_uid=args.study, limit=args.limit,
                                       review=args.review)
             kept = _retention_reasons(conn, ctx.config, [r.sop_instance_uid for r in rows], zone())
+            commit = object_commitments(conn, [r.sop_instance_uid for r in rows])
     finally:
         ctx.engine.dispose()
+    tz = zone()
     data = [
         {"sop_instance_uid": r.sop_instance_uid, "class": _class_name(r.sop_class_uid), "exam_key": r.exam_key or "-",
          "link": r.link_method or ("review" if r.review_state == "NEEDS_REVIEW" else "unlinked"),
          "study_uid": r.study_uid, "sender": r.sender_ae or r.source, "size": r.file_size,
          "received_at": r.received_at, "patient_id": r.patient_id, "review_state": r.review_state,
          "review_exam": r.review_exam_key, "review_reason": r.review_reason,
-         "retention": kept.get(r.sop_instance_uid, "")}
+         "retention": kept.get(r.sop_instance_uid, ""),
+         "commitment": _commitment_text(commit.get(r.sop_instance_uid), tz),
+         "commitment_state": (commit.get(r.sop_instance_uid) or {}).get("state", "-"),
+         "commitment_at": shown((commit.get(r.sop_instance_uid) or {}).get("at"), tz) or None,
+         "commitment_reason": (commit.get(r.sop_instance_uid) or {}).get("reason")}
         for r in rows
     ]
     columns = ["sop_instance_uid", "class", "exam_key", "link", "sender", "size", "received_at", "retention"]
+    if any(d["commitment_state"] != "-" for d in data):  # the archive's Storage Commitment ([archive.commitment])
+        columns.append("commitment")
     if args.review:
         columns = ["sop_instance_uid", "class", "review_exam", "patient_id", "received_at", "review_reason"]
     if args.json:
@@ -64,6 +75,17 @@ def _retention_reasons(conn: Any, config: Any, sops: list[str], shown_in: Any) -
         else:
             out[sop] = shown_reason(decision, shown_in)
     return out
+
+
+def _commitment_text(c: dict[str, Any] | None, zone: tzinfo) -> str:
+    """``committed 2026-12-02 18:00:00 +08:00``, ``requested …``, ``failed: 0x0213 resource limitation`` or -."""
+    from ris_ai_module.db.clock import shown
+
+    if not c or c["state"] == "-":
+        return "-"
+    if c["state"] == "failed":
+        return f"failed: {c['reason']}"
+    return f"{c['state']} {shown(c['at'], zone)}"
 
 
 def cmd_link(args: argparse.Namespace) -> int:

@@ -43,7 +43,7 @@ def cmd_health_report(args: argparse.Namespace) -> int:
         with engine.connect() as conn:
             data = gather(conn, since, until + timedelta(days=1), cfg.module.hospital_name, cfg.module.instance_name,
                           result_within=float(cfg.review.result_within), fail_threshold=cfg.alerts.fail_threshold,
-                          targets=configured_targets(cfg), storage=cfg.storage, zone=zone)
+                          targets=configured_targets(cfg), storage=cfg.storage, zone=zone, archive=cfg.archive)
     finally:
         engine.dispose()
     sys.stdout.write(render(data, args.format))

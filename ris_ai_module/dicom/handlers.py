@@ -22,7 +22,7 @@ from ris_ai_module.dicom.pdata_guard import PDataGuard
 from ris_ai_module.dicom.socket_reader import GuardedReader, ReadLimits
 from ris_ai_module.dicom.stats import ScpStats
 from ris_ai_module.dicom.stgcmt import SOP_CLASS as STGCMT_SOP_CLASS
-from ris_ai_module.dicom.stgcmt_scp import ARCHIVE_PEER, PEER
+from ris_ai_module.dicom.stgcmt_scp import PEER, PEERS, archive_only, is_archive_report_request
 from ris_ai_module.dicom.storage import StorageArea, TempObject
 from ris_ai_module.dicom.whitelist import Whitelist
 from ris_ai_module.services import Running
@@ -159,9 +159,12 @@ def handle_requested(event: Any, state: ScpState) -> None:
         admission = state.whitelist.admit(calling, address)
         if admission.accepted:
             setattr(assoc, PEER, admission.peer)  # stgcmt_scp: who may ask for / report commitment
+            setattr(assoc, PEERS, admission.peers)
             refusing = state.area.space().refusing
             # the archive's commitment reports store nothing, and retention needs them to free space
-            if refusing is not None and admission.peer != ARCHIVE_PEER:
+            proposed = [str(cx.abstract_syntax) for cx in
+                        (assoc.requestor.primitive.presentation_context_definition_list or [])]
+            if refusing is not None and not is_archive_report_request(admission.peers, proposed):
                 return _reject_transient(assoc, state, address, calling, called,
                                          RJ_STORAGE_LOW, refusing + ": new associations refused")
             return _admit(assoc, state, address, calling, called)
@@ -288,7 +291,7 @@ def _store(event: Any, state: ScpState) -> Dataset | int:
     request = event.request
     if str(event.assoc.requestor.ae_title or "").strip() == state.ctx.config.dicom.ae_title.strip():
         return _answer(statuses.SOP_CLASS_NOT_SUPPORTED, "own AE title: self-check associations only C-ECHO")
-    if getattr(event.assoc, PEER, None) == ARCHIVE_PEER:
+    if archive_only(event.assoc):
         return _answer(statuses.SOP_CLASS_NOT_SUPPORTED, "the archive is admitted for commitment results only")
     temp = pynetdicom_adapter.received_file(request)
     if temp is None and pynetdicom_adapter.chunked_receive_on():

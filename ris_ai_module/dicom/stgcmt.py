@@ -254,6 +254,46 @@ def commitment_counts(conn: Connection) -> dict[str, int]:
             "reported": counts.get((IN, REPORTED), 0)}
 
 
+#: The archive's commitment of one object, as ``objects`` shows it.
+NOT_ASKED, ASKED, OBJECT_COMMITTED, OBJECT_FAILED = "-", "requested", "committed", "failed"
+
+
+def object_commitments(conn: Connection, sops: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """SOP Instance UID -> {state: requested / committed / failed / "-", at: when (naive UTC), reason} from
+    RAI_OBJECT (COMMIT_REQUESTED_AT, COMMITTED_AT, COMMIT_FAILURE): the archive's answer per object."""
+    o = dicom_object
+    out: dict[str, dict[str, Any]] = {}
+    for chunk in range(0, len(sops), 500):
+        for row in conn.execute(select(o.c.sop_instance_uid, o.c.commit_requested_at, o.c.committed_at,
+                                       o.c.commit_failure).where(o.c.sop_instance_uid.in_(list(sops[chunk:chunk + 500])))):
+            if row.committed_at is not None:
+                out[row.sop_instance_uid] = {"state": OBJECT_COMMITTED, "at": _dt(row.committed_at), "reason": None}
+            elif row.commit_failure:
+                out[row.sop_instance_uid] = {"state": OBJECT_FAILED, "at": _dt(row.commit_requested_at),
+                                             "reason": row.commit_failure}
+            elif row.commit_requested_at is not None:
+                out[row.sop_instance_uid] = {"state": ASKED, "at": _dt(row.commit_requested_at), "reason": None}
+            else:
+                out[row.sop_instance_uid] = {"state": NOT_ASKED, "at": None, "reason": None}
+    return out
+
+
+def object_commitment_counts(conn: Connection, since: datetime | None = None,
+                             until: datetime | None = None) -> dict[str, int]:
+    """Objects (not requests): committed by the archive (in the period, when given), refused or unanswered
+    (COMMIT_FAILURE, now), asked and waiting for the answer (now)."""
+    o = dicom_object
+
+    def count(*where: Any) -> int:
+        return int(conn.execute(select(func.count()).select_from(o).where(*where)).scalar_one())
+
+    period = () if since is None or until is None else (o.c.committed_at >= since, o.c.committed_at < until)
+    return {"committed": count(o.c.committed_at.is_not(None), *period),
+            "not_committed": count(o.c.committed_at.is_(None), o.c.commit_failure.is_not(None)),
+            "waiting": count(o.c.committed_at.is_(None), o.c.commit_failure.is_(None),
+                             o.c.commit_requested_at.is_not(None))}
+
+
 def record_report(conn: Connection, transaction_uid: str, event_type: int, info: Dataset | None,
                   channel: str) -> tuple[Transaction | None, str]:
     """The archive's N-EVENT-REPORT for one of our requests (OUT): the transaction answered, each object it

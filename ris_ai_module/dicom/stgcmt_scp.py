@@ -63,8 +63,32 @@ RESOURCE_LIMITATION = 0x0213
 TRANSFER_SYNTAXES = (ExplicitVRLittleEndian, ImplicitVRLittleEndian)
 
 
+#: The association attribute holding every peer its AE title and address matched (whitelist.Admission.peers).
+PEERS = "_rai_peers"
+
+
 def peer_of(assoc: Any) -> str | None:
     return getattr(assoc, PEER, None)
+
+
+def peers_of(assoc: Any) -> tuple[str, ...]:
+    return tuple(getattr(assoc, PEERS, None) or ((peer_of(assoc),) if peer_of(assoc) else ()))
+
+
+def archive_only(assoc: Any) -> bool:
+    """Admitted as the archive's report entry and as nothing else: it may only send commitment results."""
+    return peers_of(assoc) == (ARCHIVE_PEER,)
+
+
+def is_archive_report_request(peers: tuple[str, ...], abstract_syntaxes: Sequence[str]) -> bool:
+    """An A-ASSOCIATE-RQ of the archive bringing commitment results (let in below the free-space watermark): it
+    matches only the archive's entry, or the archive's and an AI host's and proposes Storage Commitment and at
+    most Verification, nothing that stores (PS3.4 J.3.3: the archive, as SCP of the Push Model, opens it to send
+    N-EVENT-REPORT, proposing its SCP role)."""
+    if peers == (ARCHIVE_PEER,):
+        return True  # admitted for the results alone: it can store nothing whatever it proposes
+    proposed = set(abstract_syntaxes)
+    return ARCHIVE_PEER in peers and sc.SOP_CLASS in proposed and proposed <= {sc.SOP_CLASS, "1.2.840.10008.1.1"}
 
 
 def archive_peer(config: Config) -> DicomPeerConfig | None:
@@ -103,7 +127,7 @@ def handle_n_action(event: Any, state: ScpState) -> tuple[Any, Dataset | None]:
     peer = peer_of(assoc)
     if not cfg.commitment.enabled:  # the context is there for the archive's results only
         return _status(NOT_AUTHORISED, "storage commitment is off here (dicom.commitment.enabled)")
-    if peer is None or peer == ARCHIVE_PEER:
+    if peer is None or archive_only(assoc):
         return _status(NOT_AUTHORISED, "this association may not request storage commitment")
     if int(req.ActionTypeID or 0) != sc.ACTION_REQUEST:
         return _status(NO_SUCH_ACTION, f"Action Type ID {req.ActionTypeID} (only 1: request commitment)")
@@ -234,7 +258,7 @@ def handle_n_event_report(event: Any, state: ScpState) -> tuple[Any, Dataset | N
     instance; 0x0115: no or an unknown Transaction UID.
     """
     assoc, req = event.assoc, event.request
-    if peer_of(assoc) != ARCHIVE_PEER:
+    if ARCHIVE_PEER not in peers_of(assoc):  # the archive, even where its AE and address are an AI host's too
         return _status(PROCESSING_FAILURE, "storage commitment results are accepted from the archive only")
     event_type = int(req.EventTypeID or 0)
     if event_type not in (sc.EVENT_ALL_SUCCESS, sc.EVENT_FAILURES):

@@ -20,6 +20,9 @@ class Admission:
     accepted: bool
     peer: str | None
     reason: str
+    #: Every peer this AE title and address match, in configuration order (``peer`` is the first): the
+    #: archive's report entry may share an AI host's AE title and network, and must still be recognised.
+    peers: tuple[str, ...] = ()
 
 
 class Whitelist:
@@ -54,9 +57,10 @@ class Whitelist:
         ip = _parse_ip(address)
         if ip is None:
             return Admission(False, None, f"peer address {address!r} is not an IP address")
-        for name, _ae, networks in known_ae:
-            if any(ip.version == n.version and ip in n for n in networks):
-                return Admission(True, name, "ok")
+        matched = tuple(name for name, _ae, networks in known_ae
+                        if any(ip.version == n.version and ip in n for n in networks))
+        if matched:
+            return Admission(True, matched[0], "ok", matched)
         return Admission(False, None, f"calling AE title {ae!r} is not allowed from {address}")
 
 

@@ -105,7 +105,7 @@ def send_daily_report(config: Config, engine: Engine, owner: str, day: date, not
             data = gather(conn, day, day + timedelta(days=1), config.module.hospital_name, config.module.instance_name,
                           result_within=float(config.review.result_within), fail_threshold=config.alerts.fail_threshold,
                           targets=configured_targets(config), storage=config.storage,
-                          zone=display_zone(config.module.timezone))
+                          zone=display_zone(config.module.timezone), archive=config.archive)
         html, csv_text, text = render_html(data), render_csv(data), render_text(data)
         paths = write_files(config.health.report_folder, day, html, csv_text)
         recipients = config.health.report_to

@@ -123,6 +123,9 @@ def render_csv(data: ReportData) -> str:
                 w.writerow(["retention", "", "", rkey, str(rvalue), "", ""])
         else:
             w.writerow(["storage", "", "", key, "" if value is None else str(value), "", ""])
+    for key, value in data.archive.items():
+        if key not in ("target", "commitment"):  # counts of DICOM objects, but commit_requests (N-ACTIONs)
+            w.writerow(["archive", data.archive.get("target", ""), "", key, str(value), "", ""])
     for j in data.rejects:
         w.writerow(["rejected", j.calling_ae, "", j.address, str(j.count), _dt(j.last_at, "%Y-%m-%d %H:%M:%S"), j.reason])
     return buf.getvalue()

@@ -86,6 +86,9 @@ class ReportData:
     #: The storage volume now (free space against the watermark), associations refused below it in the
     #: period, and storage retention (kept, purged, bytes freed); empty when [storage] was not given.
     storage: dict[str, Any] = field(default_factory=dict)
+    #: Archive forwarding and the archive's Storage Commitment (counts of DICOM objects: one ARCHIVE_FORWARD and
+    #: one STGCMT_REQUEST task per object); empty when [archive] is off.
+    archive: dict[str, Any] = field(default_factory=dict)
 
     @property
     def failure_count(self) -> int:
@@ -117,7 +120,7 @@ def percentile(values: list[float], pct: float) -> float | None:
 def gather(conn: Connection, since_day: date, until_day: date, hospital: str = "", instance: str = "",
            result_within: float = 7200.0, fail_threshold: int = 1,
            targets: frozenset[str] | None = None, storage: Any = None,
-           zone: tzinfo | None = None) -> ReportData:
+           zone: tzinfo | None = None, archive: Any = None) -> ReportData:
     """The report of the days since_day <= day < until_day in ``zone`` (``module.timezone``; None: the
     machine's); a target's state at the end of it counts DOWN only after ``fail_threshold`` failures in a
     row; one not in ``targets`` (when given) is REMOVED."""
@@ -143,7 +146,45 @@ def gather(conn: Connection, since_day: date, until_day: date, hospital: str = "
     data.acceptance = statistics(conn, since, until, result_within, now=min(utcnow(), until))
     if storage is not None:
         data.storage = _storage(conn, storage, since, until)
+    if archive is not None and archive.enabled:
+        data.archive = _archive(conn, archive, since, until)
     return data
+
+
+def _archive(conn: Connection, archive: Any, since: datetime, until: datetime) -> dict[str, Any]:
+    """``archive`` is [archive]. Objects forwarded / failed in the period (their ARCHIVE_FORWARD task finished
+    then), waiting now; with [archive.commitment]: objects the archive committed in the period, objects whose
+    commitment failed in the period (refused or never answered: their STGCMT_REQUEST failed then), objects
+    asked and waiting now, objects not committed now (a failure recorded, no commitment since), and the
+    N-ACTION requests sent in the period (one lists an exam's objects)."""
+    from ris_ai_module.db.tables import stgcmt
+    from ris_ai_module.dicom.stgcmt import object_commitment_counts
+
+    def tasks(kind: TaskKind, *where: Any) -> int:
+        return int(conn.execute(select(func.count()).select_from(task).where(task.c.kind == kind.value, *where))
+                   .scalar_one())
+
+    finished = (task.c.finished_at >= since, task.c.finished_at < until)
+    active = task.c.status.in_([TaskStatus.SCHEDULED.value, TaskStatus.IN_PROCESS.value])
+    out: dict[str, Any] = {
+        "target": archive.target,
+        "forwarded": tasks(TaskKind.ARCHIVE_FORWARD, task.c.status == TaskStatus.DONE.value, *finished),
+        "forward_failed": tasks(TaskKind.ARCHIVE_FORWARD, task.c.status == TaskStatus.FAILED.value, *finished),
+        "forward_pending": tasks(TaskKind.ARCHIVE_FORWARD, active),
+        "commitment": bool(archive.commitment.enabled),
+    }
+    if archive.commitment.enabled:
+        objects = object_commitment_counts(conn, since, until)
+        s = stgcmt
+        out.update({
+            "committed": objects["committed"],
+            "commit_failed": tasks(TaskKind.STGCMT_REQUEST, task.c.status == TaskStatus.FAILED.value, *finished),
+            "commit_waiting": tasks(TaskKind.STGCMT_REQUEST, active),
+            "not_committed": objects["not_committed"],
+            "commit_requests": int(conn.execute(select(func.count()).select_from(s).where(
+                s.c.direction == "OUT", s.c.requested_at >= since, s.c.requested_at < until)).scalar_one()),
+        })
+    return out
 
 
 def _storage(conn: Connection, storage: Any, since: datetime, until: datetime) -> dict[str, Any]:

@@ -119,7 +119,7 @@ class Archive:
 def rig(tmp_path: Path, any_db: Engine) -> Iterator[Any]:
     started: list[tuple[StorageScp, Archive]] = []
 
-    def start(mode: str, **commitment: Any) -> tuple[AppContext, Archive, Any]:
+    def start(mode: str, peers: list[dict[str, Any]] | None = None, **commitment: Any) -> tuple[AppContext, Archive, Any]:
         with any_db.begin() as conn:
             conn.execute(insert(ris_exam).values(exam_id="E1", patient_id="P1", patient_name="Zhang^San",
                                                  accession_no="ACC1", exam_status="REGISTERED"))
@@ -128,7 +128,7 @@ def rig(tmp_path: Path, any_db: Engine) -> Iterator[Any]:
             "database": {"url": any_db.url.render_as_string(hide_password=False)}, "worker": {"enabled": False},
             "storage": {"root": str(tmp_path / "storage"), "min_free": "1MB"},
             "dicom": {"enabled": True, "ae_title": "RIS_AI", "host": "127.0.0.1", "port": 0,
-                      "peers": [{"name": "demo-ai", "ae_title": "DEMO_AI", "addresses": ["127.0.0.1"]}]},
+                      "peers": [{"name": "demo-ai", "ae_title": "DEMO_AI", "addresses": ["127.0.0.1"]}, *(peers or [])]},
             "archive": {"ae_title": "ARCHIVE", "host": "127.0.0.1", "port": archive.port, "timeout": "5s",
                         "commitment": {"enabled": True, "wait_on_association": "3s", "timeout": "60s",
                                        "retry": {"initial": "1s", "max_attempts": 3}, **commitment}},
@@ -286,7 +286,7 @@ def _forward_all(ctx: AppContext) -> None:
                       20, 0.05)
 
 
-def test_one_request_lists_the_exams_objects_and_each_keeps_its_answer(rig) -> None:
+def test_one_request_lists_the_exams_objects_and_each_keeps_its_answer(rig, tmp_path: Path, capsys) -> None:
     """PS3.4 J.3.2: one N-ACTION's Referenced SOP Sequence lists many instances. The exam's three objects are asked
     in one request (a second exam's object in its own); the archive commits two and fails one (event 2, Failed SOP
     Sequence, 0x0213 resource limitation): each object's task and row keep its own answer."""
@@ -317,6 +317,7 @@ def test_one_request_lists_the_exams_objects_and_each_keeps_its_answer(rig) -> N
     with ctx.engine.connect() as conn:
         txs = list(conn.execute(select(stgcmt).where(stgcmt.c.direction == "OUT")))
     assert sorted(t.state for t in txs) == ["COMMITTED", "FAILED"]
+    _cli_and_daily_report_show_it(ctx, archive, tmp_path, capsys, refused, len(e1) + 1)
 
     # retry of the refused one asks for it alone, in a new request
     from ris_ai_module.tasks import queue
@@ -325,3 +326,82 @@ def test_one_request_lists_the_exams_objects_and_each_keeps_its_answer(rig) -> N
         queue.requeue(conn, by_sop[refused].task_id)
     assert _run_until(ctx, lambda: len(archive.actions) == 3)
     assert [str(r.ReferencedSOPInstanceUID) for r in archive.actions[-1].ReferencedSOPSequence] == [refused]
+
+
+def test_an_archive_ae_that_is_also_an_ai_peer_has_its_reports_accepted(rig, tmp_path: Path) -> None:
+    """The archive's AE title and address also match an AI host's [[dicom.peers]] entry (one PACS AE that sends
+    images too): its N-EVENT-REPORT on a new association (Storage Commitment with its SCP role, PS3.4 J.3.3) is
+    still recognised as the archive's and recorded; the same AE's C-STORE is still the AI peer's."""
+    ctx, archive, out = rig("new", peers=[{"name": "pacs-as-ai", "ae_title": "ARCHIVE", "addresses": ["127.0.0.0/8"]}])
+    assert _run_until(ctx, lambda: [t.status for t in _tasks(ctx, "STGCMT_REQUEST")] == ["DONE"])
+    assert archive.report_status == [0x0000]  # refused 0x0110 "from the archive only" before
+    assert _object(ctx, out.sop_instance_uid).committed_at is not None
+    ae = AE(ae_title="ARCHIVE")  # as the AI peer it also is: its images are stored
+    ae.add_requested_context(SecondaryCaptureImageStorage)
+    assoc = ae.associate("127.0.0.1", archive.our_port, ae_title="RIS_AI")
+    try:
+        assert assoc.is_established
+        image = make.sc(tmp_path / "from-pacs.dcm", accession="ACC1", patient_id="P1")
+        assert int(assoc.send_c_store(image).Status) == 0x0000
+    finally:
+        assoc.release()
+        ae.shutdown()
+
+
+def _cli_and_daily_report_show_it(ctx: AppContext, archive: Archive, tmp_path: Path, capsys: Any, refused: str,
+                                  objects: int) -> None:
+    """`objects` shows each object's commitment (committed / failed with the reason, times in module.timezone);
+    `health-report` has the forwarding and commitment section, counting objects over the local day."""
+    import csv
+    import io
+    import json
+    from zoneinfo import ZoneInfo
+
+    from ris_ai_module.cli.main import main
+
+    url = ctx.engine.url.render_as_string(hide_password=False)
+    cfg = tmp_path / "cli.toml"
+    cfg.write_text(f"""
+[module]
+timezone = "Asia/Shanghai"
+[database]
+url = "{url}"
+[worker]
+enabled = false
+[storage]
+root = "{(tmp_path / 'storage').as_posix()}"
+min_free = "1MB"
+[archive]
+ae_title = "ARCHIVE"
+host = "127.0.0.1"
+port = {archive.port}
+[archive.commitment]
+enabled = true
+""", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["--config", str(cfg), "objects", "--json"]) == 0
+    rows = {r["sop_instance_uid"]: r for r in json.loads(capsys.readouterr().out)}
+    assert len(rows) == objects
+    assert rows[refused]["commitment_state"] == "failed"
+    assert rows[refused]["commitment_reason"] == "0x0213 resource limitation"
+    committed = [r for k, r in rows.items() if k != refused]
+    assert {r["commitment_state"] for r in committed} == {"committed"}
+    assert all(r["commitment_at"].endswith("+08:00") for r in committed)
+    assert main(["--config", str(cfg), "objects"]) == 0
+    table = capsys.readouterr().out
+    assert "failed: 0x0213 resource limitation" in table and "committed " in table
+
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()  # the hospital's day, not UTC's
+    assert main(["--config", str(cfg), "health-report", "--since", today, "--format", "csv"]) == 0
+    found = {r["metric"]: r["value"] for r in csv.DictReader(io.StringIO(capsys.readouterr().out.lstrip("\ufeff")))
+             if r["section"] == "archive"}
+    assert found == {"forwarded": str(objects), "forward_failed": "0", "forward_pending": "0",
+                     "committed": str(objects - 1), "commit_failed": "1", "commit_waiting": "0",
+                     "not_committed": "1", "commit_requests": "2"}
+    assert main(["--config", str(cfg), "health-report", "--since", today]) == 0
+    text = capsys.readouterr().out
+    assert f"objects forwarded {objects}" in text and f"objects committed {objects - 1}" in text
+    assert "commitment failed 1" in text and "requests sent (N-ACTION) 2" in text
+    assert main(["--config", str(cfg), "health-report", "--since", today, "--format", "html"]) == 0
+    html = capsys.readouterr().out
+    assert "归档转发（Archive forwarding）" in html and f'<td class="num">{objects - 1}</td>' in html
