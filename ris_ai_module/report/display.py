@@ -179,6 +179,14 @@ def _extra(context: Mapping[str, str]) -> str:
     return "_" + "_".join(p for p in parts if p) if any(parts) else ""
 
 
+def _extra_zh(m: Measurement) -> str:
+    """The Chinese words of that rest of the context (``（心尖四腔心切面）``, ``（吸气相）``): two values that
+    share a name must not read the same in the report."""
+    zh = context_zh(m)
+    parts = [zh[k] for k in sorted(m.context) if k not in _IN_KEY and not k.startswith("acquisition:") and zh.get(k)]
+    return f"（{'，'.join(parts)}）" if parts else ""
+
+
 def report_items(cfg: ReportConfig, measurements: Iterable[Measurement], source_uid: str) -> list[ReportItem]:
     """The reported values: selected, identified, converted measurements, one item per (key, variant).
 
@@ -196,7 +204,8 @@ def report_items(cfg: ReportConfig, measurements: Iterable[Measurement], source_
         key = str(m.key) + suffix
         keyed.append((m, key, name_suffix))
         count[key] = count.get(key, 0) + 1
-    final = [(m, key + _extra(m.context) if count[key] > 1 else key, name) for m, key, name in keyed]
+    final = [(m, key + _extra(m.context), name + _extra_zh(m)) if count[key] > 1 else (m, key, name)
+             for m, key, name in keyed]
     seen: dict[str, int] = {}
     for _m, key, _name in final:
         seen[key] = seen.get(key, 0) + 1

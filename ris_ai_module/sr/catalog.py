@@ -139,6 +139,8 @@ class Catalog:
     derived_by_code: dict[tuple[str, str], Derived] = field(default_factory=dict)
     derived_by_unit: dict[str, Derived] = field(default_factory=dict)
     sites: dict[tuple[str, str], Site] = field(default_factory=dict)
+    #: key -> (min, max) in the key's unit: what the quantity can be by definition (limits.csv).
+    limits: dict[str, tuple[float, float]] = field(default_factory=dict)
     _index: dict[tuple, tuple[dict, tuple[Rule, ...]]] = field(default_factory=dict, repr=False)
 
     def role_of(self, code_key: tuple[str, str] | None, code: str, meaning: str) -> Role | None:
@@ -339,6 +341,8 @@ def _build(overlay: str | None) -> Catalog:
         cat.sites[normalise_code(row["scheme"], row["code"])] = Site(
             (row["site_scheme"], row["site_code"], row["site_meaning"]), _code_key(row["laterality"]),
         )
+    for row in _read_csv(_data("limits.csv"), "limits.csv"):
+        cat.limits[row["key"]] = (float(row["min"]), float(row["max"]))
     _add_finding_values(cat)
     cat.findings = Catalog(keys=cat.keys, values=cat.values, value_sets=cat.value_sets)
     for name in RULE_FILES + FINDING_RULE_FILES:

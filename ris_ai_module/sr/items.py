@@ -36,6 +36,8 @@ PERSON_NAME = 0x0040A123
 UID = 0x0040A124
 TEXT_VALUE = 0x0040A160
 FLOAT_VALUE = 0x0040A161  # FloatingPointValue
+RATIONAL_NUMERATOR = 0x0040A162  # RationalNumeratorValue (SL)
+RATIONAL_DENOMINATOR = 0x0040A163  # RationalDenominatorValue (UL)
 CONCEPT_CODE_SEQ = 0x0040A168
 MEASURED_VALUE_SEQ = 0x0040A300
 QUALIFIER_SEQ = 0x0040A301  # NumericValueQualifierCodeSequence
@@ -103,7 +105,11 @@ def normalise_code(scheme: str, code: str) -> tuple[str, str]:
         sct = _srt_to_sct().get(code)
         if sct is not None:
             return "SCT", sct
-    elif scheme in ("SNOMED", "SNOMED-CT", "SNOMED CT"):
+    elif scheme in ("SCT", "SNOMED", "SNOMED-CT", "SNOMED CT"):
+        if code and not code.isdigit():  # an SCTID is digits only: "SCT:G-C0E3" is a SNOMED-RT code mislabelled
+            sct = _srt_to_sct().get(code)
+            if sct is not None:
+                return "SCT", sct
         return "SCT", code
     elif scheme == "LOINC":
         return "LN", code
@@ -133,6 +139,9 @@ class TextDecoder:
         self.terms = [t.strip() for t in ascii_text(charset_raw).split("\\")] if charset_raw else [""]
         self._encodings: list[str] | None = None
         self.problem: str | None = None
+        #: ISO 2022 IR 58 is the only multi-byte set declared (the Chinese code extension of PS3.5 Annex K).
+        others = {t for t in self.terms if t.startswith("ISO 2022") and t not in ("ISO 2022 IR 6", "ISO 2022 IR 58")}
+        self.ir58 = "ISO 2022 IR 58" in self.terms and not others
 
     def _codecs(self) -> list[str]:
         if self._encodings is None:
@@ -152,10 +161,13 @@ class TextDecoder:
             return ""
         if raw.isascii():
             return raw.decode("ascii").rstrip(" \x00")
-        if _ESC_IR58 in raw:
+        if _ESC_IR58 in raw or (self.ir58 and b"\x1b" not in raw):
             # ISO 2022 IR 58: GB2312 in G1 (EUC-CN bytes) after ESC $ ) A. pydicom 3.0.2 leaves the escape
             # sequence in the decoded text, so decode it here: without the escapes it is plain EUC-CN.
-            return raw.replace(_ESC_IR58, b"").decode("gb18030", "replace").rstrip(" \x00")
+            # Some writers (pydicom 3.0.2 among them) leave the designation out: with IR 58 the only G1 set
+            # declared, bytes with the high bit set can only be GB2312 (PS3.5 6.1.2.5.3, Annex K).
+            text = raw.replace(_ESC_IR58, b"").replace(_ESC_ASCII, b"")
+            return text.decode("gb18030", "replace").rstrip(" \x00")
         import warnings
 
         from pydicom.charset import TEXT_VR_DELIMS, decode_bytes
@@ -166,6 +178,7 @@ class TextDecoder:
 
 
 _ESC_IR58 = b"\x1b$)A"
+_ESC_ASCII = b"\x1b(B"  # ISO 2022 IR 6 back into G0
 _PN_DELIMS = {0x5E, 0x3D}  # "^" and "=": ISO 2022 escapes reset at PN component delimiters
 
 
@@ -199,13 +212,19 @@ def first_item(node: Node, tag: int) -> Node | None:
 
 @dataclass(slots=True)
 class NumericValue:
-    """What a NUM carries: the value text as sent, its float, the unit, and any problem found."""
+    """What a NUM carries: the value text as sent, its float, the unit, and any problem found.
+
+    ``problem`` set with ``number`` None: there is no usable number. ``problem`` set with a number: the
+    number was read but is not certain (several values, or encodings of it that disagree), so it is
+    never reported (``uncertain``).
+    """
 
     raw: str | None
     number: float | None
     unit: CodedValue | None
     qualifier: CodedValue | None
     problem: str | None
+    uncertain: bool = False
 
 
 class ContentItem:
@@ -277,9 +296,13 @@ class ContentItem:
             return NumericValue(None, None, None, qualifier, "NUM has no measured value")
         unit = coded(first_item(mv, UNITS_SEQ), self.decoder)
         raw, number, problem = _number(mv)
+        uncertain = False
+        if problem is None:
+            problem = _disagreement(mv, raw, number)
+            uncertain = problem is not None
         if problem is None and unit is None:
             problem = "NUM has no units"
-        return NumericValue(raw, number, unit, qualifier, problem)
+        return NumericValue(raw, number, unit, qualifier, problem, uncertain)
 
 
 def _number(mv: Node) -> tuple[str | None, float | None, str | None]:
@@ -302,10 +325,52 @@ def _number(mv: Node) -> tuple[str | None, float | None, str | None]:
             return repr(value), value, f"Numeric Value encoded with VR {vr}, not DS"
         return data.hex(), exact, f"Numeric Value has VR {vr} and cannot be read"
     text = raw.decode("latin-1").strip(" \x00")
+    if "\\" in text:  # Numeric Value is VM 1 (PS3.3 C.18.1): which of several numbers is meant is not known
+        return text, None, f"Numeric Value {text!r} has several values (VM 1 required); none is taken"
     try:
-        value = float(text.split("\\")[0].strip())
+        value = float(text.strip())
     except ValueError:
         return text, exact, None if exact is not None else f"Numeric Value {text!r} is not a number"
     if not math.isfinite(value):
         return text, exact, None if exact is not None else f"Numeric Value {text!r} is not finite"
     return text, (exact if exact is not None else value), None
+
+
+def _ds_tolerance(text: str) -> float:
+    """Half a unit in the last place of a decimal string ("4.21" -> 0.005, "4.8E-2" -> 0.0005)."""
+    mantissa, _, exponent = text.strip().upper().partition("E")
+    decimals = len(mantissa.partition(".")[2])
+    try:
+        power = int(exponent) if exponent else 0
+    except ValueError:
+        power = 0
+    return 0.5 * 10.0 ** (power - decimals)
+
+
+def _disagreement(mv: Node, raw: str | None, number: float | None) -> str | None:
+    """Floating Point Value and the Rational value must be the Numeric Value (PS3.3 C.18.1.1) within the
+    decimal string's precision; when they disagree which one is meant is not known."""
+    text = mv.get(NUMERIC_VALUE)
+    if number is None or not isinstance(text, bytes):
+        return None
+    try:
+        ds_value = float(raw or "")
+    except ValueError:
+        return None
+    tolerance = _ds_tolerance(raw or "") + 1e-9 * abs(ds_value)
+    if abs(number - ds_value) > tolerance:
+        return f"Floating Point Value {number!r} disagrees with Numeric Value {raw!r}"
+    num, den = mv.get(RATIONAL_NUMERATOR), mv.get(RATIONAL_DENOMINATOR)
+    if num is None and den is None:
+        return None
+    try:
+        numerator = struct.unpack("<i", num[1])[0]
+        denominator = struct.unpack("<I", den[1])[0]
+    except (TypeError, IndexError, struct.error):
+        return "Rational Numerator/Denominator Value is incomplete or malformed"
+    if denominator == 0:
+        return f"Rational Denominator Value is 0 (Numeric Value {raw!r})"
+    rational = numerator / denominator
+    if abs(rational - ds_value) > tolerance:
+        return f"Rational Value {numerator}/{denominator} disagrees with Numeric Value {raw!r}"
+    return None

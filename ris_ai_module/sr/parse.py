@@ -22,6 +22,7 @@ from ris_ai_module.sr.items import (
     CONCEPT_NAME_SEQ,
     CONTENT_SEQ,
     CONTENT_TEMPLATE_SEQ,
+    LONG_CODE_VALUE,
     REFERENCED_CONTENT_ITEM,
     RELATIONSHIP_TYPE,
     SPECIFIC_CHARACTER_SET,
@@ -223,6 +224,7 @@ class _Walker:
         if (known is None or known[2] not in _ANATOMY_GROUPS) and name.key not in self.catalog.sites:
             return inherited
         context = dict(inherited)
+        context.pop(_CONFLICT + "finding_site", None)
         context["finding_site"] = self._site_modifier(Modifier(role="finding_site", path=path, code=name))
         return context
 
@@ -288,6 +290,7 @@ class _Walker:
         context = inherited
         rest: list[tuple[int, raw.Node]] = []
         role_of = self.catalog.role_of
+        local: dict[str, Modifier] = {}  # the modifiers this item states itself
         for index, child in enumerate(children, 1):
             if not isinstance(child, dict):
                 continue
@@ -300,7 +303,7 @@ class _Walker:
                     rest.append((index, child))
                 continue
             scheme = ascii_text(name_item.get(CODING_SCHEME))
-            code = ascii_text(name_item.get(CODE_VALUE))
+            code = ascii_text(name_item.get(CODE_VALUE)) or self.decoder.text(name_item.get(LONG_CODE_VALUE))
             meaning_raw = name_item.get(CODE_MEANING)
             meaning = self.decoder.text(meaning_raw) if meaning_raw else ""
             role = role_of(CodedValue(scheme, code, meaning).key if code else None, code, meaning)
@@ -309,19 +312,33 @@ class _Walker:
                 continue
             if context is inherited:
                 context = dict(inherited)
-            context[role.role] = self._modifier(role.role, child, f"{path}.{index}")
+            self._set(context, local, self._modifier(role.role, child, f"{path}.{index}"))
             self.paths.add(f"{path}.{index}")
             nested = child.get(CONTENT_SEQ)
             if isinstance(nested, list):  # TID 300: Laterality / Topographical modifier under the Finding Site
-                self._nested_modifiers(nested, f"{path}.{index}", context)
+                self._nested_modifiers(nested, f"{path}.{index}", context, local)
         return context, rest
 
-    def _nested_modifiers(self, nested: list, path: str, context: dict[str, Modifier]) -> None:
+    def _set(self, context: dict[str, Modifier], local: dict[str, Modifier], mod: Modifier) -> None:
+        """State one modifier of an item. The item's own value replaces the inherited one; the same identity
+        modifier stated twice with different values (TID 300: VM 1) makes the item's meaning uncertain."""
+        role = mod.role
+        before = local.get(role)
+        context.pop(_CONFLICT + role, None)  # an inherited conflict is replaced by the item's own value
+        if before is not None and role in self.catalog.identity_roles and before.identity != mod.identity:
+            reason = f"two different {role.replace('_', ' ')} modifiers ({before.display!r} and {mod.display!r})"
+            context[_CONFLICT + role] = Modifier(role=_CONFLICT + role, path=mod.path, text=reason, display=reason)
+            self.warn("modifier", f"{mod.path}: {reason}; what is measured is not certain, kept, not reported")
+        local[role] = mod
+        context[role] = mod
+
+    def _nested_modifiers(self, nested: list, path: str, context: dict[str, Modifier],
+                          local: dict[str, Modifier]) -> None:
         for index, grandchild in enumerate(nested, 1):
             name = coded(first_item(grandchild, CONCEPT_NAME_SEQ), self.decoder) if isinstance(grandchild, dict) else None
             role = self.catalog.role_of(name.key, name.code, name.meaning) if name is not None else None
             if role is not None:
-                context[role.role] = self._modifier(role.role, grandchild, f"{path}.{index}")
+                self._set(context, local, self._modifier(role.role, grandchild, f"{path}.{index}"))
 
     def _modifier(self, role: str, node: raw.Node, path: str) -> Modifier:
         item = ContentItem(node, self.decoder)
@@ -390,7 +407,8 @@ class _Walker:
             concept = _EMPTY_CONCEPT
         num = item.numeric
         if num.problem:
-            self.warn("value", f"{path}: {num.problem} ({concept.meaning or concept.code})")
+            kept = "; kept, not reported" if num.uncertain else ""
+            self.warn("value", f"{path}: {num.problem}{kept} ({concept.meaning or concept.code})")
         number = num.number
         if num.qualifier is not None:  # CID 42 (Not a number, Measurement failure …): no usable number
             self.warn("value", f"{path}: value qualified as {num.qualifier.meaning or num.qualifier.code!r}; "
@@ -402,6 +420,9 @@ class _Walker:
             self.warn("unit", f"{path}: unit {raw_unit!r} has coding scheme {num.unit.scheme!r}, not UCUM; not converted")
         catalog = self.catalog
         context, hold = self._side(path, context)
+        hold = hold or _conflict(context)
+        if num.uncertain and not hold:
+            hold = num.problem
         parent = path.rpartition(".")[0]
         if derived is None:
             derived, base = self._derived_sibling(concept, raw_unit if unit_ok else None, parent)
@@ -428,6 +449,11 @@ class _Walker:
                 self.warn("unit", f"{path}: {problem}; raw value kept ({concept.meaning or concept.code})")
             if derived is not None and derived.kind == "percentile" and value is not None and not 0 <= value <= 100:
                 hold = f"percentile {value:g} is outside 0-100"
+                self.warn("value", f"{path}: {hold}; kept, not reported")
+            limits = catalog.limits.get(key or "")
+            if limits is not None and value is not None and not hold and not limits[0] <= value <= limits[1]:
+                hold = (f"{value:g} {unit} (sent as {num.raw} {raw_unit}) is outside what {key} can be "
+                        f"({limits[0]:g}-{limits[1]:g} {unit}); a unit error is likely")
                 self.warn("value", f"{path}: {hold}; kept, not reported")
         modifiers: dict[str, Any] = {role: mod.to_dict() for role, mod in context.items()}
         if num.qualifier is not None:
@@ -499,7 +525,7 @@ class _Walker:
             lambda ctx: _SELECTION_RANK.get(ctx["selection_status"].code_key, 0) if "selection_status" in ctx else 0,
         )
         if found is not None:
-            found.hold = hold
+            found.hold = hold or _conflict(context)
             self.measurements.append(found)
 
     def _check_references(self) -> None:
@@ -534,6 +560,17 @@ _INFERRED = "INFERRED FROM"
 _BIOMETRY_GROUP = ("DCM", "125005")
 #: values.csv kinds a container may be named by (TID 5104/5025/5026 $AnatomyGroup, TID 5016 $GroupName).
 _ANATOMY_GROUPS = ("vessel", "organ")
+
+
+_CONFLICT = "conflict:"
+
+
+def _conflict(context: dict[str, Modifier]) -> str | None:
+    """Why the item's context is uncertain (a modifier stated twice with different values), or None."""
+    for role, mod in context.items():
+        if role.startswith(_CONFLICT):
+            return mod.text
+    return None
 
 
 def _base_key(key: str | None, derived: Derived) -> str | None:

@@ -14,9 +14,18 @@ from __future__ import annotations
 from ris_ai_module.sr.model import Measurement
 
 
-def _dedupe_key(m: Measurement) -> tuple:
+def _derivation(m: Measurement) -> str | None:
     derivation = m.modifiers.get("derivation")
-    deriv = (derivation.get("normalised") or derivation.get("code")) if isinstance(derivation, dict) else None
+    return (derivation.get("normalised") or derivation.get("code")) if isinstance(derivation, dict) else None
+
+
+def _derivation_name(m: Measurement) -> str:
+    derivation = m.modifiers.get("derivation")
+    return str(derivation.get("meaning") or derivation.get("code")) if isinstance(derivation, dict) else ""
+
+
+def _dedupe_key(m: Measurement) -> tuple:
+    deriv = _derivation(m)
     try:
         number: object = float(m.raw_value) if m.raw_value is not None else None
     except ValueError:
@@ -49,7 +58,14 @@ def select_and_dedupe(measurements: list[Measurement], warnings: list[str]) -> l
         if all(m.derived_from is not None for m in members):
             derived_groups.append(members)
             continue
-        chosen = _pick([m for m in members if selectable(m)])
+        candidates = [m for m in members if selectable(m)]
+        reason = _ambiguous(candidates)
+        if reason is not None:
+            warnings.append(f"{members[0].key or members[0].concept.meaning}: {reason}; none reported")
+            for m in candidates:
+                m.hold = reason
+            continue
+        chosen = _pick(candidates)
         if chosen is not None:
             chosen.selected = True
     # A derived value (IVSd_Z, BPD_GA) follows its measurement: the one of the selected replicate wins.
@@ -65,6 +81,18 @@ def select_and_dedupe(measurements: list[Measurement], warnings: list[str]) -> l
 def selectable(m: Measurement) -> bool:
     """A value may be reported: it has a number (in the catalog's unit when identified) and no hold."""
     return m.has_value and not m.hold
+
+
+def _ambiguous(members: list[Measurement]) -> str | None:
+    """Replicates whose derived values differ in kind (a Maximum and a Minimum, CID 3627) and none of
+    which is flagged (Selection Status) or the Mean: which one is the reported value is not known."""
+    if any(m.selection_rank or m.is_mean for m in members):
+        return None
+    kinds = {_derivation(m): _derivation_name(m) for m in members if _derivation(m) is not None}
+    if len(kinds) < 2 or len({m.value for m in members}) < 2:
+        return None
+    return (f"values derived as {', '.join(sorted(kinds.values()))} and none flagged by Selection Status "
+            "or derived as the Mean: which one is reported is not known")
 
 
 def _pick(members: list[Measurement]) -> Measurement | None:

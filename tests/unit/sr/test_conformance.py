@@ -1,0 +1,56 @@
+"""Conformance review, constructs written with pydicom by hand (the DCMTK-written ones are in
+tests/integration/sr/test_conformance_dcmtk.py). Expected readings come from the standard's text.
+"""
+
+from __future__ import annotations
+
+from ris_ai_module.sr.parse import parse_sr_dataset, parse_sr_file
+from tests.sr_fixtures.build import FINDING_SITE, FINDINGS, c, code, container, document, num, raw_num, text
+from tests.unit.sr.conftest import selected
+
+ECHO = c("DCM:125200", "Adult Echocardiography Procedure Report")
+LV = code(FINDING_SITE, c("SCT:87878005", "Left Ventricle"))
+LVIDD = c("LN:29436-3", "Left Ventricle Internal End Diastolic Dimension")
+PBV = c("LN:20355-4", "Peak Blood Velocity")
+
+
+def test_a_numeric_value_with_several_values_is_not_read(tmp_path):
+    """PS3.3 C.18.1: Numeric Value (DS) is VM 1. "4.8\\5.9" names no one number: kept with a warning, no value."""
+    ds = document(ECHO, [container(FINDINGS, LV, raw_num(LVIDD, ["4.8", "5.9"], "cm"), num(LVIDD, 5.0, "cm"))])
+    r = parse_sr_dataset(ds)
+    multi = [m for m in r.measurements if m.raw_value == "4.8\\5.9"]
+    assert len(multi) == 1 and multi[0].value is None and not multi[0].selected
+    assert any("several values" in w for w in r.warnings)
+    assert selected(r, "LVIDd").value == 50.0  # the other replicate is the value, not 4.8 cm
+
+
+def test_iso_2022_ir_58_without_the_escape_sequence(tmp_path):
+    """PS3.5 6.1.2.5.3 / Annex K: with ``\\ISO 2022 IR 58`` the only G1 set, high-bit bytes are GB2312 even
+    when the writer (pydicom 3.0.2 among them) leaves out ESC $ ) A. Text, meanings and names decode."""
+    finding = text(c("DCM:121071", "Finding"), "左室大小正常", rel="contains")
+    ds = document(ECHO, [container(FINDINGS, LV, num(c("99HOSP:LV1", "左室内径"), 4.8, "cm"), finding)],
+                  charset=["", "ISO 2022 IR 58"], patient_name="Zhang^San=张^三")
+    path = tmp_path / "ir58.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    assert b"\x1b$)A" not in path.read_bytes()  # the case under test: no designation escape
+    r = parse_sr_file(path)
+    assert r.patient_name == "Zhang^San=张^三"
+    assert {m.name_en for m in r.measurements if m.value_type == "NUM"} == {"左室内径"}
+    assert [m.text_value for m in r.measurements if m.value_type == "TEXT"] == ["左室大小正常"]
+
+
+def test_iso_2022_ir_58_with_escapes_and_a_return_to_ascii():
+    """PS3.5 Annex K.2: ESC $ ) A before GB2312, ESC ( B back to ASCII inside one value."""
+    ds = document(ECHO, [container(FINDINGS, LV, text(c("DCM:121071", "Finding"), "x", rel="contains"))],
+                  charset=["", "ISO 2022 IR 58"])
+    ds.ContentSequence[0].ContentSequence[1].add_new(0x0040A160, "UT", b"LV \x1b$)A\xd5\xfd\xb3\xa3\x1b(B ok")
+    r = parse_sr_dataset(ds)
+    assert [m.text_value for m in r.measurements if m.value_type == "TEXT"] == ["LV 正常 ok"]
+
+
+def test_a_legacy_snomed_code_under_the_sct_designator_is_mapped():
+    """SNOMED CT identifiers are digits only (CP 1850 replaced SRT with SCT): ``SCT:G-C0E3`` / ``SCT:T-35400``
+    are SNOMED-RT codes under the new designator and mean Finding Site / Aortic Valve."""
+    site = code(c("SCT:G-C0E3", "Finding Site"), c("SCT:T-35400", "Aortic Valve"))
+    r = parse_sr_dataset(document(ECHO, [container(FINDINGS, site, num(PBV, 1.2, "m/s"))]))
+    assert selected(r, "AV_VMAX").value == 120.0
