@@ -37,6 +37,7 @@ INITIAL = 4096
 A_ASSOCIATE_RQ = 0x01
 A_ASSOCIATE_RJ = 0x03
 P_DATA_TF = 0x04
+A_RELEASE_RQ = 0x05
 A_ABORT = 0x07
 #: PDU types of PS3.8 §9.3.1 (A-ASSOCIATE-RQ/AC/RJ, P-DATA-TF, A-RELEASE-RQ/RP, A-ABORT).
 PDU_TYPES = frozenset(range(0x01, 0x08))
@@ -92,6 +93,7 @@ class GuardedReader:
         self.associated = False
         self._body: tuple[int, float, int] | None = None  # (expected length, deadline, PDU type) after a header
         self.cut: str | None = None  # why the reader closed the connection
+        self.release_requested = False  # the peer sent A-RELEASE-RQ: only an A-ABORT may follow
 
     def admitted(self) -> None:
         self.associated = True
@@ -160,6 +162,12 @@ class GuardedReader:
             return ABORT_PROVIDER, ABORT_UNEXPECTED_PDU, f"an {what} PDU inside an established association"
         if pdu_type in FIXED_FOUR and length != 4:
             return ABORT_PROVIDER, ABORT_INVALID_PARAMETER, f"a PDU of type 0x{pdu_type:02X} with length {length}, not 4"
+        if self.release_requested and pdu_type != A_ABORT:
+            # Sta8 (awaiting our A-RELEASE response) + Evt10/Evt12: AA-8; the SCP never requests a release itself,
+            # so there is no release collision to allow for
+            return ABORT_PROVIDER, ABORT_UNEXPECTED_PDU, f"a PDU of type 0x{pdu_type:02X} after the peer's A-RELEASE-RQ"
+        if pdu_type == A_RELEASE_RQ:
+            self.release_requested = True
         return None
 
     def abort(self, source: int, reason: int, why: str) -> None:

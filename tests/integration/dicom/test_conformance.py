@@ -335,3 +335,23 @@ def test_a_refusal_about_one_attribute_names_it_as_offending_element(start_scp, 
         assoc.release()
         ae.shutdown()
     assert env.objects() == []
+
+
+def test_a_pdu_after_the_peers_release_request_is_unexpected(start_scp) -> None:
+    """After A-RELEASE-RQ the SCP is in Sta8; another A-RELEASE-RQ (Evt12) or a P-DATA (Evt10) there is AA-8:
+    A-ABORT, service-provider, unexpected-PDU (it said reason 0). An A-RELEASE-RP may leave first."""
+    env = start_scp()
+    release = bytes([0x05, 0x00, 0, 0, 0, 4, 0, 0, 0, 0])
+    sock = raw.associated(env.port)
+    with sock:
+        sock.sendall(release + release)
+        seen = []
+        while (answer := raw.read_pdu(sock, 5)) is not None:
+            seen.append(answer)
+        assert seen and seen[-1] == (0x07, bytes([0, 0, 0x02, 0x02])), seen
+        assert all(pdu_type in (0x06, 0x07) for pdu_type, _ in seen)
+    sock = raw.associated(env.port)
+    with sock:
+        sock.sendall(release)  # one release: the A-RELEASE-RP, as always
+        assert raw.read_pdu(sock, 5) == (0x06, bytes(4))
+    assert dcmtk.echoscu(env.port).returncode == 0
