@@ -23,6 +23,10 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     print(f"  database: {url.get_backend_name()}+{url.get_driver_name()}   exam detection: {cfg.ris.detect}   "
           f"push: {cfg.push.url or '-'}")
     print(f"  {retention_summary(cfg)}")
+    if cfg.http.enabled:
+        from ris_ai_module.web.soap_support import soap_summary
+
+        print(f"  {soap_summary()}")
     if not getattr(args, "db", False):
         return 0
     from ris_ai_module.cli.db_check import check_database

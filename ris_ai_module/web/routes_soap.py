@@ -12,17 +12,20 @@ data and is served without credentials, like ``/openapi.json``.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree as etree
 
 import bottle
 
 from ris_ai_module.web.errors import HttpError
+from ris_ai_module.web.soap_support import soap_summary, soap_unavailable
 
 if TYPE_CHECKING:
     from ris_ai_module.web.context import RouteContext as WebContext
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+log = logging.getLogger(__name__)
 
 
 def _fault(code: str, message: str) -> bytes:
@@ -38,12 +41,12 @@ def _fault(code: str, message: str) -> bytes:
 def install(app: bottle.Bottle, web: WebContext) -> None:
     import importlib
 
-    try:
+    why_not = soap_unavailable()  # spyne absent, or unusable on this Python (3.13: no cgi): a 501 that says why
+    if why_not is None:
         soap_service = importlib.import_module("ris_ai_module.web.soap_service")
-    except ModuleNotFoundError as exc:
-        if not (exc.name or str(exc)).replace("import of ", "").startswith("spyne"):  # only spyne may be absent
-            raise
+    else:
         soap_service = None  # type: ignore[assignment]
+        log.warning("%s", soap_summary(), extra={"action": "soap_unavailable"})
     service = soap_service.wsgi_application() if soap_service else None
 
     @app.route("/soap", method=["GET", "POST"], skip=True)
@@ -52,7 +55,7 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
         if service is None:
             response.status = 501
             response.content_type = "text/xml; charset=utf-8"
-            return _fault("Server", "the SOAP facade needs spyne: pip install 'ris-ai-module[soap]'")
+            return _fault("Server", f"the SOAP facade is off: {why_not}")
         if request.method == "POST":
             try:
                 user = web.user()

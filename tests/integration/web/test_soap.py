@@ -127,3 +127,58 @@ def test_without_spyne_the_route_says_which_extra_is_missing(api: Api, monkeypat
     answer: dict = {}
     body = b"".join(app(environ, lambda status, headers, exc_info=None: answer.update(status=status)))
     assert answer["status"].startswith("501") and b"ris-ai-module[soap]" in body
+
+
+@pytest.mark.parametrize("any_db", ["sqlite"], indirect=True)
+def test_where_spyne_cannot_import_the_route_says_why_and_the_rest_runs(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Python 3.13 has no cgi module, which spyne 2.14's SOAP protocol imports: /soap answers 501 naming it, the
+    module's other routes answer as usual (before, the web server did not start: ModuleNotFoundError 'cgi')."""
+    import sys
+    from wsgiref.util import setup_testing_defaults
+
+    from ris_ai_module.web.app import make_app
+
+    for name in [n for n in sys.modules if n.startswith(("spyne.protocol.soap", "spyne.server.wsgi"))]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.delitem(sys.modules, "ris_ai_module.web.soap_service", raising=False)
+    monkeypatch.setitem(sys.modules, "cgi", None)  # as on Python 3.13
+    app = make_app(api.ctx)
+
+    def call(path: str, query: str = "") -> tuple[str, bytes]:
+        environ: dict = {"PATH_INFO": path, "QUERY_STRING": query}
+        setup_testing_defaults(environ)
+        answer: dict = {}
+        body = b"".join(app(environ, lambda status, headers, exc_info=None: answer.update(status=status)))
+        return answer["status"], body
+
+    status, body = call("/soap", "wsdl")
+    assert status.startswith("501"), status
+    assert b"imports the module cgi" in body and b"Python 3.10 or 3.11" in body, body
+    status, _body = call("/openapi.json")
+    assert status.startswith("200"), status
+
+
+@pytest.mark.parametrize("broken, words", [
+    ("spyne.util.six.moves", "its bundled six 1.14 has no find_spec"),  # Python 3.12 and newer
+    ("cgi", "imports the module cgi"),  # Python 3.13
+])
+def test_config_check_names_what_the_soap_facade_lacks(tmp_path: Path, broken: str, words: str) -> None:
+    import subprocess
+    import sys
+
+    config = tmp_path / "rai.toml"
+    from ris_ai_module.web.auth import hash_password
+
+    config.write_text('[database]\nurl = "sqlite:///ris.db"\n[push]\nurl = "http://127.0.0.1:9/"\n[http]\nenabled = true\n'
+                      f'[[http.users]]\nname = "it"\npassword_hash = "{hash_password("it-pass-1", 1000)}"\n'
+                      'role = "operator"\n', encoding="utf-8")
+    script = (f"import sys; sys.modules[{broken!r}] = None; sys.argv = ['ris-ai-module', 'config', 'check', {str(config)!r}]; "
+              "from ris_ai_module.cli.main import main; sys.exit(main())")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "Traceback" not in out.stdout + out.stderr
+    line = next(x for x in out.stdout.splitlines() if "SOAP facade (/soap)" in x)
+    assert "off, spyne 2.14" in line and words in line and "Python 3.10 or 3.11" in line, line
+    ok = subprocess.run([sys.executable, "-m", "ris_ai_module", "config", "check", str(config)],
+                        capture_output=True, text=True, timeout=60)
+    assert "SOAP facade (/soap): available" in ok.stdout, ok.stdout + ok.stderr
