@@ -110,11 +110,12 @@ class GuardedReader:
             if data is None:
                 self._close(sock, "PDU not complete within its deadline", abort=self.associated)
                 return bytearray()
-            if pdu_type == A_ASSOCIATE_RQ and not self.associated and len(data) == nr_bytes \
-                    and not associate_rq_items_fit(data):
-                # Sta2 + Evt19 (invalid PDU) -> AA-1: A-ABORT of service-user source (PS3.8 Table 9-10)
-                self.abort(ABORT_USER, ABORT_NOT_SPECIFIED, "an A-ASSOCIATE-RQ whose items do not add up to its length")
-                return bytearray()
+            if pdu_type == A_ASSOCIATE_RQ and not self.associated and len(data) == nr_bytes:
+                invalid = associate_rq_problem(data)
+                if invalid is not None:
+                    # Sta2 + Evt19 (invalid PDU) -> AA-1: A-ABORT of service-user source (PS3.8 Table 9-10)
+                    self.abort(ABORT_USER, ABORT_NOT_SPECIFIED, invalid)
+                    return bytearray()
             if pdu_type == P_DATA_TF and len(data) == nr_bytes and not pdv_items_fit(data):
                 self.abort(ABORT_PROVIDER, ABORT_INVALID_PARAMETER,
                            "a P-DATA-TF whose presentation data value items do not add up to its length")
@@ -271,17 +272,27 @@ def _items_fit(body: bytes | bytearray, start: int, end: int) -> list[tuple[int,
     return items
 
 
-def associate_rq_items_fit(body: bytes | bytearray) -> bool:
-    """Do the A-ASSOCIATE-RQ's items and the sub-items of its presentation context and user information items
-    fill it exactly? (Else pynetdicom's decoder fails with a traceback.)"""
+def associate_rq_problem(body: bytes | bytearray) -> str | None:
+    """What makes this A-ASSOCIATE-RQ an invalid PDU, or None: its items and the sub-items of its presentation
+    context and user information items must fill it exactly (else pynetdicom's decoder fails with a
+    traceback), and each presentation context ID must be an odd integer 1-255 used once (PS3.8 §9.3.2.2; an
+    even one made pynetdicom's state machine fail with a traceback and no answer, a repeated one was
+    answered once, for one of the two abstract syntaxes)."""
     if len(body) < _RQ_FIXED:
-        return False
+        return "an A-ASSOCIATE-RQ shorter than its fixed fields"
     items = _items_fit(body, _RQ_FIXED, len(body))
     if items is None:
-        return False
+        return "an A-ASSOCIATE-RQ whose items do not add up to its length"
+    seen: set[int] = set()
     for item_type, start, end in items:
-        if item_type == 0x20 and (end - start < 4 or _items_fit(body, start + 4, end) is None):
-            return False
+        if item_type == 0x20:
+            if end - start < 4 or _items_fit(body, start + 4, end) is None:
+                return "an A-ASSOCIATE-RQ whose presentation context sub-items do not add up"
+            context_id = body[start]
+            if context_id % 2 == 0 or context_id in seen:
+                why = "even" if context_id % 2 == 0 else "used twice"
+                return f"an A-ASSOCIATE-RQ with presentation context ID {context_id} ({why}; odd 1-255, once each)"
+            seen.add(context_id)
         if item_type == 0x50 and _items_fit(body, start, end) is None:
-            return False
-    return True
+            return "an A-ASSOCIATE-RQ whose user information sub-items do not add up"
+    return None

@@ -355,3 +355,24 @@ def test_a_pdu_after_the_peers_release_request_is_unexpected(start_scp) -> None:
         sock.sendall(release)  # one release: the A-RELEASE-RP, as always
         assert raw.read_pdu(sock, 5) == (0x06, bytes(4))
     assert dcmtk.echoscu(env.port).returncode == 0
+
+
+@pytest.mark.parametrize("ids", [(2, 4), (1, 1)])
+def test_presentation_context_ids_must_be_odd_and_used_once(start_scp, ids: tuple[int, int]) -> None:
+    """PS3.8 §9.3.2.2: presentation context IDs are odd integers 1-255, each naming one context. An even ID
+    made pynetdicom's state machine fail (traceback, no answer); a repeated one was accepted once, leaving the
+    peer to guess for which abstract syntax. Both are an invalid A-ASSOCIATE-RQ: Evt19 in Sta2, AA-1."""
+    env = start_scp()
+    request = bytearray(raw.associate_rq(contexts=(raw.VERIFICATION, make.SC)))
+    offset, n = 74, 0
+    while offset < len(request):
+        length = int.from_bytes(request[offset + 2:offset + 4], "big")
+        if request[offset] == 0x20:
+            request[offset + 4] = ids[n]
+            n += 1
+        offset += 4 + length
+    assert n == 2
+    with raw.connect(env.port) as sock:
+        sock.sendall(bytes(request))
+        assert _abort_of(sock) == bytes([0x00, 0x00])
+    assert dcmtk.echoscu(env.port).returncode == 0
