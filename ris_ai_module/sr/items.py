@@ -142,6 +142,10 @@ class TextDecoder:
         #: ISO 2022 IR 58 is the only multi-byte set declared (the Chinese code extension of PS3.5 Annex K).
         others = {t for t in self.terms if t.startswith("ISO 2022") and t not in ("ISO 2022 IR 6", "ISO 2022 IR 58")}
         self.ir58 = "ISO 2022 IR 58" in self.terms and not others
+        #: No Specific Character Set (or only ISO_IR 6): the default repertoire is ASCII (PS3.5 6.1.2.2).
+        self.undeclared = all(t in ("", "ISO_IR 6") for t in self.terms)
+        #: How non-ASCII text in an undeclared character set was read ("UTF-8", "GB18030"), else None.
+        self.guessed: str | None = None
 
     def _codecs(self) -> list[str]:
         if self._encodings is None:
@@ -168,6 +172,8 @@ class TextDecoder:
             # declared, bytes with the high bit set can only be GB2312 (PS3.5 6.1.2.5.3, Annex K).
             text = raw.replace(_ESC_IR58, b"").replace(_ESC_ASCII, b"")
             return text.decode("gb18030", "replace").rstrip(" \x00")
+        if self.undeclared:
+            return self._undeclared(raw)
         import warnings
 
         from pydicom.charset import TEXT_VR_DELIMS, decode_bytes
@@ -175,6 +181,21 @@ class TextDecoder:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return decode_bytes(raw, self._codecs(), _PN_DELIMS if pn else TEXT_VR_DELIMS).rstrip(" \x00")
+
+
+    def _undeclared(self, raw: bytes) -> str:
+        """Non-ASCII bytes with no character set declared: writers that leave it out send UTF-8 or GB18030
+        (GBK). Read as whichever decodes strictly, and say so (``guessed``): such text is never reported
+        as a finding without review."""
+        for name, codec in (("UTF-8", "utf-8"), ("GB18030", "gb18030")):
+            try:
+                text = raw.decode(codec)
+            except UnicodeDecodeError:
+                continue
+            self.guessed = self.guessed or name
+            return text.rstrip(" \x00")
+        self.guessed = self.guessed or "Latin-1"
+        return raw.decode("latin-1").rstrip(" \x00")
 
 
 _ESC_IR58 = b"\x1b$)A"

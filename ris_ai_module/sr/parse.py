@@ -133,6 +133,9 @@ def _parse_root(root: raw.Node, warnings: list[str], overlay_file: str | os.Path
     walker.walk(root)
     result.measurements = select_and_dedupe(walker.measurements, result.warnings)
     coded_findings.select_findings(result.measurements, result.warnings)
+    if decoder.guessed:
+        warnings.append(f"text with non-ASCII characters but no Specific Character Set (0008,0005): read as "
+                        f"{decoder.guessed}; coded and text findings in it are held for review")
     names = {m.path: m.name_zh or m.name_en for m in walker.measurements}
     result.images = image_references(root, decoder, names)
     return result
@@ -525,8 +528,19 @@ class _Walker:
             lambda ctx: _SELECTION_RANK.get(ctx["selection_status"].code_key, 0) if "selection_status" in ctx else 0,
         )
         if found is not None:
-            found.hold = hold or _conflict(context)
+            found.hold = hold or _conflict(context) or self._undeclared_text(found)
             self.measurements.append(found)
+
+    def _undeclared_text(self, found: Measurement) -> str | None:
+        """A finding whose words came from an undeclared character set is not certain to read right."""
+        if not self.decoder.undeclared:
+            return None
+        if found.code_value is not None and found.value_zh != found.code_value.meaning:
+            return None  # a known code: the report writes the catalog's words, not the meaning as sent
+        words = found.text_value or (found.code_value.meaning if found.code_value is not None else "")
+        if words.isascii():
+            return None
+        return "non-ASCII text but no Specific Character Set (0008,0005): the characters may be read wrongly"
 
     def _check_references(self) -> None:
         """By-reference relationships are resolved once: dangling targets and loops become warnings."""

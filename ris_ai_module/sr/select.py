@@ -85,8 +85,18 @@ def selectable(m: Measurement) -> bool:
 
 def _ambiguous(members: list[Measurement]) -> str | None:
     """Replicates whose derived values differ in kind (a Maximum and a Minimum, CID 3627) and none of
-    which is flagged (Selection Status) or the Mean: which one is the reported value is not known."""
-    if any(m.selection_rank or m.is_mean for m in members):
+    which is flagged (Selection Status) or the Mean: which one is the reported value is not known. So
+    too when two different values carry the best Selection Status (two "User chosen value")."""
+    top = max((m.selection_rank for m in members), default=0)
+    if top:
+        flagged = [m for m in members if m.selection_rank == top]
+        if len({m.value for m in flagged}) > 1:
+            status = flagged[-1].modifiers.get("selection_status")
+            name = status.get("meaning") if isinstance(status, dict) else "selected"
+            values = ", ".join(f"{v:g}" for v in dict.fromkeys(x.value for x in flagged if x.value is not None))
+            return f"{len(flagged)} different values ({values}) are each flagged {name!r}: which one is reported is not known"
+        return None
+    if any(m.is_mean for m in members):
         return None
     kinds = {_derivation(m): _derivation_name(m) for m in members if _derivation(m) is not None}
     if len(kinds) < 2 or len({m.value for m in members}) < 2:

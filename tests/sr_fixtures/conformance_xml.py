@@ -11,7 +11,8 @@ text in ``tests/integration/sr/test_conformance_dcmtk.py``, not from the reader'
   Rational Numerator/Denominator (0040,A162/A163) are the Numeric Value (0040,A30A) in other
   encodings; UCUM unity ``1`` (PS3.16 7.2.2): 0.35 is 35 %, 62 is 6200 %.
 - ``modifier_conflicts``: TID 300 Finding Site is VM 1; Derivation values (CID 3627) Maximum and
-  Minimum among replicates with no Selection Status (TID 310, CID 224) and no Mean.
+  Minimum among replicates with no Selection Status (TID 310, CID 224) and no Mean; two different TR
+  velocities each flagged "User chosen value".
 """
 
 from __future__ import annotations
@@ -86,7 +87,13 @@ def modifier_conflicts() -> str:
     pv = container(FINDINGS, code(FS, ("SCT:39057004", "Pulmonic Valve")), container(
         GROUP, num(PBV, "0.9", "m/s"), num(PBV, "1.0", "m/s"),
         num(PBV, "0.95", "m/s", code(DERIVATION, ("SCT:373098007", "Mean")))))
-    return report(ECHO, lv, av, pv)
+    selection, user_chosen = ("DCM:121404", "Selection Status"), ("DCM:121410", "User chosen value")
+    tv = container(FINDINGS, code(FS, ("SCT:46030003", "Tricuspid Valve")), container(
+        GROUP, code(("SCT:260674002", "Direction of Flow"), ("SCT:397417004", "Regurgitant Flow")),
+        num(PBV, "2.6", "m/s", code(selection, user_chosen, rel="HAS PROPERTIES")),
+        num(PBV, "2.9", "m/s", code(selection, user_chosen, rel="HAS PROPERTIES")),
+        num(PBV, "2.7", "m/s")))
+    return report(ECHO, lv, av, pv, tv)
 
 
 CASES = {"views_and_breathing": views_and_breathing, "value_encodings": value_encodings,

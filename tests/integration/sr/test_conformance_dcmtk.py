@@ -98,3 +98,12 @@ def test_maximum_and_minimum_without_a_selection_are_not_guessed(files):
     assert not r.by_key("AV_VMAX")
     assert all("none flagged by Selection Status" in m.hold for m in r.by_key("AV_VMAX", selected_only=False))
     assert selected(r, "PV_VMAX").value == 95.0
+
+
+def test_two_different_values_each_user_chosen_are_not_guessed(files):
+    """PS3.17 I.7: one of the observations may be the selected value. Two TR velocities (2.6 and 2.9 m/s)
+    both flagged "User chosen value" name no one value: TR Vmax is held, not the later one reported."""
+    r = parse_sr_file(files["modifier_conflicts"])
+    assert not r.by_key("TR_VMAX")
+    held = r.by_key("TR_VMAX", selected_only=False)
+    assert len(held) == 3 and all("each flagged 'User chosen value'" in m.hold for m in held)

@@ -54,3 +54,16 @@ def test_a_legacy_snomed_code_under_the_sct_designator_is_mapped():
     site = code(c("SCT:G-C0E3", "Finding Site"), c("SCT:T-35400", "Aortic Valve"))
     r = parse_sr_dataset(document(ECHO, [container(FINDINGS, site, num(PBV, 1.2, "m/s"))]))
     assert selected(r, "AV_VMAX").value == 120.0
+
+
+def test_non_ascii_text_without_a_specific_character_set_is_read_but_held():
+    """PS3.5 6.1.2.2: without (0008,0005) the repertoire is ASCII. A writer that leaves it out and sends
+    GB18030 text is read as GB18030 (strict decode), with a warning, and its text finding is not reported."""
+    finding = text(c("DCM:121071", "Finding"), "x", rel="contains")
+    ds = document(ECHO, [container(FINDINGS, LV, num(LVIDD, 4.8, "cm"), finding)])
+    ds.ContentSequence[0].ContentSequence[2].add_new(0x0040A160, "UT", "左室大小正常".encode("gb18030"))
+    r = parse_sr_dataset(ds)
+    (found,) = [m for m in r.measurements if m.value_type == "TEXT"]
+    assert found.text_value == "左室大小正常" and found.hold and not found.selected
+    assert any("no Specific Character Set" in w and "GB18030" in w for w in r.warnings)
+    assert selected(r, "LVIDd").value == 48.0  # numbers are not text: unaffected
