@@ -50,7 +50,14 @@ def apply_task(task: Task, ctx: Services) -> Outcome:
         return Outcome.failed("payload has no sop_instance_uid")
     try:
         # an image of the exam arrived or moved (target images): its rows alone, or the exam as a whole
-        only_images = apply_images(ctx, exam_key) if not sop_uid and task.payload.get("images") else None
+        try:
+            only_images = apply_images(ctx, exam_key) if not sop_uid and task.payload.get("images") else None
+        except (IntegrityError, OperationalError) as exc:
+            if isinstance(exc, OperationalError) and _is_config_problem(exc):
+                return Outcome.failed(f"report.images: {_short(exc)}")
+            # another image task of the exam wrote first (a key conflict, or a deadlock on the first rows): again
+            return Outcome.retry(f"exam {exam_key}: image rows written meanwhile by another apply ({_short(exc)}); "
+                                 "refreshing again")
         if only_images is not None:
             state, detail = only_images
         else:

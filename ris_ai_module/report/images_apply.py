@@ -22,11 +22,13 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.engine import Connection
 
-from ris_ai_module.db.tables import dicom_object
+from ris_ai_module.db.dialects import lock_rows
+from ris_ai_module.db.tables import dicom_object, report_state
 from ris_ai_module.report import writer
 from ris_ai_module.report.images import NEEDS_REVIEW, SR_CLASS_PREFIX, exam_images, write_image_rows
 from ris_ai_module.services import Services, hooks_of
@@ -47,7 +49,7 @@ def apply_images(ctx: Services, exam_key: str) -> tuple[str, str] | None:
         return "SKIPPED", "report target images is off"
     with ctx.engine.begin() as conn:
         exists, status = writer.report_status(conn, cfg, exam_key, lock=True)
-        state = writer.get_state(conn, exam_key)
+        state = _locked_state(conn, exam_key)
         previous = writer.previous_keys(state)
         now = state["state"] if state else None
         blocked = writer.blocked_reason(cfg, exists, status)
@@ -88,6 +90,15 @@ def apply_images(ctx: Services, exam_key: str) -> tuple[str, str] | None:
         return None
     log.info("exam %s: %s", exam_key, detail, extra={"action": "images_written"})
     return IMAGES, detail
+
+
+def _locked_state(conn: Connection, exam_key: str) -> dict[str, Any] | None:
+    """The exam's RAI_REPORT_STATE row, locked: two image tasks of one exam (worker threads) write its rows one
+    after the other, each seeing what the other wrote. Without a row yet (no report row to lock either), the
+    second one's insert of the state row conflicts and it is retried (apply_task)."""
+    stmt = lock_rows(select(report_state).where(report_state.c.exam_key == exam_key), conn.engine)
+    row = conn.execute(stmt).first()
+    return dict(row._mapping) if row is not None else None
 
 
 def _has_objects(conn: Connection, exam_key: str, sr: bool) -> bool:

@@ -271,3 +271,53 @@ def test_numpy_is_a_declared_dependency() -> None:
     lines = [x.strip() for x in cfg["options"]["install_requires"].splitlines()]
     names = {Requirement(x).name.lower() for x in lines if x and not x.startswith("#")}
     assert "numpy" in names
+
+
+def test_two_image_tasks_of_one_exam_at_once_write_each_row_once(scp, tmp_path: Path) -> None:
+    """The worker runs 2 threads: two image tasks of one exam may refresh its rows at the same moment. Each
+    image has one row afterwards (the state row is locked; a first write that loses the race is retried)."""
+    import threading
+
+    from ris_ai_module.report.apply import apply_task
+    from ris_ai_module.tasks.model import OutcomeKind, Task
+
+    ctx, port, engine = scp
+    for i in range(1, 7):
+        _page(tmp_path, f"c{i}", i)
+    _send(port, *(tmp_path / f"c{i}.dcm" for i in range(1, 7)))
+    with engine.begin() as conn:  # the worker's tasks are not run: the threads below do the refreshes
+        conn.execute(update(task).where(task.c.kind == "SR_APPLY").values(status="CANCELED"))
+    for _round in range(4):
+        start = threading.Barrier(2)
+        outcomes: list = []
+        errors: list = []
+
+        def refresh(n: int, start=start, outcomes=outcomes, errors=errors) -> None:
+            try:
+                _refresh(n, start, outcomes)
+            except Exception as exc:  # the worker would log it with a traceback: not the answer to a race
+                errors.append(repr(exc))
+
+        def _refresh(n: int, start, outcomes) -> None:
+            start.wait(5)
+            t = Task(task_id=900 + n, task_uuid=f"u{n}", kind="SR_APPLY", status="IN_PROCESS", exam_key="E7101",
+                     attempts=1, lease_owner="test", payload={"sop_instance_uid": "", "exam_key": "E7101",
+                                                             "images": True})
+            for _ in range(5):  # a retried one runs again, as the worker would
+                out = apply_task(t, ctx)
+                outcomes.append(out.kind)
+                if out.kind != OutcomeKind.RETRY:
+                    return
+        threads = [threading.Thread(target=refresh, args=(n,)) for n in range(2)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join(60)
+        assert errors == []
+        rows = _rows(engine)
+        assert sorted(r["sop_instance_uid"] for r in rows) == sorted({r["sop_instance_uid"] for r in rows}), rows
+        assert len(rows) == 6 and OutcomeKind.DONE in outcomes
+        with engine.begin() as conn:  # the next round starts from no state row again (the first write's race)
+            if _round % 2 == 0:
+                conn.execute(report_state.delete().where(report_state.c.exam_key == "E7101"))
+                conn.execute(IMAGES.delete().where(IMAGES.c.exam_id == "E7101"))
