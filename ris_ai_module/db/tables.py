@@ -472,3 +472,16 @@ assoc_reject.append_column(Column("reason_code", String(32), nullable=True,
 dicom_object.append_column(
     Column("purged_at", Timestamp, nullable=True, comment="When storage retention deleted the file (UTC); NULL = file kept")
 )
+
+# --- issue 13 accept-time refusals (migration 0014_refusal_stat) -------------------------------------------
+#: Connections the SCP closed at TCP accept, before any byte was read (no A-ASSOCIATE-RJ can be sent then), by
+#: reason: ADDRESS_NOT_ALLOWED (no peer's whitelist admits the address), HANDSHAKE_LIMIT (dicom.max_handshakes /
+#: max_handshakes_per_source). Counted in memory and added about once a second (dicom/stats.py), as a port scan
+#: must cost no database round trip per connection; GET /metrics adds them to rai_association_rejections.
+refusal_stat = Table(
+    "rai_refusal_stat",
+    metadata,
+    Column("reason_code", String(32), primary_key=True, comment="ADDRESS_NOT_ALLOWED or HANDSHAKE_LIMIT"),
+    Column("events", BigInteger, nullable=False, comment="Connections refused"),
+    Column("updated_at", Timestamp, nullable=False),
+)

@@ -25,7 +25,7 @@ from ris_ai_module.dicom.admission import AdmissionGate, Throttle, Ticket
 from ris_ai_module.dicom.handlers import ScpState
 from ris_ai_module.dicom.section import DicomConfig
 from ris_ai_module.dicom.socket_reader import ReadLimits
-from ris_ai_module.dicom.stats import ScpStats
+from ris_ai_module.dicom.stats import ADDRESS_NOT_ALLOWED, HANDSHAKE_LIMIT, ScpStats
 from ris_ai_module.dicom.storage import StorageArea
 from ris_ai_module.dicom.whitelist import Whitelist
 from ris_ai_module.errors import PortInUse
@@ -114,6 +114,8 @@ class DeferredHandshakeServer(ThreadedAssociationServer):
     handshake_timeout: float = 30.0
     admits_address: Any = staticmethod(lambda address: True)
     gate: AdmissionGate | None = None
+    #: Counts each refusal for GET /metrics (in memory; the stats thread writes them).
+    stats: ScpStats | None = None
     _local = threading.local()
     _throttle = Throttle()
 
@@ -123,17 +125,19 @@ class DeferredHandshakeServer(ThreadedAssociationServer):
     def verify_request(self, request: Any, client_address: Any) -> bool:
         address = str(client_address[0])
         if not self.admits_address(address):
-            self._refused(address, "no peer's whitelist admits this address")
+            self._refused(address, "no peer's whitelist admits this address", ADDRESS_NOT_ALLOWED)
             return False
         if self.gate is not None:
             ticket, why = self.gate.enter(address)
             if ticket is None:
-                self._refused(address, why)
+                self._refused(address, why, HANDSHAKE_LIMIT)
                 return False
             self._tickets[id(request)] = ticket
         return True
 
-    def _refused(self, address: str, why: str) -> None:
+    def _refused(self, address: str, why: str, reason_code: str) -> None:
+        if self.stats is not None:
+            self.stats.refused_connection(reason_code)  # every one counted; the log line is throttled
         ok, suppressed = self._throttle.allow((address, why[:20]))
         if ok:
             more = f" ({suppressed} more suppressed)" if suppressed else ""
@@ -221,6 +225,7 @@ class StorageScp:
         server.handshake_timeout = float(cfg.acse_timeout)
         server.admits_address = self.state.whitelist.admits_address
         server.gate = self.gate
+        server.stats = self.state.stats
         thread = threading.Thread(target=server.serve_forever, daemon=True,
                                   name=f"AcceptorServer@{datetime.now():%Y%m%d%H%M%S}")
         thread.start()

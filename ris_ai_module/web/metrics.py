@@ -5,7 +5,8 @@ a restart loses nothing: the figures are the rows' counts (gauges), and the push
 every recorded attempt still in RAI_TASK_ATTEMPT (the queue's purge lowers it, which Prometheus reads as
 a counter reset). C-STORE answers (every status, with the handling time) and refused presentation contexts
 are the counts the SCP adds to RAI_CSTORE_STAT / RAI_CONTEXT_REJECT_STAT about once a second
-(``dicom/stats.py``); rejected associations are RAI_ASSOC_REJECT's rows, by their A-ASSOCIATE-RJ reason.
+(``dicom/stats.py``); rejected associations are RAI_ASSOC_REJECT's rows, by their A-ASSOCIATE-RJ reason, plus the
+connections closed at accept (RAI_REFUSAL_STAT, counted the same way as the C-STORE answers).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ris_ai_module.db.tables import (
     context_reject_stat,
     cstore_stat,
     dicom_object,
+    refusal_stat,
     report_state,
     task,
     task_attempt,
@@ -95,11 +97,19 @@ class ModuleCollector:
                 refused.add_metric([sop, str(result)], float(n))
             yield refused
 
-            rejects = GaugeMetricFamily("rai_association_rejections", "Associations the SCP rejected (rows of "
-                                        "RAI_ASSOC_REJECT), by A-ASSOCIATE-RJ reason", labels=["reason"])
+            rejects = GaugeMetricFamily("rai_association_rejections", "Associations the SCP rejected, by reason: "
+                                        "the A-ASSOCIATE-RJ reason (rows of RAI_ASSOC_REJECT), or a connection "
+                                        "closed at accept before any byte was read (ADDRESS_NOT_ALLOWED: no peer's "
+                                        "whitelist admits the address; HANDSHAKE_LIMIT: dicom.max_handshakes, "
+                                        "RAI_REFUSAL_STAT)", labels=["reason"])
             code = func.coalesce(assoc_reject.c.reason_code, "UNKNOWN")
+            by_reason: dict[str, int] = {}
             for reason, n in conn.execute(select(code, func.count()).group_by(code)):
-                rejects.add_metric([reason], int(n))
+                by_reason[str(reason)] = by_reason.get(str(reason), 0) + int(n)
+            for reason, n in conn.execute(select(refusal_stat.c.reason_code, refusal_stat.c.events)):
+                by_reason[str(reason)] = by_reason.get(str(reason), 0) + int(n)
+            for reason, n in sorted(by_reason.items()):
+                rejects.add_metric([reason], n)
             yield rejects
 
             reports = GaugeMetricFamily("rai_sr_reports", "Exams by report state (APPLIED, PENDING, REVIEW, FAILED)",

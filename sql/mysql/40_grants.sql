@@ -59,6 +59,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON rai_acceptance TO 'rai_module'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON rai_stgcmt TO 'rai_module'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON rai_cstore_stat TO 'rai_module'@'%';
 GRANT SELECT, INSERT, UPDATE, DELETE ON rai_context_reject_stat TO 'rai_module'@'%';
+GRANT SELECT, INSERT, UPDATE, DELETE ON rai_refusal_stat TO 'rai_module'@'%';
 
 -- 审计表只能追加：模块账号只有 SELECT、INSERT；按保存期限清理只能通过 rai_audit_purge（SQL SECURITY DEFINER，
 -- 不删除 180 天以内的记录）。先授予再全部收回，使旧版本授予的 UPDATE/DELETE 失效（MySQL 收回不存在的权限会报错）。

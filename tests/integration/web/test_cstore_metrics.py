@@ -115,3 +115,67 @@ def test_counts_wait_in_memory_while_the_database_is_away(any_db: Engine, tmp_pa
     with any_db.connect() as conn:
         rows = sorted(conn.execute(text("SELECT le_ms, events FROM rai_cstore_stat")).all())
     assert rows == [(10, 1), (25, 1)]  # 4 ms ≤ 10 ms, 20 ms in (10, 25]: both kept
+
+
+def test_refusals_at_accept_and_refused_contexts_are_counted_as_their_help_says(any_db: Engine, tmp_path: Path) -> None:
+    """Connections the SCP closes at accept (before any byte is read, so no A-ASSOCIATE-RJ) are counted in
+    rai_association_rejections with the A-ASSOCIATE-RJ reasons: a source no peer's whitelist admits
+    (ADDRESS_NOT_ALLOWED), one over dicom.max_handshakes_per_source (HANDSHAKE_LIMIT, a DCMTK echoscu); a wrong
+    calling AE (echoscu) is CALLING_AE_NOT_RECOGNISED. rai_sop_class_refused_total counts, per accepted
+    association, a proposed SOP class that got no context, by PS3.8 result: 3 for a class not supported (CT),
+    4 for a supported class offered only in a transfer syntax not supported (SC in MPEG2, storescu -xm)."""
+    import socket
+    import time
+
+    ctx = make_ctx(any_db, "http://127.0.0.1:9/", **dicom_section(tmp_path / "storage", sop_classes=[SC, COMPREHENSIVE_SR],
+                                                                  max_handshakes_per_source=2))
+    scp = StorageScp(ctx)
+    scp.start()
+    api = start_api(any_db, tmp_path)
+    silent: list[socket.socket] = []
+    try:
+        stranger = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        stranger.bind(("127.0.0.2", 0))  # on loopback, but no peer's address (and not this host's own 127.0.0.1)
+        stranger.settimeout(5)
+        stranger.connect(("127.0.0.1", scp.port))
+        assert stranger.recv(1) == b"", "closed at accept: not a byte read or sent"
+        stranger.close()
+
+        silent = [socket.create_connection(("127.0.0.1", scp.port), timeout=5) for _ in range(2)]
+        time.sleep(0.3)  # both accepted and in the handshake (no A-ASSOCIATE-RQ sent)
+        out = dcmtk.echoscu(scp.port, "DEMO_AI", "RIS_AI")  # the third from 127.0.0.1 in the handshake
+        assert out.returncode != 0, out.stdout + out.stderr
+        for s in silent:
+            s.close()
+        assert wait_until(lambda: dcmtk.echoscu(scp.port, "DEMO_AI", "RIS_AI").returncode == 0, timeout=10)
+
+        out = dcmtk.echoscu(scp.port, "WRONG_AE", "RIS_AI")
+        assert out.returncode != 0 and "Calling AE Title Not Recognized" in out.stdout + out.stderr, out.stderr
+        make.sc(tmp_path / "ct.dcm", sop_class=CT)
+        make.sc(tmp_path / "sc.dcm")
+        dcmtk.storescu(scp.port, tmp_path / "ct.dcm", extra=ONLY_REQUIRED)
+        out = dcmtk.storescu(scp.port, tmp_path / "sc.dcm", extra=(*ONLY_REQUIRED, "-xm"))  # SC in MPEG2 only
+        assert "No Acceptable Presentation Contexts" in out.stdout + out.stderr, out.stdout + out.stderr
+
+        def rejections(m: dict) -> dict[str, float]:
+            return {dict(k[1])["reason"]: v for k, v in m.items() if k[0] == "rai_association_rejections"}
+
+        def settled() -> dict | None:
+            m = _samples(api)
+            r = rejections(m)
+            return m if {"ADDRESS_NOT_ALLOWED", "HANDSHAKE_LIMIT", "CALLING_AE_NOT_RECOGNISED"} <= set(r) and \
+                ("rai_sop_class_refused_total", (("result", "4"), ("sop_class", SC))) in m else None
+
+        assert wait_until(settled, timeout=15), rejections(_samples(api))
+        m = _samples(api)
+        assert rejections(m) == {"ADDRESS_NOT_ALLOWED": 1, "HANDSHAKE_LIMIT": 1, "CALLING_AE_NOT_RECOGNISED": 1}
+        assert m[("rai_sop_class_refused_total", (("result", "3"), ("sop_class", CT)))] == 1
+        assert m[("rai_sop_class_refused_total", (("result", "4"), ("sop_class", SC)))] == 1
+        assert not [k for k in m if k[0] == "rai_cstore_handling_seconds_count"], "no C-STORE could be sent"
+    finally:
+        for s in silent:
+            s.close()
+        api.server.stop()
+        api.ctx.engine.dispose()
+        scp.stop()
+        scp.ctx.engine.dispose()
