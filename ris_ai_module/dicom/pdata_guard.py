@@ -30,6 +30,7 @@ COMMAND_FIELDS = frozenset({0x0001, 0x8001, 0x0020, 0x8020, 0x0010, 0x8010, 0x00
                             0x0100, 0x8100, 0x0110, 0x8110, 0x0120, 0x8120, 0x0130, 0x8130, 0x0140, 0x8140, 0x0150,
                             0x8150})
 C_STORE_RQ = 0x0001
+C_ECHO_RQ = 0x0030
 NO_DATA_SET = 0x0101
 #: PS3.7 §9.1.1.1 Priority: MEDIUM, HIGH, LOW.
 PRIORITIES = frozenset({0x0000, 0x0001, 0x0002})
@@ -114,6 +115,8 @@ def command_problem(encoded: bytes) -> tuple[str | None, bool]:
         return "a request without Message ID (0000,0110)", has_data
     if field in WITH_PRIORITY and priority not in PRIORITIES:
         return f"a request with Priority {priority!r} (0000,0700): 0, 1 or 2", has_data
+    if field == C_ECHO_RQ and has_data:
+        return "a C-ECHO-RQ announcing a data set (Command Data Set Type must be 0101H)", False
     if field == C_STORE_RQ:
         if not affected_class:
             return "a C-STORE-RQ without Affected SOP Class UID (0000,0002)", has_data

@@ -46,6 +46,9 @@ FIXED_FOUR = frozenset({0x05, 0x06, 0x07})
 #: A-ASSOCIATE-RJ for a request too large to read (PS3.8 §9.3.4): rejected-permanent, DICOM UL
 #: service-provider (presentation related function), local-limit-exceeded.
 RJ_TOO_LARGE = (0x01, 0x03, 0x02)
+#: A-ASSOCIATE-RJ for a well-formed request lacking a mandatory item: rejected-permanent, service-provider (ACSE
+#: related function), no-reason-given (PS3.8 Table 9-21; the AE-6 "otherwise" branch of Table 9-10).
+RJ_INCOMPLETE = (0x01, 0x02, 0x01)
 #: A-ABORT source: DICOM UL service-provider (PS3.8 §9.3.8); reasons: not specified, invalid PDU parameter value.
 ABORT_USER = 0x00
 ABORT_PROVIDER = 0x02
@@ -115,6 +118,12 @@ class GuardedReader:
                 if invalid is not None:
                     # Sta2 + Evt19 (invalid PDU) -> AA-1: A-ABORT of service-user source (PS3.8 Table 9-10)
                     self.abort(ABORT_USER, ABORT_NOT_SPECIFIED, invalid)
+                    return bytearray()
+                missing = associate_rq_missing(data)
+                if missing is not None:
+                    # AE-6, "not acceptable by the service-provider": A-ASSOCIATE-RJ, rejected-permanent,
+                    # service-provider (ACSE related function), no-reason-given
+                    self._send_and_close(sock, rj_pdu(*RJ_INCOMPLETE), f"{missing}: A-ASSOCIATE-RJ 1/2/1, connection closed")
                     return bytearray()
             if pdu_type == P_DATA_TF and len(data) == nr_bytes and not pdv_items_fit(data):
                 self.abort(ABORT_PROVIDER, ABORT_INVALID_PARAMETER,
@@ -295,4 +304,22 @@ def associate_rq_problem(body: bytes | bytearray) -> str | None:
             seen.add(context_id)
         if item_type == 0x50 and _items_fit(body, start, end) is None:
             return "an A-ASSOCIATE-RQ whose user information sub-items do not add up"
+    return None
+
+
+def associate_rq_missing(body: bytes | bytearray) -> str | None:
+    """The mandatory item a well-formed A-ASSOCIATE-RQ lacks, or None: at least one presentation context item
+    (PS3.8 §9.3.2), the user information item with its maximum length (PS3.7 D.3.3.1) and implementation class
+    UID (D.3.3.2) sub-items. (Without user information pynetdicom failed with a traceback and accepted.)"""
+    items = _items_fit(body, _RQ_FIXED, len(body)) or []
+    if not any(t == 0x20 for t, _s, _e in items):
+        return "an A-ASSOCIATE-RQ without a presentation context item"
+    user = [(s, e) for t, s, e in items if t == 0x50]
+    if not user:
+        return "an A-ASSOCIATE-RQ without a user information item"
+    sub = {t for t, _s, _e in _items_fit(body, user[0][0], user[0][1]) or []}
+    if 0x51 not in sub:
+        return "an A-ASSOCIATE-RQ without a maximum length sub-item"
+    if 0x52 not in sub:
+        return "an A-ASSOCIATE-RQ without an implementation class UID sub-item"
     return None

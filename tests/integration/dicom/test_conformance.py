@@ -230,6 +230,8 @@ def test_a_pdv_on_a_context_not_accepted_is_aborted_2_6_and_nothing_kept(start_s
     ("no Affected SOP Class UID", dict(AffectedSOPClassUID=None), SC_CONTEXT),
     ("unknown Command Field", dict(CommandField=0x0777), SC_CONTEXT),
     ("data set on another context than its command", {}, 3),
+    ("C-ECHO announcing a data set", dict(CommandField=0x0030, Priority=None, AffectedSOPInstanceUID=None,
+                                          AffectedSOPClassUID=raw.VERIFICATION), SC_CONTEXT),
 ])
 def test_a_broken_dimse_message_is_aborted_by_the_service_user(start_scp, tmp_path: Path, name: str, fields: dict,
                                                               data_context: int) -> None:
@@ -375,4 +377,40 @@ def test_presentation_context_ids_must_be_odd_and_used_once(start_scp, ids: tupl
     with raw.connect(env.port) as sock:
         sock.sendall(bytes(request))
         assert _abort_of(sock) == bytes([0x00, 0x00])
+    assert dcmtk.echoscu(env.port).returncode == 0
+
+
+def _without(request: bytes, item_type: int, sub_type: int | None = None) -> bytes:
+    """The A-ASSOCIATE-RQ without its items of ``item_type`` (or, with ``sub_type``, without that sub-item of
+    the user information item), lengths fixed up."""
+    items, offset = [], 74
+    while offset < len(request):
+        length = int.from_bytes(request[offset + 2:offset + 4], "big")
+        item = request[offset:offset + 4 + length]
+        if item[0] == 0x50 and sub_type is not None:
+            subs, at, kept = item[4:], 0, b""
+            while at < len(subs):
+                n = int.from_bytes(subs[at + 2:at + 4], "big")
+                if subs[at] != sub_type:
+                    kept += subs[at:at + 4 + n]
+                at += 4 + n
+            item = bytes([0x50, 0]) + len(kept).to_bytes(2, "big") + kept
+        if item[0] != item_type or sub_type is not None:
+            items.append(item)
+        offset += 4 + length
+    body = request[6:74] + b"".join(items)
+    return bytes([0x01, 0x00]) + len(body).to_bytes(4, "big") + body
+
+
+@pytest.mark.parametrize("item,sub", [(0x20, None), (0x50, None), (0x50, 0x51), (0x50, 0x52)])
+def test_a_request_without_a_mandatory_item_is_rejected_1_2_1(start_scp, item: int, sub: int | None) -> None:
+    """No presentation context item (PS3.8 9.3.2), no user information item, or no maximum length (PS3.7
+    D.3.3.1) / implementation class UID (D.3.3.2) sub-item: not acceptable by the service-provider (AE-6):
+    A-ASSOCIATE-RJ rejected-permanent, service-provider ACSE, no-reason-given. Before: accepted (without user
+    information, after a traceback)."""
+    env = start_scp()
+    with raw.connect(env.port) as sock:
+        sock.sendall(_without(raw.associate_rq(), item, sub))
+        assert raw.read_pdu(sock) == (0x03, bytes([0x00, 0x01, 0x02, 0x01]))
+        assert raw.closed_within(sock, 5) is not None
     assert dcmtk.echoscu(env.port).returncode == 0
