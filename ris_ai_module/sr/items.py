@@ -321,6 +321,9 @@ class ContentItem:
         if problem is None:
             problem = _disagreement(mv, raw, number)
             uncertain = problem is not None
+        values = self.node.get(MEASURED_VALUE_SEQ)
+        if problem is None and isinstance(values, list) and len(values) > 1:  # a single item (PS3.3 C.18.1)
+            problem, uncertain = f"Measured Value Sequence has {len(values)} items (one allowed)", True
         if problem is None and unit is None:
             problem = "NUM has no units"
         return NumericValue(raw, number, unit, qualifier, problem, uncertain)

@@ -453,6 +453,10 @@ class _Walker:
             if derived is not None and derived.kind == "percentile" and value is not None and not 0 <= value <= 100:
                 hold = f"percentile {value:g} is outside 0-100"
                 self.warn("value", f"{path}: {hold}; kept, not reported")
+            dimension = lookup(unit).dimension if unit and lookup(unit) else ""  # type: ignore[union-attr]
+            if value is not None and value < 0 and not hold and key is not None and dimension in _NON_NEGATIVE:
+                hold = f"a {dimension} cannot be negative ({num.raw} {raw_unit})"
+                self.warn("value", f"{path}: {hold}; kept, not reported")
             limits = catalog.limits.get(key or "")
             if limits is not None and value is not None and not hold and not limits[0] <= value <= limits[1]:
                 hold = (f"{value:g} {unit} (sent as {num.raw} {raw_unit}) is outside what {key} can be "
@@ -577,6 +581,9 @@ _ANATOMY_GROUPS = ("vessel", "organ")
 
 
 _CONFLICT = "conflict:"
+#: Dimensions (units.csv) whose quantities are magnitudes: a negative dimension, area, volume, mass or
+#: duration is a sign error, never reported (velocities and strain may be negative: their sign is direction).
+_NON_NEGATIVE = frozenset({"length", "area", "volume", "mass", "time", "mass/area", "volume/area"})
 
 
 def _conflict(context: dict[str, Modifier]) -> str | None:

@@ -13,6 +13,8 @@ text in ``tests/integration/sr/test_conformance_dcmtk.py``, not from the reader'
 - ``modifier_conflicts``: TID 300 Finding Site is VM 1; Derivation values (CID 3627) Maximum and
   Minimum among replicates with no Selection Status (TID 310, CID 224) and no Mean; two different TR
   velocities each flagged "User chosen value".
+- ``annulus_and_signs``: e' at the Mitral Annulus (CID 12235) with the Topographical modifier Medial /
+  Lateral (CID 12281) nested under the Finding Site; a negative length and a negative duration.
 """
 
 from __future__ import annotations
@@ -96,8 +98,30 @@ def modifier_conflicts() -> str:
     return report(ECHO, lv, av, pv, tv)
 
 
+def site_with_modifier(site: tuple[str, str], modifier: tuple[str, str]) -> str:
+    """TID 300: Finding Site with its $TargetSiteMod nested (HAS CONCEPT MOD Topographical modifier)."""
+    topo = code(("SCT:106233006", "Topographical modifier"), modifier)
+    return (f"<code><relationship>HAS CONCEPT MOD</relationship>{_concept('concept', *FS)}{topo}"
+            f"<value>{site[0].partition(':')[2]}</value><scheme><designator>{site[0].partition(':')[0]}</designator>"
+            f"</scheme><meaning>{escape(site[1])}</meaning></code>")
+
+
+def annulus_and_signs() -> str:
+    annulus = ("SCT:65197004", "Mitral Annulus")
+    e_prime = ("SCT:399133000", "Peak Early Diastolic Tissue Velocity")
+    lv = container(FINDINGS, LV, container(
+        GROUP,
+        num(e_prime, "8", "cm/s", site_with_modifier(annulus, ("SCT:255561001", "Medial"))),
+        num(e_prime, "11", "cm/s", site_with_modifier(annulus, ("SCT:49370004", "Lateral"))),
+        num(("LN:29436-3", "Left Ventricle Internal End Diastolic Dimension"), "-4.8", "cm"),
+        num(("LN:29438-9", "Left Ventricle Internal Systolic Dimension"), "3.1", "cm")))
+    mv = container(FINDINGS, code(FS, ("SCT:91134007", "Mitral Valve")), container(
+        GROUP, num(("SCT:399354002", "Mitral Valve E-Wave Deceleration Time"), "-180", "ms")))
+    return report(ECHO, lv, mv)
+
+
 CASES = {"views_and_breathing": views_and_breathing, "value_encodings": value_encodings,
-         "modifier_conflicts": modifier_conflicts}
+         "modifier_conflicts": modifier_conflicts, "annulus_and_signs": annulus_and_signs}
 
 
 def build(name: str, directory: Path) -> Path:

@@ -107,3 +107,22 @@ def test_two_different_values_each_user_chosen_are_not_guessed(files):
     assert not r.by_key("TR_VMAX")
     held = r.by_key("TR_VMAX", selected_only=False)
     assert len(held) == 3 and all("each flagged 'User chosen value'" in m.hold for m in held)
+
+
+def test_annulus_with_a_topographical_modifier_is_septal_or_lateral(files):
+    """TID 300 $TargetSiteMod: Finding Site Mitral Annulus (SCT 65197004) with Topographical modifier Medial
+    (255561001) is the septal e', with Lateral (49370004) the lateral e' (CID 12235 Medial/Lateral Mitral
+    Annulus say the same pre-coordinated)."""
+    r = parse_sr_file(files["annulus_and_signs"])
+    assert selected(r, "E_PRIME_SEPTAL").value == 8.0
+    assert selected(r, "E_PRIME_LATERAL").value == 11.0
+
+
+def test_a_negative_length_or_duration_is_held(files):
+    """A dimension and a deceleration time are magnitudes: -4.8 cm and -180 ms are sign errors, held;
+    LVIDs 3.1 cm beside them is read as sent (31 mm)."""
+    r = parse_sr_file(files["annulus_and_signs"])
+    for key in ("LVIDd", "MV_DT"):
+        (m,) = r.by_key(key, selected_only=False)
+        assert not m.selected and "cannot be negative" in m.hold, key
+    assert selected(r, "LVIDs").value == 31.0

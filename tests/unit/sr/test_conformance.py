@@ -4,6 +4,8 @@ tests/integration/sr/test_conformance_dcmtk.py). Expected readings come from the
 
 from __future__ import annotations
 
+from pydicom.dataset import Dataset
+
 from ris_ai_module.sr.parse import parse_sr_dataset, parse_sr_file
 from tests.sr_fixtures.build import FINDING_SITE, FINDINGS, c, code, container, document, num, raw_num, text
 from tests.unit.sr.conftest import selected
@@ -67,3 +69,16 @@ def test_non_ascii_text_without_a_specific_character_set_is_read_but_held():
     assert found.text_value == "左室大小正常" and found.hold and not found.selected
     assert any("no Specific Character Set" in w and "GB18030" in w for w in r.warnings)
     assert selected(r, "LVIDd").value == 48.0  # numbers are not text: unaffected
+
+
+def test_a_measured_value_sequence_of_two_items_is_held():
+    """PS3.3 C.18.1: Measured Value Sequence holds a single item; with two (4.8 and 5.2 cm) the value is
+    not certain."""
+    lvidd = num(LVIDD, 4.8, "cm")
+    second = Dataset()
+    second.NumericValue = "5.2"
+    second.MeasurementUnitsCodeSequence = [lvidd.MeasuredValueSequence[0].MeasurementUnitsCodeSequence[0]]
+    lvidd.MeasuredValueSequence.append(second)
+    r = parse_sr_dataset(document(ECHO, [container(FINDINGS, LV, lvidd)]))
+    (m,) = r.by_key("LVIDd", selected_only=False)
+    assert not m.selected and "2 items" in m.hold
