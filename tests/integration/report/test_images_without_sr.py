@@ -321,3 +321,21 @@ def test_two_image_tasks_of_one_exam_at_once_write_each_row_once(scp, tmp_path: 
             if _round % 2 == 0:
                 conn.execute(report_state.delete().where(report_state.c.exam_key == "E7101"))
                 conn.execute(IMAGES.delete().where(IMAGES.c.exam_id == "E7101"))
+
+
+def test_an_image_released_by_an_operator_gets_its_row(scp, tmp_path: Path) -> None:
+    """Held for review (another patient's ID), then confirmed by an operator (`link --force --reason`): the
+    released image's row appears in the exam's image table although the exam has no SR."""
+    from ris_ai_module.dicom.review import decide_link
+
+    ctx, port, engine = scp
+    held = make.sc(tmp_path / "held.dcm", patient_id="P9999", accession="A7101")
+    _send(port, tmp_path / "held.dcm")
+    _run(ctx)
+    assert _rows(engine) == []
+    with engine.begin() as conn:
+        decide_link(conn, held.SOPInstanceUID, "E7101", actor="op", source="cli:test", policy="id-only", force=True,
+                    reason="same patient, ID typed wrong on the AI host")
+    _run(ctx)
+    (row,) = _rows(engine)
+    assert (row["sop_instance_uid"], row["image_state"]) == (held.SOPInstanceUID, "JPEG")
