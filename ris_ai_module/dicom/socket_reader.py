@@ -166,7 +166,12 @@ class GuardedReader:
                 return ABORT_USER, ABORT_NOT_SPECIFIED, f"a PDU of unknown type 0x{pdu_type:02X} before the association"
             return ABORT_PROVIDER, ABORT_UNRECOGNIZED_PDU, f"a PDU of unknown type 0x{pdu_type:02X}"
         if not self.associated:
-            return None  # pynetdicom's state machine answers the known types itself (AA-1, AA-2)
+            if pdu_type in (0x02, 0x03, 0x04, 0x05, 0x06):
+                # Sta2 + Evt3/4/10/12/13: AA-1 (pynetdicom's handler of an A-ASSOCIATE-AC failed with a traceback first)
+                names = {0x02: "A-ASSOCIATE-AC", 0x03: "A-ASSOCIATE-RJ", 0x04: "P-DATA-TF", 0x05: "A-RELEASE-RQ",
+                         0x06: "A-RELEASE-RP"}
+                return ABORT_USER, ABORT_NOT_SPECIFIED, f"an {names[pdu_type]} PDU before the association"
+            return None  # A-ASSOCIATE-RQ goes to negotiation; an A-ABORT just closes (AA-2)
         if pdu_type in (0x01, 0x02, 0x03):
             what = {0x01: "A-ASSOCIATE-RQ", 0x02: "A-ASSOCIATE-AC", 0x03: "A-ASSOCIATE-RJ"}[pdu_type]
             return ABORT_PROVIDER, ABORT_UNEXPECTED_PDU, f"an {what} PDU inside an established association"

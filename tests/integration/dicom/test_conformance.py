@@ -277,6 +277,11 @@ def test_wrong_pdus_get_the_abort_the_state_table_names(start_scp) -> None:
         sock.sendall(raw.header(0x09, 4) + b"\0\0\0\0")
         assert _abort_of(sock) == bytes([0x00, 0x00])
         assert time.monotonic() - started < 3
+    for early in (bytes([0x02, 0, 0, 0, 0, 4, 0, 0, 0, 0]), raw.header(0x04, 6) + b"\0\0\0\2\1\3",
+                  bytes([0x05, 0, 0, 0, 0, 4, 0, 0, 0, 0])):  # A-ASSOCIATE-AC, P-DATA, A-RELEASE-RQ in Sta2: AA-1
+        with raw.connect(env.port) as sock:
+            sock.sendall(early)
+            assert _abort_of(sock) == bytes([0x00, 0x00]), early.hex()
     cases = [
         (raw.header(0x09, 4) + b"\0\0\0\0", bytes([0x02, 0x01])),
         (raw.associate_rq(), bytes([0x02, 0x02])),
