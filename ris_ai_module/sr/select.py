@@ -83,6 +83,9 @@ def selectable(m: Measurement) -> bool:
     return m.has_value and not m.hold
 
 
+_MOST_RECENT = 1  # selection_rank of DCM 121411 "Most recent value chosen" (sr/parse.py _SELECTION_RANK)
+
+
 def _ambiguous(members: list[Measurement]) -> str | None:
     """Replicates whose derived values differ in kind (a Maximum and a Minimum, CID 3627) and none of
     which is flagged (Selection Status) or the Mean: which one is the reported value is not known. So
@@ -90,7 +93,8 @@ def _ambiguous(members: list[Measurement]) -> str | None:
     top = max((m.selection_rank for m in members), default=0)
     if top:
         flagged = [m for m in members if m.selection_rank == top]
-        if len({m.value for m in flagged}) > 1:
+        # "Most recent value chosen" on several: the latest of them is what the flag means (no conflict).
+        if top > _MOST_RECENT and len({m.value for m in flagged}) > 1:
             status = flagged[-1].modifiers.get("selection_status")
             name = status.get("meaning") if isinstance(status, dict) else "selected"
             values = ", ".join(f"{v:g}" for v in dict.fromkeys(x.value for x in flagged if x.value is not None))

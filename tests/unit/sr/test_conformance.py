@@ -7,7 +7,19 @@ from __future__ import annotations
 from pydicom.dataset import Dataset
 
 from ris_ai_module.sr.parse import parse_sr_dataset, parse_sr_file
-from tests.sr_fixtures.build import FINDING_SITE, FINDINGS, c, code, container, document, num, raw_num, text
+from tests.sr_fixtures.build import (
+    FINDING_SITE,
+    FINDINGS,
+    MOST_RECENT,
+    SELECTION_STATUS,
+    c,
+    code,
+    container,
+    document,
+    num,
+    raw_num,
+    text,
+)
 from tests.unit.sr.conftest import selected
 
 ECHO = c("DCM:125200", "Adult Echocardiography Procedure Report")
@@ -82,3 +94,12 @@ def test_a_measured_value_sequence_of_two_items_is_held():
     r = parse_sr_dataset(document(ECHO, [container(FINDINGS, LV, lvidd)]))
     (m,) = r.by_key("LVIDd", selected_only=False)
     assert not m.selected and "2 items" in m.hold
+
+
+def test_several_most_recent_flags_mean_the_latest():
+    """CID 224 "Most recent value chosen": flagged on two replicates, the latest in document order is the
+    most recent, so it is reported (no conflict, unlike two "User chosen value")."""
+    recent = code(SELECTION_STATUS, MOST_RECENT, rel="props")
+    av = code(FINDING_SITE, c("SCT:34202007", "Aortic Valve"))
+    ds = document(ECHO, [container(FINDINGS, av, num(PBV, 1.2, "m/s", recent), num(PBV, 1.4, "m/s", recent))])
+    assert selected(parse_sr_dataset(ds), "AV_VMAX").value == 140.0
