@@ -61,19 +61,13 @@ def cmd_objects(args: argparse.Namespace) -> int:
 def _retention_reasons(conn: Any, config: Any, sops: list[str], shown_in: Any) -> dict[str, str]:
     """Why storage retention keeps each object's file (not forwarded / not committed / SR not applied / report
     not signed / held / unlinked / kept until <time in module.timezone>), or when it deleted it."""
-    from ris_ai_module.retention.purge import explain, purged_text, shown_reason
+    from ris_ai_module.retention.purge import shown_explanation
 
     out = {}
     for sop in sops:
-        decision = explain(conn, config, sop)
-        if decision is None:
-            continue
-        if decision.reason == "already purged":
-            purged = conn.execute(select(dicom_object.c.purged_at).where(
-                dicom_object.c.sop_instance_uid == sop)).scalar()
-            out[sop] = purged_text(purged, shown_in, short=True)
-        else:
-            out[sop] = shown_reason(decision, shown_in)
+        row = conn.execute(select(dicom_object).where(dicom_object.c.sop_instance_uid == sop)).first()
+        if row is not None:
+            out[sop] = shown_explanation(conn, config, row, shown_in)["reason"]
     return out
 
 

@@ -181,6 +181,21 @@ def shown_reason(decision: Decision, zone: tzinfo) -> str:
     return decision.reason
 
 
+def shown_explanation(conn: Connection, config: Config, row: Any, zone: tzinfo) -> dict[str, Any]:
+    """``explain_row`` as the trace and the ``objects`` command show it. A listing must not fail because the RIS
+    report table cannot be read now (a grant, a locked row): the reason then says so."""
+    try:
+        decision = explain_row(conn, config, row)
+    except Exception as exc:  # noqa: BLE001 - shown, logged; the rest of the trace or listing stands
+        log.warning("storage retention: cannot tell why %s is kept: %s", row.sop_instance_uid, exc,
+                    extra={"action": "retention_explain_failed"})
+        return {"purge_due": False, "reason": f"cannot tell now ({type(exc).__name__}: {exc})"[:300],
+                "kept_until_at": None}
+    if decision.reason == "already purged" and row.purged_at is not None:
+        return {"purge_due": False, "reason": purged_text(row.purged_at, zone, short=True), "kept_until_at": None}
+    return {"purge_due": decision.purge, "reason": shown_reason(decision, zone), "kept_until_at": decision.until}
+
+
 def purged_text(purged_at: Any, zone: tzinfo, short: bool = False) -> str:
     """Where the file of a purged object went, in ``module.timezone``."""
     text = f"deleted by storage retention at {shown(_dt(purged_at), zone)}"

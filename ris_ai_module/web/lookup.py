@@ -17,7 +17,7 @@ from sqlalchemy.sql import ColumnElement
 from ris_ai_module.db.clock import display_zone
 from ris_ai_module.db.ris import exam_view, optional_column
 from ris_ai_module.db.tables import dicom_object, report_state, task, task_attempt
-from ris_ai_module.retention.purge import explain_row, purged_text, shown_reason
+from ris_ai_module.retention.purge import purged_text, shown_explanation
 from ris_ai_module.tasks.model import TaskKind, TaskStatus
 from ris_ai_module.web.spellings import name_spellings, pinyin_keys  # noqa: F401 - look-up's vocabulary
 
@@ -183,18 +183,18 @@ def exam_trace(conn: Connection, exam_key: str, config: Any = None, zone: tzinfo
     rows = conn.execute(select(dicom_object).where(dicom_object.c.exam_key == exam_key)
                         .order_by(dicom_object.c.received_at)).all()
     objects = [dict(r._mapping) for r in rows]
-    for obj_row, o in zip(rows, objects, strict=True):  # storage retention: the row stays; where the file went, why kept
+    for o in objects:  # storage retention: the row stays, the trace says where the file went
         o["file"] = "kept" if o.get("purged_at") is None else purged_text(o["purged_at"], zone)
-        if config is not None:
-            decision = explain_row(conn, config, obj_row)
-            o["retention"] = {"purge_due": decision.purge, "reason": shown_reason(decision, zone),
-                              "kept_until_at": decision.until}
     from ris_ai_module.report.trace_view import exam_measurements, exam_sources
 
     measures = exam_measurements(conn, exam_key)  # with source SR, superseded, unmapped context (issue 9)
     state = conn.execute(select(report_state).where(report_state.c.exam_key == exam_key)).first()
-    return {"exam": exam, "tasks": tasks, "objects": objects, "measurements": measures,
-            "sources": exam_sources(conn, exam_key), "report": dict(state._mapping) if state else None}
+    answer = {"exam": exam, "tasks": tasks, "objects": objects, "measurements": measures,
+              "sources": exam_sources(conn, exam_key), "report": dict(state._mapping) if state else None}
+    if config is not None:  # last: it reads the RIS report row, which may fail without spoiling the rest
+        for obj_row, o in zip(rows, objects, strict=True):
+            o["retention"] = shown_explanation(conn, config, obj_row, zone)
+    return answer
 
 
 def recent_failures(conn: Connection, limit: int = 20, only_exams: Any = None) -> list[dict[str, Any]]:
