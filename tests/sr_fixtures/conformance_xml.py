@@ -120,8 +120,23 @@ def annulus_and_signs() -> str:
     return report(ECHO, lv, mv)
 
 
+def phases() -> str:
+    """Pre-coordinated diastolic/systolic concepts with a Cardiac Cycle Point (TID 5203, CID 12233) that agrees
+    (SCT, and legacy SRT as GE Vivid sends it) or contradicts the concept."""
+    phase, phase_srt = ("SCT:272518008", "Cardiac Cycle Point"), ("SRT:R-4089A", "Cardiac Cycle Point")
+    lvidd = ("LN:29436-3", "Left Ventricle Internal End Diastolic Dimension")
+    lvids = ("LN:29438-9", "Left Ventricle Internal Systolic Dimension")
+    ivsd = ("LN:18154-5", "Interventricular Septum Diastolic Thickness")
+    lv = container(FINDINGS, LV, container(
+        GROUP,
+        num(lvidd, "4.8", "cm", code(phase, ("SCT:416190007", "End Diastole"))),
+        num(lvids, "3.1", "cm", code(phase_srt, ("SRT:F-32021", "End Systole"))),
+        num(ivsd, "1.4", "cm", code(phase, ("SCT:416430001", "End Systole")))))
+    return report(ECHO, lv)
+
+
 CASES = {"views_and_breathing": views_and_breathing, "value_encodings": value_encodings,
-         "modifier_conflicts": modifier_conflicts, "annulus_and_signs": annulus_and_signs}
+         "modifier_conflicts": modifier_conflicts, "annulus_and_signs": annulus_and_signs, "phases": phases}
 
 
 def build(name: str, directory: Path) -> Path:

@@ -126,3 +126,14 @@ def test_a_negative_length_or_duration_is_held(files):
         (m,) = r.by_key(key, selected_only=False)
         assert not m.selected and "cannot be negative" in m.hold, key
     assert selected(r, "LVIDs").value == 31.0
+
+
+def test_a_cardiac_cycle_point_contradicting_the_concept_is_not_that_measurement(files):
+    """LN 18154-5 is the *diastolic* septal thickness; with Cardiac Cycle Point End Systole (CID 12233) the
+    item contradicts itself and is not reported as IVSd (kept unmapped). LVIDd at End Diastole and LVIDs
+    at End Systole (legacy SRT R-4089A / F-32021, as GE Vivid sends them) agree and are read."""
+    r = parse_sr_file(files["phases"])
+    assert selected(r, "LVIDd").value == 48.0 and selected(r, "LVIDs").value == 31.0
+    assert not r.by_key("IVSd", selected_only=False)
+    (kept,) = [m for m in r.measurements if m.concept.code == "18154-5"]
+    assert kept.key is None and kept.raw_value == "1.4"
