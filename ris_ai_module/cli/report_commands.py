@@ -34,6 +34,17 @@ def cmd_apply(args: argparse.Namespace) -> int:
     try:
         with ctx.engine.connect() as conn:
             sop = newest_sr(conn, args.exam_key)
+        if sop is None and "images" in ctx.config.report.targets:  # images alone: their rows (report/images_apply)
+            from ris_ai_module.report.images_apply import IMAGES, apply_images
+
+            answer = apply_images(ctx, args.exam_key)
+            if answer is None:  # values of an SR that left the exam are still there: the exam as a whole
+                from ris_ai_module.report.apply import apply_exam
+
+                answer = apply_exam(ctx, args.exam_key)
+            state, detail = answer
+            print(f"{args.exam_key}: {state} ({detail})")
+            return 0 if state in ("APPLIED", "PENDING", IMAGES) else 1
         if sop is None:
             raise NotFound(f"exam {args.exam_key} has no SR in RAI_OBJECT")
         state, detail = apply_sr(ctx, sop)

@@ -11,7 +11,8 @@ image's task (SR_APPLY with ``{"exam_key": ..., "images": true}``, queued with t
 * no SR: only the image rows are written (state ``IMAGES`` in RAI_REPORT_STATE: image rows written, no SR
   applied; nothing is delivered for it), after the same checks: the report status must be writable (signed:
   PENDING with the reason, written when it is re-opened, like an SR), the hospital's ``may_write_report`` hook
-  is asked (with no values), the report row is not created for images alone.
+  is asked (with no values; a hold of images alone is asked again at the next image or ``apply EXAM_KEY``), the
+  report row is not created for images alone.
 
 The rows themselves follow :mod:`report.images`: only objects linked to the exam and not held for review,
 re-sending adds no row, a row the module did not write is never touched.
@@ -63,7 +64,7 @@ def apply_images(ctx: Services, exam_key: str) -> tuple[str, str] | None:
             whole = True
         else:
             whole = False
-            if now in LEFT_ALONE:
+            if now in LEFT_ALONE and (state or {}).get("sop_instance_uid"):  # an SR's HELD/FAILED (it left since)
                 return now, f"image rows not refreshed: the report state is {now} ({(state or {}).get('detail')})"
             if blocked is not None:
                 if previous.get("images") or _has_objects(conn, exam_key, sr=False):

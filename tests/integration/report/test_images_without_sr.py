@@ -339,3 +339,79 @@ def test_an_image_released_by_an_operator_gets_its_row(scp, tmp_path: Path) -> N
     _run(ctx)
     (row,) = _rows(engine)
     assert (row["sop_instance_uid"], row["image_state"]) == (held.SOPInstanceUID, "JPEG")
+
+
+HOLD_HOOK = '''
+from pathlib import Path
+
+FLAG = Path(__file__).with_name("hold.flag")
+
+
+def may_write_report(exam_key, items):
+    return not FLAG.exists()  # the hospital holds the exam's report while the flag is there
+'''
+
+
+def test_the_hospitals_hook_holds_images_alone_and_is_asked_again(any_db: Engine, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """may_write_report says no: images alone are HELD with no row (hooks.py: only True allows a write); once it
+    says yes, the next image writes the rows of both (a hold of images alone is asked again, not sticky)."""
+    site = tmp_path / "site"
+    site.mkdir()
+    name = f"images_hold_hook_{abs(hash(str(tmp_path)))}"  # a module of its own per test (imports are cached)
+    (site / f"{name}.py").write_text(HOLD_HOOK, encoding="utf-8")
+    (site / "hold.flag").write_text("1", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(site))
+    with any_db.begin() as conn:
+        conn.execute(insert(EXAMS).values(exam_id="E7101", patient_id="P7101", patient_name="王五",
+                                          accession_no="A7101", study_uid=STUDY, exam_status="STARTED", modality="US"))
+    raw = {"database": {"url": any_db.url.render_as_string(hide_password=False)}, "worker": {"enabled": False},
+           "review": {"patient_check": "id-only"}, "hooks": {"module": name, "timeout": "5s"},
+           "report": {"targets": ["rows", "images"], "images": {"jpeg_folder": str(tmp_path / "jpeg")}}}
+    raw.update(dicom_section(tmp_path / "storage"))
+    ctx = make_context(config_from_dict(raw))
+    server = StorageScp(ctx)
+    server.start()
+    try:
+        first = _page(tmp_path, "h1", 1)
+        _send(server.port, tmp_path / "h1.dcm")
+        _run(ctx)
+        assert _rows(any_db) == [] and _state(any_db)[0] == "HELD"
+        assert not (tmp_path / "jpeg" / "E7101" / f"{first.SOPInstanceUID}.jpg").exists()
+        (site / "hold.flag").unlink()
+        second = _page(tmp_path, "h2", 2)
+        _send(server.port, tmp_path / "h2.dcm")
+        _run(ctx)
+        assert sorted(r["sop_instance_uid"] for r in _rows(any_db)) == sorted([first.SOPInstanceUID,
+                                                                              second.SOPInstanceUID])
+        assert _state(any_db)[0] == "IMAGES"
+    finally:
+        server.stop()
+        ctx.engine.dispose()
+
+
+def test_apply_of_an_exam_without_sr_refreshes_its_image_rows(scp, tmp_path: Path, capsys) -> None:
+    """`apply EXAM_KEY` on an exam that has images and no SR writes their rows (it said "no SR" before)."""
+    from ris_ai_module.cli.main import main
+
+    ctx, port, engine = scp
+    page = _page(tmp_path, "a1", 1)
+    _send(port, tmp_path / "a1.dcm")  # queued, not run: the operator's apply does it
+    cfg = tmp_path / "cli.toml"
+    cfg.write_text(f"""
+[database]
+url = "{engine.url.render_as_string(hide_password=False)}"
+[worker]
+enabled = false
+[storage]
+root = "{(tmp_path / 'storage').as_posix()}"
+min_free = "1MB"
+[report]
+targets = ["rows", "images"]
+[report.images]
+jpeg_folder = "{(tmp_path / 'jpeg').as_posix()}"
+""", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["--config", str(cfg), "apply", "E7101"]) == 0
+    assert "E7101: IMAGES (1 image row written" in capsys.readouterr().out
+    assert [r["sop_instance_uid"] for r in _rows(engine)] == [page.SOPInstanceUID]
