@@ -62,6 +62,9 @@ class Received:
     context_sop_class: str | None = None
     #: Manual import with --exam: link to this exam instead of searching.
     exam_key: str | None = None
+    #: A manual upload by an account limited to these campuses: the object must reach (or be held for) an exam
+    #: of one of them, else nothing is stored (``Outcome.other_campus``); empty: no limit.
+    campuses: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,8 @@ class Outcome:
     review_exam_key: str | None = None
     #: The keyword of the attribute a refusal is about (Offending Element (0000,0901) of the C-STORE response).
     offending: str | None = None
+    #: A limited account's upload that links to no exam of its campuses: refused, nothing stored.
+    other_campus: bool = False
 
     @property
     def ok(self) -> bool:
@@ -154,6 +159,8 @@ def _ingest(ctx: Running, area: StorageArea, rc: Received) -> Outcome:
         with ctx.engine.begin() as conn:
             existing = index.get_object(conn, sop)
             # a purged object (storage retention deleted its file) sent again is stored again: nothing is lost
+            if existing is not None and rc.campuses and not _own_campus(ctx, conn, rc, existing):
+                return _other_campus(sop)  # says nothing of the stored copy's exam
             if existing is not None and existing.purged_at is None and not _replaces(policy, existing, rc.sender_ae, sha):
                 log.info("duplicate %s ignored (overwrite=%s)", sop, policy, extra={"action": "store_duplicate"})
                 return Outcome(statuses.SUCCESS, "", sop, duplicate=True, exam_key=existing.exam_key,
@@ -164,6 +171,8 @@ def _ingest(ctx: Running, area: StorageArea, rc: Received) -> Outcome:
             if link.exam_key is None and not link.hold and hooks_of(ctx).has("pick_exam"):
                 link = pick_by_hook(conn, hooks_of(ctx), row, ds)
             row = _with_link(row, link, _verdict(ctx, conn, link, row, rc, ds))
+            if rc.campuses and not _own_campus(ctx, conn, rc, row):
+                return _other_campus(sop)  # nothing written yet in this transaction
             if existing is None:
                 index.insert_object(conn, row)
             else:
@@ -201,6 +210,23 @@ def _ingest(ctx: Running, area: StorageArea, rc: Received) -> Outcome:
     return Outcome(statuses.SUCCESS, "", sop, duplicate=False, exam_key=row.exam_key, link_method=row.link_method,
                    task_id=task_id, file_path=relative, review_reason=row.review_reason,
                    review_exam_key=row.review_exam_key)
+
+
+def _own_campus(ctx: Running, conn: Connection, rc: Received, row: ObjectRow) -> bool:
+    """Whether the object is linked to, or held for, an exam of the uploading account's campuses."""
+    from ris_ai_module.db.ris import optional_columns
+
+    key = row.exam_key or row.review_exam_key
+    column = ctx.config.ris.campus_column
+    if not key or not column:
+        return False
+    return str(optional_columns(conn, key, [column]).get(column.lower()) or "").strip() in rc.campuses
+
+
+def _other_campus(sop: str) -> Outcome:
+    log.warning("upload of %s refused: it links to no exam of the account's campuses", sop,
+                extra={"action": "store_refused"})
+    return Outcome(statuses.DATASET_MISMATCH, "links to no exam of this account's campuses", sop, other_campus=True)
 
 
 def _images_on(ctx: Running) -> bool:

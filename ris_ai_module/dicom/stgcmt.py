@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
 from ris_ai_module.db.clock import utcnow
-from ris_ai_module.db.tables import dicom_object, stgcmt
+from ris_ai_module.db.tables import dicom_object, stgcmt, task
 
 SOP_CLASS = "1.2.840.10008.1.20.1"
 #: The one SOP instance every N-ACTION and N-EVENT-REPORT of this class names (PS3.4 J.3.5).
@@ -239,13 +239,16 @@ def committed_clause() -> ColumnElement[bool]:
     return dicom_object.c.committed_at.is_not(None)
 
 
-def commitment_counts(conn: Connection) -> dict[str, int]:
+def commitment_counts(conn: Connection, only_exams: Any = None) -> dict[str, int]:
     """Storage Commitment at a glance, from RAI_STGCMT's (direction, state) index: requests to the archive
     committed, refused (failures exist), waiting for the report, given up unanswered; reports we still owe
     to a peer. These count requests (one request lists an exam's objects); per object, see
-    :func:`object_commitment_counts`."""
-    counts = {(d, st): int(n) for d, st, n in conn.execute(
-        select(stgcmt.c.direction, stgcmt.c.state, func.count()).group_by(stgcmt.c.direction, stgcmt.c.state))}
+    :func:`object_commitment_counts`. ``only_exams`` (an account's campuses): only requests whose
+    STGCMT_REQUEST task is of those exams (a peer's request to us names no exam: not counted)."""
+    query = select(stgcmt.c.direction, stgcmt.c.state, func.count()).group_by(stgcmt.c.direction, stgcmt.c.state)
+    if only_exams is not None:
+        query = query.where(stgcmt.c.task_id.in_(select(task.c.task_id).where(task.c.exam_key.in_(only_exams))))
+    counts = {(d, st): int(n) for d, st, n in conn.execute(query)}
     return {"committed": counts.get((OUT, COMMITTED), 0),
             "failed": counts.get((OUT, FAILED), 0) + counts.get((OUT, "CLOSED"), 0),
             "waiting": counts.get((OUT, REQUESTED), 0),

@@ -161,11 +161,13 @@ def _cut(value: str | None, n: int = 1000) -> str | None:
 
 # ------------------------------------------------------------------------------------------ statistics
 def statistics(conn: Connection, since: datetime, until: datetime, result_within: float,
-               now: datetime | None = None) -> dict[str, Any]:
-    """Acceptance per key and per model, the largest edits, and pushes whose AI result never arrived."""
+               now: datetime | None = None, only_exams: Any = None) -> dict[str, Any]:
+    """Acceptance per key and per model, the largest edits, and pushes whose AI result never arrived.
+    ``only_exams`` (a SELECT of exam keys: an account's campuses) keeps to those exams."""
     a = acceptance
+    mine = [] if only_exams is None else [a.c.exam_key.in_(only_exams)]
     rows = [dict(r._mapping) for r in conn.execute(
-        select(a).where(a.c.compared_at >= since, a.c.compared_at < until, a.c.outcome != UNREADABLE))]
+        select(a).where(a.c.compared_at >= since, a.c.compared_at < until, a.c.outcome != UNREADABLE, *mine))]
     per_key: dict[str, dict[str, int]] = defaultdict(lambda: {ACCEPTED: 0, EDITED: 0, REMOVED: 0})
     per_model: dict[str, dict[str, int]] = defaultdict(lambda: {ACCEPTED: 0, EDITED: 0, REMOVED: 0})
     for r in rows:
@@ -180,7 +182,7 @@ def statistics(conn: Connection, since: datetime, until: datetime, result_within
         "per_model": [_rate(k, v) for k, v in sorted(per_model.items())],
         "largest_edits": [{"exam_key": r["exam_key"], "key": r["item_key"], "from": r["written_value"],
                            "to": r["signed_value"], "model": r["model"]} for r in edits[:10]],
-        "missing_results": missing_results(conn, result_within, now=now, since=since),
+        "missing_results": missing_results(conn, result_within, now=now, since=since, only_exams=only_exams),
     }
 
 
@@ -198,7 +200,7 @@ def _delta(old: str | None, new: str | None) -> float:
 
 
 def missing_results(conn: Connection, result_within: float, now: datetime | None = None,
-                    since: datetime | None = None, limit: int = 50) -> list[dict[str, Any]]:
+                    since: datetime | None = None, limit: int = 50, only_exams: Any = None) -> list[dict[str, Any]]:
     """Exams pushed to the AI host (push DONE) longer than ``result_within`` ago with no SR back
     (neither linked nor held for review)."""
     t, o = task, dicom_object
@@ -208,6 +210,8 @@ def missing_results(conn: Connection, result_within: float, now: datetime | None
               .group_by(t.c.exam_key))
     if since is not None:
         pushed = pushed.where(t.c.finished_at >= since - timedelta(seconds=result_within))
+    if only_exams is not None:
+        pushed = pushed.where(t.c.exam_key.in_(only_exams))
     sr = o.c.sop_class_uid.like("1.2.840.10008.5.1.4.1.1.88.%")
     got = {k for k in conn.execute(select(o.c.exam_key).where(sr, o.c.exam_key.is_not(None))).scalars()}
     got |= {k for k in conn.execute(select(o.c.review_exam_key).where(sr, o.c.review_exam_key.is_not(None))).scalars()}

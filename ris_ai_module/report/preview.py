@@ -33,8 +33,24 @@ from ris_ai_module.sr.provenance import read_provenance
 SR_CLASS_PREFIX = "1.2.840.10008.5.1.4.1.1.88."
 
 
-def preview_file(ctx: Services, path: Path, exam_key: str | None = None) -> dict[str, Any]:
-    """The dry run of the SR at ``path``; InvalidInput for a file that is not an SR, NotFound for an exam."""
+#: What a campus-limited account hears of an SR that links to no exam of its campuses (upload and dry run).
+OTHER_CAMPUS = ("the SR links to no exam of this account's campuses (by StudyInstanceUID, accession number or "
+                "patient ID and date): nothing stored; upload it with exam_key")
+
+
+def _of_campuses(conn: Any, column: str, exam_key: str | None, campuses: tuple[str, ...]) -> bool:
+    from ris_ai_module.db.ris import optional_columns
+
+    if not exam_key or not column:
+        return False
+    return str(optional_columns(conn, exam_key, [column]).get(column.lower()) or "").strip() in campuses
+
+
+def preview_file(ctx: Services, path: Path, exam_key: str | None = None,
+                 campuses: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The dry run of the SR at ``path``; InvalidInput for a file that is not an SR, NotFound for an exam.
+    ``campuses`` (an account limited to them): an exam of another campus, or none, is NotFound, as the
+    real upload refuses it (nothing of another campus's exam is shown)."""
     header = _header(path)
     parsed = parse_sr_file(path, overlay_file=ctx.config.sr.catalog_overlay or None)
     prov = read_provenance(path)
@@ -54,11 +70,15 @@ def preview_file(ctx: Services, path: Path, exam_key: str | None = None) -> dict
         if exam_key:
             if not _exam_exists(conn, exam_key):
                 raise NotFound(f"exam {exam_key} is not in RAI_V_EXAM")
+            if campuses and not _of_campuses(conn, ctx.config.ris.campus_column, exam_key, campuses):
+                raise NotFound(f"exam {exam_key} is not in RAI_V_EXAM")
             link_key, method = exam_key, "MANUAL"
         else:
             link = find_exam(conn, header["study_uid"], header["accession_no"], header["patient_id"],
                              parse_da(header["study_date"]), ctx.config.ris.campus_column)
             link_key, method = link.exam_key, link.method
+            if campuses and not _of_campuses(conn, ctx.config.ris.campus_column, link.exam_key, campuses):
+                raise NotFound(OTHER_CAMPUS)
             if link.hold:
                 answer.update(exam_key=None, link_method=None, state="NEEDS_REVIEW", detail=link.hold)
                 return answer

@@ -299,11 +299,15 @@ def attempts_of(conn: Connection, task_id: int) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in conn.execute(stmt)]
 
 
-def queue_stats(conn: Connection) -> dict[str, Any]:
-    """Counts by status and the age in seconds of the oldest due SCHEDULED task (health checks use this)."""
-    counts = {s: int(n) for s, n in conn.execute(select(task.c.status, func.count()).group_by(task.c.status))}
+def queue_stats(conn: Connection, only_exams: Any = None) -> dict[str, Any]:
+    """Counts by status and the age in seconds of the oldest due SCHEDULED task (health checks use this).
+    ``only_exams`` (a SELECT of exam keys: an account's campuses) counts only those exams' tasks."""
+    mine = [] if only_exams is None else [task.c.exam_key.in_(only_exams)]
+    counts = {s: int(n) for s, n in conn.execute(select(task.c.status, func.count()).where(*mine)
+                                                 .group_by(task.c.status))}
     oldest = conn.execute(
-        select(func.min(task.c.created_at)).where(task.c.status.in_([TaskStatus.SCHEDULED.value, TaskStatus.IN_PROCESS.value]))
+        select(func.min(task.c.created_at)).where(
+            task.c.status.in_([TaskStatus.SCHEDULED.value, TaskStatus.IN_PROCESS.value]), *mine)
     ).scalar()
     if isinstance(oldest, str):
         oldest = datetime.fromisoformat(oldest)

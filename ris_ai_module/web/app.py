@@ -282,7 +282,10 @@ def make_app(ctx: Running, audit_log: AuditLog | None = None) -> bottle.Bottle:
     @app.get("/metrics")
     def metrics() -> bytes:
         """Prometheus text format; a viewer's credentials (Prometheus: an API token as bearer_token)."""
-        web.user()
+        user = web.user()
+        if getattr(user, "campuses", ()) and ctx.config.ris.campus_column:  # the figures are the whole group's
+            raise HttpError(403, "/metrics counts every campus; an account limited to campuses cannot read it "
+                                 "(give Prometheus a token of every campus)", "campuses")
         body, content_type = render(collector)
         bottle.response.content_type = content_type
         return body

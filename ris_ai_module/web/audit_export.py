@@ -28,8 +28,13 @@ SEP = "\x1f"  # unit separator: cannot come from a CSV field boundary
 
 
 def read_rows(conn: Connection, since: dt.datetime | None, until: dt.datetime | None, limit: int | None = None,
-              actor: str | None = None, action: str | None = None) -> list[dict[str, Any]]:
+              actor: str | None = None, action: str | None = None,
+              actors: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """The rows of a period; ``actors`` (an auditor limited to campuses: its campuses' accounts) keeps to
+    rows whose actor is one of them."""
     query = select(*(audit.c[c] for c in COLUMNS)).order_by(audit.c.audit_id)
+    if actors is not None:
+        query = query.where(audit.c.actor.in_(list(actors)))
     if since is not None:
         query = query.where(audit.c.audit_at >= since)
     if until is not None:

@@ -14,6 +14,7 @@ import bottle
 from ris_ai_module.db.clock import display_zone, shown, utcnow
 from ris_ai_module.web import params
 from ris_ai_module.web.audit_export import export_csv, read_rows
+from ris_ai_module.web.campus_scope import campus_actors
 from ris_ai_module.web.errors import HttpError
 from ris_ai_module.web.lockout import account_key
 
@@ -39,7 +40,7 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
         limit = params.integer(q.get("limit"), "limit", 500, 1, 10_000)
         with web.ctx.engine.connect() as conn:
             rows = read_rows(conn, since, until, limit, params.text(q.get("actor"), "actor", 100),
-                             params.text(q.get("action"), "action", 40))
+                             params.text(q.get("action"), "action", 40), actors=campus_actors(web.ctx.config, user))
         web.audit(user.name, "audit_read", f"{q.get('from') or '-'}..{q.get('to') or '-'}", f"rows={len(rows)}")
         return {"rows": rows, "retention_days": int(web.ctx.config.audit.retention) // 86400}
 
@@ -48,10 +49,12 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
         user = web.user("auditadmin")
         since, until, since_text, until_text = period()
         with web.ctx.engine.connect() as conn:
-            rows = read_rows(conn, since, until)
+            rows = read_rows(conn, since, until, actors=campus_actors(web.ctx.config, user))
         exported_at = utcnow().replace(tzinfo=None).isoformat(timespec="seconds")
         text, head, count = export_csv(rows, since_text, until_text, exported_at)
-        web.audit(user.name, "audit_export", f"{since_text or '-'}..{until_text or '-'}", f"rows={count} head={head}")
+        scope = "" if not getattr(user, "campuses", ()) else f" campuses={','.join(user.campuses)}"
+        web.audit(user.name, "audit_export", f"{since_text or '-'}..{until_text or '-'}",
+                  f"rows={count} head={head}{scope}")
         bottle.response.content_type = "text/csv; charset=utf-8"
         bottle.response.set_header("Content-Disposition", f'attachment; filename="rai-audit-{exported_at[:10]}.csv"')
         bottle.response.set_header("X-Audit-Chain-Head", head)
@@ -62,7 +65,7 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
         user = web.user("auditadmin")
         since, until, since_text, until_text = period()
         with web.ctx.engine.connect() as conn:
-            rows = read_rows(conn, since, until, 500)
+            rows = read_rows(conn, since, until, 500, actors=campus_actors(web.ctx.config, user))
         web.audit(user.name, "audit_read", f"{since_text or '-'}..{until_text or '-'}", f"page rows={len(rows)}")
         bottle.response.content_type = "text/html; charset=utf-8"
         bottle.response.set_header("Content-Security-Policy", PAGE_POLICY)

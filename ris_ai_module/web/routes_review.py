@@ -10,9 +10,10 @@ import bottle
 
 from ris_ai_module.dicom import index
 from ris_ai_module.dicom.review import decide_link, refuse_audit
-from ris_ai_module.errors import InvalidInput
+from ris_ai_module.errors import InvalidInput, NotFound
 from ris_ai_module.web import params
 from ris_ai_module.web.campus_scope import visible_exams
+from ris_ai_module.web.errors import HttpError
 
 if TYPE_CHECKING:
     from ris_ai_module.web.app import WebContext
@@ -53,12 +54,13 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
         from ris_ai_module.db.clock import utcnow
         from ris_ai_module.report.acceptance import statistics
 
-        web.user()
+        user = web.user()
         days = params.integer(bottle.request.query.get("days"), "days", 7, 1, 366)
         now = utcnow()
-        with web.ctx.engine.connect() as conn:
+        with web.ctx.engine.connect() as conn:  # a limited account: its campuses' exams only
             return statistics(conn, now - timedelta(days=days), now + timedelta(seconds=1),
-                              float(web.ctx.config.review.result_within), now=now)
+                              float(web.ctx.config.review.result_within), now=now,
+                              only_exams=visible_exams(web.ctx.config, user))
 
     @app.post("/api/objects/<sop_uid>/link")
     def link(sop_uid: str) -> dict[str, Any]:
@@ -71,6 +73,7 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
         force = bool(_field(body, "force", bool))
         review = web.ctx.config.review
         source = f"http:{bottle.request.remote_addr or '-'}"
+        _own_campus_link(web, user, source, sop_uid, exam_key)
         try:
             with web.ctx.engine.begin() as conn:
                 decision = decide_link(conn, sop_uid, exam_key, actor=user.name, source=source,
@@ -84,6 +87,35 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
         web.ctx.wake.set()
         return {"sop_instance_uid": sop_uid, "exam_key": exam_key, "action": decision.action,
                 "task_ids": list(decision.task_ids)}
+
+
+def _own_campus_link(web: WebContext, user: Any, source: str, sop_uid: str, exam_key: str) -> None:
+    """A campus-limited account links only its campuses' objects to its campuses' exams. Another campus's
+    object or exam answers exactly as one that does not exist (404); an object whose campus cannot be told
+    (no exam found, no campus of its sending peer) is refused (403): an account of every campus decides.
+    Each refusal is an audit row (ok=0) with the true reason."""
+    from ris_ai_module.web.campus_scope import HIDDEN, UNKNOWN, limited, may_see, object_refusal
+
+    if not limited(web.ctx.config, user):
+        return
+    with web.ctx.engine.connect() as conn:
+        obj = index.get_object(conn, sop_uid)
+        if obj is None:
+            return  # decide_link answers "not found" (one wording for both)
+        refusal = object_refusal(conn, web.ctx.config, user, obj)
+        exam_ok = may_see(conn, web.ctx.config, user, exam_key)
+    if refusal is None and exam_ok:
+        return
+    if refusal == UNKNOWN and exam_ok:
+        why = "the object's campus is not known (no exam found for it, no campus of its sending peer)"
+        error: Exception = HttpError(403, why + "; an account of every campus links it", "sop_uid")
+    elif refusal == HIDDEN:  # the very answer of an object that does not exist
+        why, error = "the object is not of this account's campuses", NotFound(f"object {sop_uid} is not in RAI_OBJECT")
+    else:
+        why, error = "the exam is not of this account's campuses", NotFound(f"exam {exam_key} is not in RAI_V_EXAM")
+    with web.ctx.engine.begin() as conn:
+        refuse_audit(conn, user.name, source, sop_uid, exam_key, why)
+    raise error
 
 
 def _json_body() -> dict[str, Any]:

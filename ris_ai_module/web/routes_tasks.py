@@ -7,9 +7,11 @@ import shutil
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import bottle
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from ris_ai_module.db.ris import get_exam
+from ris_ai_module.db.tables import task
 from ris_ai_module.dicom.stgcmt import commitment_counts
 from ris_ai_module.dicom.storage import StorageArea
 from ris_ai_module.errors import NotFound
@@ -18,7 +20,7 @@ from ris_ai_module.retention.purge import statistics as retention_statistics
 from ris_ai_module.tasks import queue
 from ris_ai_module.tasks.model import TaskStatus
 from ris_ai_module.web import params
-from ris_ai_module.web.campus_scope import visible_exams
+from ris_ai_module.web.campus_scope import upload_campuses, visible_exams
 from ris_ai_module.web.errors import HttpError
 from ris_ai_module.web.lookup import recent_failures
 
@@ -68,6 +70,10 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
         if not 0 < task_id <= MAX_TASK_ID:  # beyond any key the database can hold: no such task (not a 500)
             raise NotFound(f"no task {task_id}")
         with web.audited(user.name, "task_retry", str(task_id)), web.ctx.engine.begin() as conn:
+            mine = visible_exams(web.ctx.config, user)  # a limited account: its campuses' tasks only, as listed
+            if mine is not None and conn.execute(select(task.c.task_id).where(
+                    task.c.task_id == task_id, task.c.exam_key.in_(mine))).first() is None:
+                raise NotFound(f"task {task_id} does not exist")
             queue.requeue(conn, task_id)
         web.ctx.wake.set()
         return {"task_id": task_id, "status": TaskStatus.SCHEDULED.value}
@@ -87,9 +93,10 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
                 cfg = web.ctx.config  # DOWN only after alerts.fail_threshold; removed targets are not current
                 checks = current_checks(conn, cfg.alerts.fail_threshold, configured_targets(cfg))
                 answer["retention"] = retention_statistics(conn, float(cfg.storage.keep_for))
-                answer.update(queue=queue.queue_stats(conn), checks=checks,
-                              recent_failures=recent_failures(conn, only_exams=visible_exams(cfg, user)),
-                              commitment=commitment_counts(conn))
+                mine = visible_exams(cfg, user)  # a limited account: its campuses' tasks only
+                answer.update(queue=queue.queue_stats(conn, only_exams=mine), checks=checks,
+                              recent_failures=recent_failures(conn, only_exams=mine),
+                              commitment=commitment_counts(conn, only_exams=mine))
         except SQLAlchemyError as exc:
             log.warning("status: database unreachable: %s", str(exc).splitlines()[0])
             bottle.response.status = 503
@@ -101,11 +108,15 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
         """The manual SR upload: the same ingest path as a C-STORE (source IMPORT)."""
         user = web.user("operator")
         if params.flag(bottle.request.query.get("dry_run"), "dry_run"):
-            return _dry_run(web)  # stores and indexes nothing (issue 9): a later real upload is applied
+            return _dry_run(web, user)  # stores and indexes nothing (issue 9): a later real upload is applied
         with web.audited(user.name, "sr_upload", None) as entry:
             _own_campus(web, user, bottle.request.query.getunicode("exam_key"))
-            outcome = _receive(web, user.name)
+            outcome = _receive(web, user.name, campuses=upload_campuses(web.ctx.config, user))
             entry.target, entry.detail = outcome.sop_instance_uid, outcome.comment or outcome.link_method
+            if outcome.other_campus:  # linked by its UIDs to another campus's exam, or to none: nothing stored
+                from ris_ai_module.report.preview import OTHER_CAMPUS
+
+                raise HttpError(404, OTHER_CAMPUS, "body")
             if not outcome.ok:
                 raise HttpError(422, f"not stored (0x{outcome.status:04X}): {outcome.comment}", "body")
         web.ctx.wake.set()
@@ -127,12 +138,12 @@ def _own_campus(web: WebContext, user: Any, exam_key: str | None) -> None:
                 raise NotFound(f"exam {key} is not in RAI_V_EXAM")
 
 
-def _dry_run(web: WebContext) -> dict[str, Any]:
+def _dry_run(web: WebContext, user: Any) -> dict[str, Any]:
     """``POST /api/sr?dry_run=true``: what the upload would do (exam, patient check, rows, columns, text)."""
-    return _receive(web, "", preview=True)  # type: ignore[return-value]
+    return _receive(web, "", preview=True, campuses=upload_campuses(web.ctx.config, user))  # type: ignore[return-value]
 
 
-def _receive(web: WebContext, actor: str, preview: bool = False) -> Outcome:
+def _receive(web: WebContext, actor: str, preview: bool = False, campuses: tuple[str, ...] = ()) -> Outcome:
     """Checks type and size, streams the body to a temp file in the storage area (never past
     Content-Length, never more than http.max_upload), then hands it to the DICOM ingest."""
     from ris_ai_module.dicom.ingest import Received, ingest
@@ -165,8 +176,9 @@ def _receive(web: WebContext, actor: str, preview: bool = False) -> Outcome:
 
         try:
             temp.finish()
-            return preview_file(web.ctx, Path(temp.name), exam_key=exam_key)  # type: ignore[return-value]
+            return preview_file(web.ctx, Path(temp.name), exam_key=exam_key,  # type: ignore[return-value]
+                                campuses=campuses)
         finally:
             temp.discard()
     return ingest(web.ctx, area, Received(temp=temp, source="IMPORT", sender_ae=f"HTTP:{actor}"[:16],
-                                         sender_address=request.remote_addr, exam_key=exam_key))
+                                         sender_address=request.remote_addr, exam_key=exam_key, campuses=campuses))

@@ -22,7 +22,7 @@ from spyne.server.wsgi import WsgiApplication
 
 from ris_ai_module.errors import InvalidInput, NotFound
 from ris_ai_module.web import params
-from ris_ai_module.web.campus_scope import may_see
+from ris_ai_module.web.campus_scope import may_see, upload_campuses
 from ris_ai_module.web.errors import HttpError
 
 if TYPE_CHECKING:
@@ -237,8 +237,13 @@ def _upload(web: WebContext, content: Any, exam_key: str | None) -> UploadResult
                     raise NotFound(f"exam {key} is not in RAI_V_EXAM")
         area, temp = stage_sr(web.ctx.config, io.BytesIO(data), len(data), "content")
         outcome = ingest(web.ctx, area, Received(temp=temp, source="IMPORT", sender_ae=f"SOAP:{user.name}"[:16],
-                                                 sender_address=bottle.request.remote_addr, exam_key=key))
+                                                 sender_address=bottle.request.remote_addr, exam_key=key,
+                                                 campuses=upload_campuses(web.ctx.config, user)))
         entry.target, entry.detail = outcome.sop_instance_uid, f"SOAP: {outcome.comment or outcome.link_method}"
+        if outcome.other_campus:  # linked by its UIDs to another campus's exam, or to none: nothing stored
+            from ris_ai_module.report.preview import OTHER_CAMPUS
+
+            raise NotFound(OTHER_CAMPUS)
         if not outcome.ok:
             raise InvalidInput("content", f"not stored (0x{outcome.status:04X}): {outcome.comment}")
     web.ctx.wake.set()
