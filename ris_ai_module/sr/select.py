@@ -66,6 +66,12 @@ def select_and_dedupe(measurements: list[Measurement], warnings: list[str]) -> l
                 m.hold = reason
             continue
         chosen = _pick(candidates)
+        meant = _pick([m for m in members if m.has_value])  # held ones too: what the SR itself points at
+        if meant is not None and meant.hold and meant is not chosen and (meant.selection_rank or meant.is_mean):
+            # The flagged (or Mean) value is held: another replicate is not the reported value in its place.
+            warnings.append(f"{meant.key or meant.concept.meaning}: the {'flagged' if meant.selection_rank else 'Mean'} "
+                            f"value is held ({meant.hold}); no other replicate is reported in its place")
+            continue
         if chosen is not None:
             chosen.selected = True
     # A derived value (IVSd_Z, BPD_GA) follows its measurement: the one of the selected replicate wins.

@@ -122,7 +122,8 @@ def annulus_and_signs() -> str:
 
 def phases() -> str:
     """Pre-coordinated diastolic/systolic concepts with a Cardiac Cycle Point (TID 5203, CID 12233) that agrees
-    (SCT, and legacy SRT as GE Vivid sends it) or contradicts the concept."""
+    (SCT, and legacy SRT as GE Vivid sends it) or contradicts the concept; an E-wave velocity said to be
+    regurgitant flow (CID 12221), which the inflow E wave is not (5.1 m/s is an MR jet)."""
     phase, phase_srt = ("SCT:272518008", "Cardiac Cycle Point"), ("SRT:R-4089A", "Cardiac Cycle Point")
     lvidd = ("LN:29436-3", "Left Ventricle Internal End Diastolic Dimension")
     lvids = ("LN:29438-9", "Left Ventricle Internal Systolic Dimension")
@@ -132,7 +133,11 @@ def phases() -> str:
         num(lvidd, "4.8", "cm", code(phase, ("SCT:416190007", "End Diastole"))),
         num(lvids, "3.1", "cm", code(phase_srt, ("SRT:F-32021", "End Systole"))),
         num(ivsd, "1.4", "cm", code(phase, ("SCT:416430001", "End Systole")))))
-    return report(ECHO, lv)
+    regurgitant = code(("SCT:260674002", "Direction of Flow"), ("SCT:397417004", "Regurgitant Flow"))
+    mv = container(FINDINGS, code(FS, ("SCT:91134007", "Mitral Valve")), container(
+        GROUP, num(("LN:18037-2", "Mitral Valve E-Wave Peak Velocity"), "0.8", "m/s"),
+        num(("LN:18037-2", "Mitral Valve E-Wave Peak Velocity"), "5.1", "m/s", regurgitant)))
+    return report(ECHO, lv, mv)
 
 
 CASES = {"views_and_breathing": views_and_breathing, "value_encodings": value_encodings,

@@ -137,3 +137,11 @@ def test_a_cardiac_cycle_point_contradicting_the_concept_is_not_that_measurement
     assert not r.by_key("IVSd", selected_only=False)
     (kept,) = [m for m in r.measurements if m.concept.code == "18154-5"]
     assert kept.key is None and kept.raw_value == "1.4"
+
+
+def test_an_e_wave_said_to_be_regurgitant_is_not_the_e_wave(files):
+    """LN 18037-2 is the mitral inflow E wave (antegrade); with Direction of Flow Regurgitant (CID 12221) the
+    5.1 m/s item is a regurgitant jet, not MV E: it stays unmapped and MV E is the 0.8 m/s inflow."""
+    r = parse_sr_file(files["phases"])
+    assert selected(r, "MV_E").value == 80.0
+    assert len(r.by_key("MV_E", selected_only=False)) == 1

@@ -8,8 +8,10 @@ from pydicom.dataset import Dataset
 
 from ris_ai_module.sr.parse import parse_sr_dataset, parse_sr_file
 from tests.sr_fixtures.build import (
+    DERIVATION,
     FINDING_SITE,
     FINDINGS,
+    MEAN,
     MOST_RECENT,
     SELECTION_STATUS,
     c,
@@ -103,3 +105,14 @@ def test_several_most_recent_flags_mean_the_latest():
     av = code(FINDING_SITE, c("SCT:34202007", "Aortic Valve"))
     ds = document(ECHO, [container(FINDINGS, av, num(PBV, 1.2, "m/s", recent), num(PBV, 1.4, "m/s", recent))])
     assert selected(parse_sr_dataset(ds), "AV_VMAX").value == 140.0
+
+
+def test_a_held_mean_is_not_replaced_by_a_replicate():
+    """PS3.17 I.7: the Mean is the reported value of the replicates. When the Mean itself is held (its
+    Floating Point Value 47.0 disagrees with its Numeric Value 4.7 cm), the last replicate (4.8 cm) is not
+    reported in its place: LVIDd has no value."""
+    mean = num(LVIDD, 4.7, "cm", code(DERIVATION, MEAN))
+    mean.MeasuredValueSequence[0].FloatingPointValue = 47.0
+    ds = document(ECHO, [container(FINDINGS, LV, num(LVIDD, 4.6, "cm"), num(LVIDD, 4.8, "cm"), mean)])
+    r = parse_sr_dataset(ds)
+    assert not r.by_key("LVIDd") and any("Mean value is held" in w for w in r.warnings)
