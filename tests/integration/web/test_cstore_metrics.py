@@ -179,3 +179,28 @@ def test_refusals_at_accept_and_refused_contexts_are_counted_as_their_help_says(
         api.ctx.engine.dispose()
         scp.stop()
         scp.ctx.engine.dispose()
+
+
+@pytest.mark.parametrize("any_db", ["sqlite", "postgresql"], indirect=True)
+def test_a_refusal_below_the_storage_watermark_is_counted(any_db: Engine, tmp_path: Path) -> None:
+    """Below storage.watermark_free a peer's association gets A-ASSOCIATE-RJ rejected-transient, service-provider
+    (presentation), local-limit-exceeded (PS3.8 Table 9-21): DCMTK echoscu sees it, the metric counts it."""
+    import shutil
+
+    (tmp_path / "storage").mkdir()
+    watermark = shutil.disk_usage(tmp_path).free + 64 * 1024**3  # always below it
+    ctx = make_ctx(any_db, "http://127.0.0.1:9/", **dicom_section(tmp_path / "storage", {"watermark_free": watermark}))
+    scp = StorageScp(ctx)
+    scp.start()
+    api = start_api(any_db, tmp_path)
+    try:
+        out = dcmtk.echoscu(scp.port, "DEMO_AI", "RIS_AI")
+        said = out.stdout + out.stderr
+        assert out.returncode != 0 and "Rejected Transient" in said and "Local Limit Exceeded" in said, said
+        key = ("rai_association_rejections", (("reason", "LOCAL_LIMIT_EXCEEDED"),))
+        assert wait_until(lambda: _samples(api).get(key) == 1, timeout=15), _samples(api).get(key)
+    finally:
+        api.server.stop()
+        api.ctx.engine.dispose()
+        scp.stop()
+        scp.ctx.engine.dispose()
