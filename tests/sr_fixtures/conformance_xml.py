@@ -69,7 +69,9 @@ def value_encodings() -> str:
         num_encoded(("LN:18154-5", "Interventricular Septum Diastolic Thickness"), "1.0", "cm", float_value="10.0"),
         num_encoded(("LN:18152-9", "Left Ventricle Posterior Wall Diastolic Thickness"), "0.9", "cm", rational=(9, 1)),
         num(("LN:18043-0", "Left Ventricular Ejection Fraction"), "62", "1"),
-        num(("LN:18051-3", "Left Ventricular Fractional Shortening"), "0.35", "1")))
+        num(("LN:18051-3", "Left Ventricular Fractional Shortening"), "0.35", "1"),
+        num(("LN:18043-0", "Left Ventricular Ejection Fraction"), "0.58", "%",
+            code(METHOD, ("DCM:125207", "Method of Disks, Biplane")))))
     mv = container(FINDINGS, code(FS, ("SCT:91134007", "Mitral Valve")), container(
         GROUP, num_encoded(("LN:18038-0", "Mitral Valve E to A Ratio"), "1.33", "{ratio}", rational=(4, 3))))
     return report(ECHO, lv, mv)

@@ -72,12 +72,15 @@ def test_floating_point_and_rational_values_must_agree_with_the_numeric_value(fi
 
 def test_unity_fractions_convert_by_ucum_and_an_impossible_fraction_is_held(files):
     """PS3.16 7.2.2 / UCUM: ``1`` is unity and ``%`` is 10^-2, so FS 0.35 (1) is 35 %. LVEF 62 in ``1``
-    is 6200 % by UCUM: an ejection fraction cannot exceed 100 %, so the unit is wrong and it is held."""
+    is 6200 % by UCUM: an ejection fraction cannot exceed 100 %, so the unit is wrong and it is held; so is
+    an EF of 0.58 sent in ``%`` (0.58 %: no heart ejects under 1 %, it is a fraction under the wrong unit)."""
     r = parse_sr_file(files["value_encodings"])
     assert selected(r, "FS").value == 35.0
     (ef,) = r.by_key("LVEF", selected_only=False)
     assert not ef.selected and "outside what LVEF can be" in ef.hold
     assert "LVEF" not in {i.key for i in report_items(ReportConfig(), r.measurements, "uid")}
+    (biplane,) = r.by_key("LVEF_BIPLANE", selected_only=False)  # 0.58 in "%" is 0.58 %: a fraction, wrong unit
+    assert not biplane.selected and "outside what LVEF_BIPLANE can be" in biplane.hold
 
 
 def test_a_measurement_with_two_finding_sites_is_held(files):
