@@ -273,8 +273,10 @@ def handle_store(event: Any, state: ScpState) -> Dataset | int:
         element shorter than its length, a missing delimiter), or the request came without a data set;
       * 0xC010 Error, cannot understand: a UID is not a valid UID (read as sent: only the trailing NUL pad
         is allowed, a space is not trimmed);
-      * 0x0122 Refused, SOP class not supported (also: a self-check association, which may only C-ECHO, and the
-      archive's association, admitted only for Storage Commitment results).
+      * 0x0122 Refused, SOP class not supported;
+      * 0x0124 Refused, not authorized: a self-check association (our own AE title), which may only C-ECHO, and
+        the archive's association, admitted only for Storage Commitment results (it said 0x0122, but the SOP
+        class is supported: the association is what may not store).
     Every failure carries an Error Comment (0000,0902). Each answer is counted by the context's SOP class, its
     status and the time taken here (:mod:`dicom.stats`, GET /metrics).
     """
@@ -290,9 +292,9 @@ def handle_store(event: Any, state: ScpState) -> Dataset | int:
 def _store(event: Any, state: ScpState) -> Dataset | int:
     request = event.request
     if str(event.assoc.requestor.ae_title or "").strip() == state.ctx.config.dicom.ae_title.strip():
-        return _answer(statuses.SOP_CLASS_NOT_SUPPORTED, "own AE title: self-check associations only C-ECHO")
+        return _answer(statuses.NOT_AUTHORIZED, "own AE title: self-check associations only C-ECHO")
     if archive_only(event.assoc):
-        return _answer(statuses.SOP_CLASS_NOT_SUPPORTED, "the archive is admitted for commitment results only")
+        return _answer(statuses.NOT_AUTHORIZED, "the archive is admitted for commitment results only")
     temp = pynetdicom_adapter.received_file(request)
     if temp is None and pynetdicom_adapter.chunked_receive_on():
         # Command Data Set Type 0101H: PS3.7 9.3.1.1 requires a data set with every C-STORE-RQ

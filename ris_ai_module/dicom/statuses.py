@@ -21,6 +21,9 @@ CANNOT_UNDERSTAND = 0xC000
 INVALID_UID = 0xC010
 #: The SOP class is not one of ``dicom.sop_classes``.
 SOP_CLASS_NOT_SUPPORTED = 0x0122
+#: PS3.7 C.5 general status "Refused: Not authorized": the association may not store (our own self-check C-ECHO
+#: association, the archive's commitment-results association); the SOP class itself is supported.
+NOT_AUTHORIZED = 0x0124
 
 #: Verification (C-ECHO) success.
 ECHO_SUCCESS = SUCCESS

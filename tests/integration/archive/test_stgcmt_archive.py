@@ -270,9 +270,9 @@ def test_a_report_for_an_unknown_transaction_is_refused(tmp_path: Path, rig) -> 
         ev.TransactionUID = "1.2.3.404"
         status, _ = assoc.send_n_event_report(ev, 1, STGCMT, STGCMT_INSTANCE)
         assert int(status.Status) == 0x0115  # invalid argument value: not one of our Transaction UIDs
-        # and the archive's admission is for commitment results only: its C-STORE is refused (0x0122)
+        # and the archive's admission is for commitment results only: its C-STORE is refused
         other = make.sc(tmp_path / "other.dcm", accession="ACC1", patient_id="P1")
-        assert int(assoc.send_c_store(other).Status) == 0x0122
+        assert int(assoc.send_c_store(other).Status) == 0x0124  # Refused: Not authorized (PS3.7 C.5)
     finally:
         assoc.release()
         ae.shutdown()

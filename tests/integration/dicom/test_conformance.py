@@ -419,3 +419,24 @@ def test_a_request_without_a_mandatory_item_is_rejected_1_2_1(start_scp, item: i
         assert raw.read_pdu(sock) == (0x03, bytes([0x00, 0x01, 0x02, 0x01]))
         assert raw.closed_within(sock, 5) is not None
     assert dcmtk.echoscu(env.port).returncode == 0
+
+
+def test_a_store_on_the_self_check_association_is_not_authorized_0x0124(start_scp, tmp_path: Path) -> None:
+    """Our own AE title from this host is admitted for the health check's C-ECHO only. Its C-STORE is refused
+    0x0124 Refused: Not authorized (PS3.7 C.5): the SOP class is supported, the association may not store
+    (it said 0x0122, SOP Class not supported)."""
+    from pynetdicom import AE
+
+    env = start_scp()
+    ds = make.sc(tmp_path / "sc.dcm")
+    ae = AE(ae_title="RIS_AI")
+    ae.add_requested_context(make.SC)
+    assoc = ae.associate("127.0.0.1", env.port, ae_title="RIS_AI")
+    try:
+        assert assoc.is_established
+        status = assoc.send_c_store(ds)
+        assert status.Status == 0x0124 and "self-check" in status.ErrorComment
+    finally:
+        assoc.release()
+        ae.shutdown()
+    assert env.objects() == []
