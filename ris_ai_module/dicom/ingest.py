@@ -433,7 +433,12 @@ def pick_by_hook(conn: Connection, hooks: Hooks, row: ObjectRow, ds: Dataset) ->
 
 
 def _campus_of(ctx: Running, rc: Received, ds: Dataset) -> ObjectCampus:
-    return object_campus(ctx.config, rc.sender_ae, rc.sender_address, _text(ds.get("InstitutionName")))
+    """The object's campus; for an upload by an account of one campus, when nothing else names it, that one
+    (the link rules then look only at its exams, as for its own AI host's objects)."""
+    found = object_campus(ctx.config, rc.sender_ae, rc.sender_address, _text(ds.get("InstitutionName")))
+    if found.campus is None and not found.conflict and len(rc.campuses) == 1 and ctx.config.ris.campus_column:
+        return ObjectCampus(rc.campuses[0], f"campus {rc.campuses[0]} of the uploading account")
+    return found
 
 
 def _verdict(ctx: Running, conn: object, link: Link, row: ObjectRow, rc: Received, ds: Dataset) -> Verdict | None:

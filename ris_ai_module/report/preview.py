@@ -46,6 +46,16 @@ def _of_campuses(conn: Any, column: str, exam_key: str | None, campuses: tuple[s
     return str(optional_columns(conn, exam_key, [column]).get(column.lower()) or "").strip() in campuses
 
 
+def _upload_campus(config: Any, header: dict[str, Any], campuses: tuple[str, ...]) -> str | None:
+    """The campus the link rules keep to, as the real upload's (dicom.ingest._campus_of): the InstitutionName's
+    (``ris.campus_institutions``), else the uploading account's when it has one campus."""
+    inst = str(header.get("institution") or "").strip()
+    by_inst = config.ris.campus_institutions.get(inst) if inst else None
+    if by_inst:
+        return str(by_inst)
+    return campuses[0] if len(campuses) == 1 and config.ris.campus_column else None
+
+
 def preview_file(ctx: Services, path: Path, exam_key: str | None = None,
                  campuses: tuple[str, ...] = ()) -> dict[str, Any]:
     """The dry run of the SR at ``path``; InvalidInput for a file that is not an SR, NotFound for an exam.
@@ -75,7 +85,8 @@ def preview_file(ctx: Services, path: Path, exam_key: str | None = None,
             link_key, method = exam_key, "MANUAL"
         else:
             link = find_exam(conn, header["study_uid"], header["accession_no"], header["patient_id"],
-                             parse_da(header["study_date"]), ctx.config.ris.campus_column)
+                             parse_da(header["study_date"]), ctx.config.ris.campus_column,
+                             _upload_campus(ctx.config, header, campuses))
             link_key, method = link.exam_key, link.method
             if campuses and not _of_campuses(conn, ctx.config.ris.campus_column, link.exam_key, campuses):
                 raise NotFound(OTHER_CAMPUS)
@@ -227,7 +238,8 @@ def _header(path: Path) -> dict[str, Any]:
 
     return {"sop_instance_uid": text("SOPInstanceUID") or "", "study_uid": text("StudyInstanceUID"),
             "accession_no": text("AccessionNumber"), "patient_id": text("PatientID"),
-            "patient_name": text("PatientName"), "study_date": text("StudyDate")}
+            "patient_name": text("PatientName"), "study_date": text("StudyDate"),
+            "institution": text("InstitutionName")}
 
 
 def to_text(answer: dict[str, Any]) -> str:

@@ -252,3 +252,29 @@ def test_a_campus_auditor_reads_only_its_campus_rows(group: Group) -> None:
     assert "group-op" not in body and "west-op" not in body
     page = group.get("/audit", "east-aud")
     assert page.status_code == 200 and "west-op" not in page.text and "group-op" not in page.text
+
+
+def test_an_upload_by_an_account_of_one_campus_links_within_that_campus(group: Group) -> None:
+    """Accession numbers collide across campuses; no Study Instance UID matches. An account of every campus
+    cannot tell the exams apart (held for review, linked to none); the east account's upload is east's."""
+    with group.ctx.engine.begin() as conn:
+        conn.execute(text("UPDATE ris_exam_group SET ACCESSION_NO = 'A-COLLIDE'"))
+
+    def sr() -> bytes:
+        ds = as_patient(cases.adult_echo_full(), *PATIENT["east"])
+        ds.AccessionNumber = "A-COLLIDE"
+        ds.SOPInstanceUID = generate_uid()
+        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+        path = group.tmp / f"{ds.SOPInstanceUID}.dcm"
+        ds.save_as(path, enforce_file_format=True)
+        return path.read_bytes()
+
+    dicom = {"Content-Type": "application/dicom"}
+    held = group.post("/api/sr", "group-op", data=sr(), headers=dicom)
+    assert held.status_code == 201 and held.json()["exam_key"] is None
+    assert "campuses east, west" in held.json()["review"]["reason"]
+    dry = group.post("/api/sr?dry_run=true", "east-op", data=sr(), headers=dicom)
+    assert dry.status_code == 200 and dry.json()["exam_key"] == "east:E0001", dry.text
+    mine = group.post("/api/sr", "east-op", data=sr(), headers=dicom)
+    assert mine.status_code == 201, mine.text
+    assert (mine.json()["exam_key"], mine.json()["link_method"]) == ("east:E0001", "ACCESSION")
