@@ -36,7 +36,9 @@ from sqlalchemy import select, text
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from ris_ai_module.config.schema import DatabaseConfig  # noqa: E402
 from ris_ai_module.db import migrate, scripts  # noqa: E402
+from ris_ai_module.db.engine import make_engine  # noqa: E402
 from ris_ai_module.db.tables import name_scan  # noqa: E402
 from ris_ai_module.web import name_index  # noqa: E402
 from ris_ai_module.web.auth import token_hash  # noqa: E402
@@ -200,8 +202,10 @@ def run(kind: str, n: int, seconds: float) -> dict:
         result["fill_s"] = time.perf_counter() - t0
         print(f"{kind}: {n} exams inserted in {result['fill_s']:.0f} s", flush=True)
         t0 = time.perf_counter()
-        name_index.rescan(engine)
+        module_engine = make_engine(DatabaseConfig(url=url))  # built as the module builds it (SQLite: WAL, FULL)
+        name_index.rescan(module_engine)
         result["build_s"] = time.perf_counter() - t0
+        module_engine.dispose()
         with engine.connect() as conn:
             result["terms"] = conn.execute(text("SELECT COUNT(*) FROM rai_name_key")).scalar()
         print(f"  name index built in {result['build_s']:.0f} s ({result['terms']} terms)", flush=True)

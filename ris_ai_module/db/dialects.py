@@ -64,6 +64,11 @@ NO_LIMIT_WITH_LOCK = frozenset({"oracle", "dm"})
 #: SQL Server's row locking for a claim: update locks on the rows read, skipping rows other workers hold.
 MSSQL_CLAIM_HINT = "WITH (UPDLOCK, ROWLOCK, READPAST)"
 
+#: Dialects where the name index's first build stages its terms in a TEMP table and writes them in index order
+#: (``web/name_first_build.py``): SQLite, whose page cache of a few MB rewrote the whole term index once per
+#: 10,000-exam transaction. The server databases build by the incremental rescan.
+STAGED_FIRST_BUILD = frozenset({"sqlite"})
+
 
 def name_of(engine: Engine) -> str:
     """Short dialect name, with MariaDB reported as mysql (same SQL for our purposes)."""

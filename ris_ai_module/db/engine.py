@@ -89,6 +89,9 @@ def make_engine(cfg: DatabaseConfig) -> Engine:
 
 #: Execution option of a connection that only reads (``read_only``).
 READ_ONLY = "rai_read_only"
+#: Execution option of a connection whose transactions read the database and write only its own TEMP tables
+#: (the name index's first build stages its terms so): on SQLite a deferred BEGIN, no write lock taken.
+DEFERRED = "rai_deferred"
 
 
 def read_only(engine: Engine) -> Connection:
@@ -131,9 +134,10 @@ def _tune_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        reading = bool(conn.get_execution_options().get(READ_ONLY))
+        options = conn.get_execution_options()
+        reading = bool(options.get(READ_ONLY))
         info = conn.connection.info
         if info.get(READ_ONLY) != reading:
             conn.exec_driver_sql(f"PRAGMA query_only={int(reading)}")
             info[READ_ONLY] = reading
-        conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN" if reading or options.get(DEFERRED) else "BEGIN IMMEDIATE")

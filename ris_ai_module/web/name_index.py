@@ -32,7 +32,14 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql import ColumnElement
 
 from ris_ai_module.db.clock import utcnow
-from ris_ai_module.db.dialects import bind_value, bulk_insert, instants_differ, lock_rows
+from ris_ai_module.db.dialects import (
+    STAGED_FIRST_BUILD,
+    bind_value,
+    bulk_insert,
+    instants_differ,
+    lock_rows,
+    name_of,
+)
 from ris_ai_module.db.ris import exam_view
 from ris_ai_module.db.tables import name_index as ni
 from ris_ai_module.db.tables import name_key as nk
@@ -139,6 +146,10 @@ def rescan(engine: Engine, chunk: int = WRITE_BATCH) -> tuple[int, int]:
     with engine.begin() as conn:
         _mark(conn, started, None, None, None)
     changed = 0
+    if name_of(engine) in STAGED_FIRST_BUILD:
+        from ris_ai_module.web import name_first_build
+
+        changed += name_first_build.build(engine, chunk, rows_of, _lock)  # 0 unless empty; the diff finds the rest
     last: str | None = None
     differs = or_(ni.c.exam_key.is_(None), _differ(ni.c.patient_name, v.patient_name),
                   instants_differ(ni.c.exam_date, v.exam_date))
@@ -237,18 +248,29 @@ def _reindex(conn: Connection, rows: Sequence[Any], known: set[str]) -> None:
     if not rows:
         return
     _remove(conn, [str(r.exam_key) for r in rows if str(r.exam_key) in known])
+    ledger, terms = rows_of(conn, rows)
+    bulk_insert(conn, ni, LEDGER_COLUMNS, ledger)
+    terms.sort()  # in index order: fewer pages touched per insert
+    bulk_insert(conn, nk, TERM_COLUMNS, terms)
+
+
+LEDGER_COLUMNS = tuple(ni.c.keys())
+TERM_COLUMNS = tuple(nk.c.keys())
+
+
+def rows_of(conn: Connection, rows: Sequence[Any]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """(ledger rows, term rows), driver-ready, of exams (exam_key, patient_name, exam_date)."""
     now = bind_value(conn, ni.c.indexed_at, utcnow())
+    processor = nk.c.exam_date.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)  # once, not per exam
     terms: list[tuple[Any, ...]] = []
     ledger: list[tuple[Any, ...]] = []
     for r in rows:
         key, when = str(r.exam_key), _naive(r.exam_date)
-        bound = bind_value(conn, nk.c.exam_date, when)
+        bound = processor(when) if processor else when
         ledger.append((key, r.patient_name, bound, now))
         if r.patient_name and when is not None:  # an exam without a date cannot be ordered: the fallback finds it
-            terms.extend((t, bound, key) for t in search_terms(str(r.patient_name)))
-    bulk_insert(conn, ni, ("exam_key", "patient_name", "exam_date", "indexed_at"), ledger)
-    terms.sort()  # in index order: fewer pages touched per insert
-    bulk_insert(conn, nk, ("term", "exam_date", "exam_key"), terms)
+            terms.extend([(t, bound, key) for t in search_terms(str(r.patient_name))])
+    return ledger, terms
 
 
 def _mark(conn: Connection, started: datetime, finished: datetime | None, exams: int | None,
@@ -276,7 +298,9 @@ def make_component(ctx: Running) -> PeriodicComponent | None:
 
     def round_() -> None:
         t0 = time.monotonic()
-        queued = drain_queue(engine)
+        with engine.connect() as conn:  # before a first rescan it indexes every exam anyway (and on SQLite a
+            built = ready(conn)         # queue applied first would fill the ledger: no staged first build)
+        queued = drain_queue(engine) if built else 0
         if queued:
             log.info("name index: %d exams from the trigger queue applied", queued, extra={"action": "name_index_queue"})
         if t0 >= next_rescan[0]:
