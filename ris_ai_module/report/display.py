@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from ris_ai_module.report.item_context import context_zh
 from ris_ai_module.report.section import ReportConfig
+from ris_ai_module.sr.catalog import load_catalog
 from ris_ai_module.sr.model import Measurement
 from ris_ai_module.sr.units import convert
 
@@ -152,7 +153,7 @@ def _clean(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]", "", text)
 
 
-def _variant(context: Mapping[str, str]) -> tuple[str, str]:
+def _variant(context: Mapping[str, str], echo: bool = False) -> tuple[str, str]:
     """Key suffix and Chinese name suffix from the measurement's context: side, segment, fetus, lesion,
     follicle or anatomic identifier. Derived from the context only, so the same value has the same key in
     every SR of the exam (issue 8 item 12), whatever else the SR contains."""
@@ -167,6 +168,10 @@ def _variant(context: Mapping[str, str]) -> tuple[str, str]:
     if fetus:
         suffix, name = f"{suffix}_F{_clean(fetus)}", f"{name}（胎儿{fetus}）"
     for role, label in (("lesion", "病灶"), ("identifier", "编号"), ("anatomic_id", "")):
+        if role == "lesion" and echo:
+            # A TID 1500 Tracking Identifier on a cardiac measurement ("LV") names the tracked structure,
+            # not a lesion: "左室射血分数（病灶LV）" would be wrong words in the report.
+            continue
         ident = (context.get(role) or "").strip()
         if ident:
             suffix, name = f"{suffix}_{_clean(ident)}", f"{name}（{label}{ident}）"
@@ -200,7 +205,8 @@ def report_items(cfg: ReportConfig, measurements: Iterable[Measurement], source_
     keyed: list[tuple[Measurement, str, str]] = []
     count: dict[str, int] = {}
     for m in chosen:
-        suffix, name_suffix = _variant(m.context)
+        info = load_catalog().keys.get(str(m.key))
+        suffix, name_suffix = _variant(m.context, echo=info is not None and info.domain == "echo")
         key = str(m.key) + suffix
         keyed.append((m, key, name_suffix))
         count[key] = count.get(key, 0) + 1

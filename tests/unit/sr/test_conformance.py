@@ -116,3 +116,18 @@ def test_a_held_mean_is_not_replaced_by_a_replicate():
     ds = document(ECHO, [container(FINDINGS, LV, num(LVIDD, 4.6, "cm"), num(LVIDD, 4.8, "cm"), mean)])
     r = parse_sr_dataset(ds)
     assert not r.by_key("LVIDd") and any("Mean value is held" in w for w in r.warnings)
+
+
+def test_a_tid_1500_tracking_identifier_on_an_echo_value_is_not_a_lesion():
+    """TID 1500/1501 (AI vendors): a Measurement Group's Tracking Identifier (112039) names what is tracked.
+    On a cardiac value ("LV") it is no lesion: the report row is LVEF_BIPLANE 58 %, not "（病灶LV）"."""
+    from ris_ai_module.report.display import report_items
+    from ris_ai_module.report.section import ReportConfig
+
+    method = code(c("SCT:370129005", "Measurement Method"), c("DCM:125207", "Method of Disks, Biplane"))
+    group = container(c("DCM:125007", "Measurement Group"), text(c("DCM:112039", "Tracking Identifier"), "LV"),
+                      LV, num(c("LN:18043-0", "Left Ventricular Ejection Fraction"), 58, "%", method))
+    ds = document(c("DCM:126000", "Imaging Measurement Report"),
+                  [container(c("DCM:126010", "Imaging Measurements"), group)], template="1500")
+    items = report_items(ReportConfig(), parse_sr_dataset(ds).measurements, "uid")
+    assert [(i.key, i.name_zh, i.display) for i in items] == [("LVEF_BIPLANE", "左室射血分数(双平面Simpson法)", "58%")]
