@@ -57,7 +57,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("reports", help="report write state per exam; --pending: not yet writable / 报告写入状态")
     p.add_argument("--pending", action="store_true", help="only reports waiting to become writable (e.g. signed)")
-    p.add_argument("--state", choices=["APPLIED", "PENDING", "HELD", "FAILED"], help="only this state")
+    p.add_argument("--state", choices=["APPLIED", "PENDING", "HELD", "FAILED", "IMAGES"],
+                   help="only this state (IMAGES: image rows written, no SR applied yet)")
     p.add_argument("--exam", metavar="EXAM_KEY", help="only this exam")
     p.add_argument("--limit", type=int, default=100)
     p.add_argument("--json", action="store_true", help="JSON instead of a table")

@@ -415,3 +415,5 @@ jpeg_folder = "{(tmp_path / 'jpeg').as_posix()}"
     assert main(["--config", str(cfg), "apply", "E7101"]) == 0
     assert "E7101: IMAGES (1 image row written" in capsys.readouterr().out
     assert [r["sop_instance_uid"] for r in _rows(engine)] == [page.SOPInstanceUID]
+    assert main(["--config", str(cfg), "reports", "--state", "IMAGES"]) == 0
+    assert "E7101" in capsys.readouterr().out
