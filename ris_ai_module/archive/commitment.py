@@ -33,6 +33,7 @@ from sqlalchemy.engine import Engine
 from ris_ai_module.db.clock import utcnow
 from ris_ai_module.dicom import index
 from ris_ai_module.dicom import stgcmt as sc
+from ris_ai_module.dicom.release import release
 from ris_ai_module.dicom.stgcmt import committed_clause, is_committed  # noqa: F401  (retention's entry points)
 from ris_ai_module.dicom.stgcmt_scp import associate, commitment_ae, new_transaction_uid
 from ris_ai_module.tasks import queue
@@ -223,8 +224,7 @@ class StgcmtRequestHandler:
             return out(True, "0x0000", "reported on the association" if reported.is_set()
                        else "reported on a new association" if self._answered(uid) else "no report on the association")
         finally:
-            if assoc.is_established:
-                assoc.release()
+            release(assoc)
             ae.shutdown()
 
     def _answered(self, uid: str) -> bool:

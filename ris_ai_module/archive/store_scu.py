@@ -14,6 +14,7 @@ from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pynetdicom import AE, evt
 
 from ris_ai_module.dicom import pynetdicom_adapter
+from ris_ai_module.dicom.release import release
 
 #: Uncompressed transfer syntaxes an uncompressed object may be re-encoded into (pynetdicom does that).
 UNCOMPRESSED = (ExplicitVRLittleEndian, ImplicitVRLittleEndian)
@@ -92,8 +93,7 @@ def send_file(path: Path, sop_class: str, transfer_syntax: str | None, *, host: 
         comment = str(status.get("ErrorComment", "") or "")
         return result(ok, retry, f"0x{code:04X}", words + (f": {comment}" if comment else ""), code)
     finally:
-        if assoc.is_established:
-            assoc.release()
+        release(assoc)
         ae.shutdown()
 
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pynetdicom import AE, evt
 from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 
+from ris_ai_module.dicom.release import release
+
 log = logging.getLogger(__name__)
 
 
@@ -79,8 +81,7 @@ def echo(
             return EchoResult(False, None, f"timeout: no association answer from {host}:{port} within {timeout:g}s")
         return EchoResult(False, None, f"connection to {host}:{port} closed before an association answer")
     finally:
-        if assoc.is_established:
-            assoc.release()
+        release(assoc)
         ae.shutdown()
 
 

@@ -33,6 +33,7 @@ from sqlalchemy.engine import Engine
 from ris_ai_module.db.clock import utcnow
 from ris_ai_module.dicom import index
 from ris_ai_module.dicom import stgcmt as sc
+from ris_ai_module.dicom.release import release
 from ris_ai_module.dicom.section import DicomConfig, DicomPeerConfig
 from ris_ai_module.dicom.storage import StorageArea
 from ris_ai_module.tasks import queue
@@ -381,8 +382,7 @@ def send_report(peer: DicomPeerConfig, cfg: DicomConfig, uid: str, event_type: i
         return out(code == 0x0000 or (code & 0xF000) == 0xB000, f"0x{code:04X}",
                    str(status.get("ErrorComment", "") or ""))
     finally:
-        if assoc.is_established:
-            assoc.release()
+        release(assoc)
         ae.shutdown()
 
 

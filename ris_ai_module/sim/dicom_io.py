@@ -12,6 +12,8 @@ from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pynetdicom import AE, evt
 from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 
+from ris_ai_module.dicom.release import release
+
 Log = Callable[[str], None]
 
 
@@ -75,8 +77,7 @@ def send_objects(objects: Sequence[Dataset], host: str, port: int, called_aet: s
                     if not ok and (code is None or not (0xA900 <= code <= 0xA9FF or 0xC000 <= code <= 0xCFFF)):
                         retry.append(ds)
             finally:
-                if assoc.is_established:
-                    assoc.release()
+                release(assoc)
         else:
             reason = reason if assoc is None else _assoc_reason(assoc, host, port)
             for ds in pending:
