@@ -19,9 +19,15 @@ class AuditConfig:
     retention: Duration = Duration(MIN_RETENTION_DAYS * 86400)
     #: Reads are written in batches: a row is in the database at most this long after the request.
     flush_interval: Duration = Duration(0.5)
+    #: RAI_ASSOC_REJECT (associations the SCP turned away, 等保 audit too): rows older than this are purged by the
+    #: housekeeping leader, so a flood of wrong-AE associations cannot grow the table without limit.
+    reject_retention: Duration = Duration(MIN_RETENTION_DAYS * 86400)
 
     def validate(self) -> None:
         if self.retention < MIN_RETENTION_DAYS * 86400:
             raise ConfigError("audit.retention", f"expected at least {MIN_RETENTION_DAYS}d (the law asks for six months)")
+        if self.reject_retention < MIN_RETENTION_DAYS * 86400:
+            raise ConfigError("audit.reject_retention",
+                              f"expected at least {MIN_RETENTION_DAYS}d (the law asks for six months)")
         if not 0.05 <= self.flush_interval <= 1.0:
             raise ConfigError("audit.flush_interval", "expected between 50ms and 1s (audit rows are durable within a second)")

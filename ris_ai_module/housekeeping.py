@@ -2,7 +2,7 @@
 
 Storage retention (``storage.keep_for`` > 0: delete the files of done objects, ``storage.purge_batch`` per
 ``storage.purge_interval``), the audit trail's purge by age (``audit.retention``) and the Storage Commitment
-records kept as long. These used to ride the health scheduler, so a hospital that set ``health.enabled = false``
+records kept as long, and the refused associations (RAI_ASSOC_REJECT, ``audit.reject_retention``). These used to ride the health scheduler, so a hospital that set ``health.enabled = false``
 filled its disk (and kept audit rows past their time). Now they have their own component and their own leader
 lease (RAI_LEASE ``housekeeping``): of several instances on one database exactly one runs them, and an instance
 without health checks never takes the health scheduler's lease (which would stop the checks of the others).
@@ -22,7 +22,7 @@ from typing import Any
 
 from ris_ai_module import audit
 from ris_ai_module.db.clock import utcnow
-from ris_ai_module.dicom import stgcmt_purge
+from ris_ai_module.dicom import reject_purge, stgcmt_purge
 from ris_ai_module.health.lease import Lease
 from ris_ai_module.services import Running
 
@@ -77,6 +77,7 @@ class Housekeeping:
             *((("storage.retention", float(storage.purge_interval), self.retention),) if retention_on(self.ctx.config)
               else ()),
             ("audit.purge", AUDIT_PURGE_INTERVAL, self.purge_audit),
+            ("assoc_reject.purge", AUDIT_PURGE_INTERVAL, self.purge_rejections),
         ]
 
     def retention(self) -> int:
@@ -95,6 +96,12 @@ class Housekeeping:
         with self.ctx.engine.begin() as conn:
             n += stgcmt_purge.purge(conn, utcnow() - keep)
         return n
+
+    def purge_rejections(self) -> int:
+        """RAI_ASSOC_REJECT rows past ``audit.reject_retention`` (a flood of refused associations is bounded)."""
+        keep = timedelta(seconds=float(self.ctx.config.audit.reject_retention))
+        with self.ctx.engine.begin() as conn:
+            return reject_purge.purge(conn, utcnow() - keep)
 
     def tick(self) -> list[str]:
         """Renew the lease; on the leader, run the jobs that are due. Returns the ids of the jobs run."""

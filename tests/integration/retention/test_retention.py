@@ -169,7 +169,7 @@ def test_retention_runs_with_health_checks_off_on_one_leader(tmp_path: Path, any
                      .values(received_at=utcnow() - LATER))
     a, b = Housekeeping(node_a), Housekeeping(node_b)
     try:
-        assert a.tick() == ["storage.retention", "audit.purge"]
+        assert a.tick() == ["storage.retention", "audit.purge", "assoc_reject.purge"]
         assert b.tick() == [], "node-b is not the leader: it runs nothing"
         row = _row(ctx, sc.sop_instance_uid)
         assert row.purged_at is not None and not area.path_of(row.file_path).exists()
@@ -182,3 +182,32 @@ def test_retention_runs_with_health_checks_off_on_one_leader(tmp_path: Path, any
     assert "storage.retention" not in {job_id for job_id, _i, _f in Housekeeping(
         AppContext(config=off, engine=any_db)).jobs()}
     assert "storage retention: off" in retention_summary(off)
+
+
+def test_refused_associations_are_purged_after_reject_retention(tmp_path: Path, any_db: Engine) -> None:
+    """RAI_ASSOC_REJECT does not grow without limit: the housekeeping leader deletes rejections older than
+    audit.reject_retention (here 180 days, the legal minimum) and keeps the younger ones."""
+    from ris_ai_module.db.tables import assoc_reject
+    from ris_ai_module.housekeeping import Housekeeping
+
+    raw = {"database": {"url": any_db.url.render_as_string(hide_password=False)}, "worker": {"enabled": False},
+           "health": {"enabled": False}, "dicom": {"enabled": False}, "http": {"enabled": False},
+           "audit": {"reject_retention": "180d"}}
+    ctx = AppContext(config=config_from_dict(raw), engine=any_db, owner="node-a")
+    now = utcnow()
+    ages = {"OLD1": 400, "OLD2": 181, "NEW1": 179, "NEW2": 0}
+    with any_db.begin() as conn:
+        for ae, days in ages.items():
+            conn.execute(insert(assoc_reject).values(rejected_at=now - timedelta(days=days), address="127.0.0.1",
+                                                     calling_ae=ae, called_ae="RAI_SCP", reason="calling AE not allowed"))
+    hk = Housekeeping(ctx)
+    try:
+        assert "assoc_reject.purge" in hk.tick()
+    finally:
+        hk.lease.release()
+    with any_db.connect() as conn:
+        left = sorted(r[0] for r in conn.execute(select(assoc_reject.c.calling_ae)))
+    assert left == ["NEW1", "NEW2"]
+    with pytest.raises(Exception, match="audit.reject_retention"):
+        config_from_dict({"database": {"url": "sqlite://"}, "worker": {"enabled": False},
+                          "audit": {"reject_retention": "30d"}})
