@@ -65,7 +65,7 @@ class LoginFailures:
     def locked_now(self, now: datetime | None = None) -> dict[str, int]:
         """Every locked key (``account:NAME``, ``address:IP``) with its seconds left, for the security administrator."""
         now = now or utcnow()
-        with self.engine.connect() as conn:
+        with read_only(self.engine) as conn:
             rows = conn.execute(select(lf.c.fail_key, lf.c.locked_until).where(lf.c.locked_until > now)).all()
         return {r.fail_key: max(0, int((r.locked_until.replace(tzinfo=None) - now.replace(tzinfo=None))
                                        .total_seconds())) for r in rows}

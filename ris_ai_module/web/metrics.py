@@ -22,6 +22,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.engine import Engine
 
 from ris_ai_module.db.clock import utcnow
+from ris_ai_module.db.engine import read_only
 from ris_ai_module.db.tables import (
     assoc_reject,
     context_reject_stat,
@@ -55,7 +56,7 @@ class ModuleCollector:
         return []  # no describe-time query: collect() runs only on a scrape
 
     def collect(self) -> Iterator[Metric]:
-        with self.engine.connect() as conn:
+        with read_only(self.engine) as conn:  # a scrape: not behind the write lock
             tasks = GaugeMetricFamily("rai_tasks", "Tasks in RAI_TASK by kind and status", labels=["kind", "status"])
             for kind, status, n in conn.execute(select(task.c.kind, task.c.status, func.count())
                                                 .group_by(task.c.kind, task.c.status)):

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import bottle
 
 from ris_ai_module.db.clock import display_zone, shown, utcnow
+from ris_ai_module.db.engine import read_only
 from ris_ai_module.web import params
 from ris_ai_module.web.audit_export import export_csv, read_rows
 from ris_ai_module.web.campus_scope import campus_actors
@@ -38,7 +39,7 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
         since, until, *_ = period()
         q = bottle.request.query
         limit = params.integer(q.get("limit"), "limit", 500, 1, 10_000)
-        with web.ctx.engine.connect() as conn:
+        with read_only(web.ctx.engine) as conn:
             rows = read_rows(conn, since, until, limit, params.text(q.get("actor"), "actor", 100),
                              params.text(q.get("action"), "action", 40), actors=campus_actors(web.ctx.config, user))
         web.audit(user.name, "audit_read", f"{q.get('from') or '-'}..{q.get('to') or '-'}", f"rows={len(rows)}")
@@ -48,7 +49,7 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
     def audit_export() -> str:
         user = web.user("auditadmin")
         since, until, since_text, until_text = period()
-        with web.ctx.engine.connect() as conn:
+        with read_only(web.ctx.engine) as conn:
             rows = read_rows(conn, since, until, actors=campus_actors(web.ctx.config, user))
         exported_at = utcnow().replace(tzinfo=None).isoformat(timespec="seconds")
         text, head, count = export_csv(rows, since_text, until_text, exported_at)
@@ -64,7 +65,7 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
     def audit_page() -> str:
         user = web.user("auditadmin")
         since, until, since_text, until_text = period()
-        with web.ctx.engine.connect() as conn:
+        with read_only(web.ctx.engine) as conn:
             rows = read_rows(conn, since, until, 500, actors=campus_actors(web.ctx.config, user))
         web.audit(user.name, "audit_read", f"{since_text or '-'}..{until_text or '-'}", f"page rows={len(rows)}")
         bottle.response.content_type = "text/html; charset=utf-8"

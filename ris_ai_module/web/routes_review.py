@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import bottle
 
+from ris_ai_module.db.engine import read_only
 from ris_ai_module.dicom import index
 from ris_ai_module.dicom.review import decide_link, refuse_audit
 from ris_ai_module.errors import InvalidInput, NotFound
@@ -24,7 +25,7 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
     def waiting() -> dict[str, Any]:
         user = web.user()
         limit = params.integer(bottle.request.query.get("limit"), "limit", 100, 1, 1000)
-        with web.ctx.engine.connect() as conn:  # a limited account: objects whose found exam is of its campuses
+        with read_only(web.ctx.engine) as conn:  # a limited account: objects whose found exam is of its campuses
             rows = index.list_objects(conn, review=True, limit=limit, only_exams=visible_exams(web.ctx.config, user))
         return {"objects": [{
             "sop_instance_uid": r.sop_instance_uid, "sop_class_uid": r.sop_class_uid, "sr": index.is_sr(r.sop_class_uid),
@@ -41,7 +42,7 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
         user = web.user()
         q = bottle.request.query
         since = params.day(q.get("since"), "since")
-        with web.ctx.engine.connect() as conn:
+        with read_only(web.ctx.engine) as conn:
             found = unmapped_concepts(conn, since=since, limit=params.integer(q.get("limit"), "limit", 100, 1, 1000),
                                       only_exams=visible_exams(web.ctx.config, user))
         return {"concepts": [u.to_dict() for u in found]}
@@ -57,7 +58,7 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
         user = web.user()
         days = params.integer(bottle.request.query.get("days"), "days", 7, 1, 366)
         now = utcnow()
-        with web.ctx.engine.connect() as conn:  # a limited account: its campuses' exams only
+        with read_only(web.ctx.engine) as conn:  # a limited account: its campuses' exams only
             return statistics(conn, now - timedelta(days=days), now + timedelta(seconds=1),
                               float(web.ctx.config.review.result_within), now=now,
                               only_exams=visible_exams(web.ctx.config, user))
@@ -98,7 +99,7 @@ def _own_campus_link(web: WebContext, user: Any, source: str, sop_uid: str, exam
 
     if not limited(web.ctx.config, user):
         return
-    with web.ctx.engine.connect() as conn:
+    with read_only(web.ctx.engine) as conn:
         obj = index.get_object(conn, sop_uid)
         if obj is None:
             return  # decide_link answers "not found" (one wording for both)

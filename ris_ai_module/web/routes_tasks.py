@@ -10,6 +10,7 @@ import bottle
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from ris_ai_module.db.engine import read_only
 from ris_ai_module.db.ris import get_exam
 from ris_ai_module.db.tables import task
 from ris_ai_module.dicom.stgcmt import commitment_counts
@@ -57,7 +58,7 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
         status = params.text(q.get("status"), "status", 16)
         if status and status not in {s.value for s in TaskStatus}:
             raise HttpError(400, f"unknown status {status!r}", "status")
-        with web.ctx.engine.connect() as conn:
+        with read_only(web.ctx.engine) as conn:
             rows = queue.list_tasks(conn, status=status, kind=params.text(q.get("kind"), "kind", 20),
                                     exam_key=params.text(q.get("exam_key"), "exam_key"),
                                     limit=params.integer(q.get("limit"), "limit", 100, 1, 1000),
@@ -89,7 +90,7 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
         answer: dict[str, Any] = {"instance": web.ctx.owner, "storage_free_bytes": free,
                                   "storage": StorageArea.from_config(web.ctx.config.storage).space().as_dict()}
         try:
-            with web.ctx.engine.connect() as conn:
+            with read_only(web.ctx.engine) as conn:
                 cfg = web.ctx.config  # DOWN only after alerts.fail_threshold; removed targets are not current
                 checks = current_checks(conn, cfg.alerts.fail_threshold, configured_targets(cfg))
                 answer["retention"] = retention_statistics(conn, float(cfg.storage.keep_for))
@@ -133,7 +134,7 @@ def _own_campus(web: WebContext, user: Any, exam_key: str | None) -> None:
 
     key = params.text(exam_key, "exam_key")
     if key:
-        with web.ctx.engine.connect() as conn:
+        with read_only(web.ctx.engine) as conn:
             if not may_see(conn, web.ctx.config, user, key):
                 raise NotFound(f"exam {key} is not in RAI_V_EXAM")
 
@@ -162,7 +163,7 @@ def _receive(web: WebContext, actor: str, preview: bool = False, campuses: tuple
         raise HttpError(413, f"{length} bytes is more than http.max_upload ({limit} bytes)", "Content-Length")
     exam_key = params.text(request.query.getunicode("exam_key"), "exam_key")
     if exam_key:
-        with web.ctx.engine.connect() as conn:
+        with read_only(web.ctx.engine) as conn:
             if get_exam(conn, exam_key) is None:
                 raise NotFound(f"exam {exam_key} is not in RAI_V_EXAM")
     try:

@@ -20,6 +20,7 @@ from spyne import Application, ByteArray, ComplexModel, Fault, Integer, ServiceB
 from spyne.protocol.soap import Soap11
 from spyne.server.wsgi import WsgiApplication
 
+from ris_ai_module.db.engine import read_only
 from ris_ai_module.errors import InvalidInput, NotFound
 from ris_ai_module.web import params
 from ris_ai_module.web.campus_scope import may_see, upload_campuses
@@ -182,7 +183,7 @@ def _result(web: WebContext, user: Any, exam_key: str | None) -> ExamResult:
     from ris_ai_module.results.resultset import read_result_set
 
     key = _key(exam_key)
-    with web.ctx.engine.connect() as conn:
+    with read_only(web.ctx.engine) as conn:
         if get_exam(conn, key) is None or not may_see(conn, web.ctx.config, user, key):
             web.audit_read(user.name, "exam_view", key, "SOAP: not found")  # type: ignore[attr-defined]
             raise NotFound(f"exam {key} is not in RAI_V_EXAM")
@@ -203,7 +204,7 @@ def _push_status(web: WebContext, user: Any, exam_key: str | None) -> PushStatus
     from ris_ai_module.tasks.model import TaskKind
 
     key = _key(exam_key)
-    with web.ctx.engine.connect() as conn:
+    with read_only(web.ctx.engine) as conn:
         if get_exam(conn, key) is None or not may_see(conn, web.ctx.config, user, key):
             raise NotFound(f"exam {key} is not in RAI_V_EXAM")
         rows = conn.execute(select(task).where(task.c.exam_key == key, task.c.kind == TaskKind.EXAM_PUSH.value)
@@ -232,7 +233,7 @@ def _upload(web: WebContext, content: Any, exam_key: str | None) -> UploadResult
     key = params.text(exam_key, "exam_key") or None
     with web.audited(user.name, "sr_upload", None) as entry:
         if key:
-            with web.ctx.engine.connect() as conn:
+            with read_only(web.ctx.engine) as conn:
                 if get_exam(conn, key) is None or not may_see(conn, web.ctx.config, user, key):
                     raise NotFound(f"exam {key} is not in RAI_V_EXAM")
         area, temp = stage_sr(web.ctx.config, io.BytesIO(data), len(data), "content")

@@ -175,3 +175,52 @@ def test_a_read_only_connection_cannot_write_and_hands_back_a_writable_one(kind:
                 assert conn.execute(text("SELECT COUNT(*) FROM t")).scalar() == 2
         finally:
             engine.dispose()
+
+
+def test_status_metrics_and_task_list_are_answered_while_the_database_is_written(any_db: Engine,
+                                                                                 tmp_path: Path) -> None:
+    """The monitoring tool's scrapes (``/api/status``, ``/metrics``) and the task list are reads: on SQLite they
+    used to take the one write lock and waited for any writer (a long rescan chunk, an SR apply), so a scrape
+    timed out exactly when the module was busiest. Answered from the committed state while a write is held."""
+    import requests
+
+    _fill(any_db)
+    api = start_api(any_db, tmp_path, threads=8)
+    engine = api.ctx.engine
+    headers = {"Authorization": f"Bearer {MONITOR_TOKEN}"}
+    try:
+        name_index.rescan(engine)
+        holding, release = threading.Event(), threading.Event()
+
+        def writer() -> None:
+            with engine.begin() as conn:  # any writer: the name index's lock row, held open
+                name_index._lock(conn)
+                holding.set()
+                release.wait(HOLD)
+
+        thread = threading.Thread(target=writer)
+        thread.start()
+        assert holding.wait(30), "the writer did not get its transaction"
+        answers: dict[str, tuple[int, float, str]] = {}
+
+        def reader(path: str) -> None:
+            t0 = time.monotonic()
+            resp = requests.get(api.base + path, headers=headers, timeout=60)
+            answers[path] = (resp.status_code, time.monotonic() - t0, resp.text[:2000])
+
+        paths = ("/api/status", "/metrics", "/api/tasks")
+        readers = [threading.Thread(target=reader, args=(p,)) for p in paths]
+        for r in readers:
+            r.start()
+        for r in readers:
+            r.join(60)
+        release.set()
+        thread.join(30)
+        assert {p: a[0] for p, a in answers.items()} == {p: 200 for p in paths}, answers
+        slowest = max(a[1] for a in answers.values())
+        assert slowest < HOLD / 2, f"a read waited {slowest:.1f} s for the writer (held {HOLD} s): {answers}"
+        assert "rai_tasks" in answers["/metrics"][2]
+        assert '"queue"' in answers["/api/status"][2]
+    finally:
+        api.server.stop()
+        engine.dispose()
