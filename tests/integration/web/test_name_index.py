@@ -114,22 +114,82 @@ def test_the_trigger_queues_a_rename_an_insert_and_a_delete(any_db: Engine) -> N
     assert name_index.rescan(any_db) == (6, 0), "the queue left nothing for the rescan"
 
 
-def test_a_deleted_exam_is_neither_paged_nor_counted_before_any_rebuild(any_db: Engine) -> None:
+def test_a_deleted_exam_is_neither_paged_nor_counted_while_the_trigger_queue_holds_it(any_db: Engine) -> None:
+    """With the name trigger, deleting an exam queues it in the RIS's own transaction: before the module applies
+    the queue, the exam is neither shown nor counted (the total is the index less the queued exams gone)."""
     _fill(any_db)
     name_index.rescan(any_db)
     with any_db.begin() as conn:
         conn.execute(text("DELETE FROM rai_name_queue"))
         conn.execute(text("DELETE FROM ris_exam WHERE EXAM_ID IN ('N1', 'N3')"))
-        conn.execute(text("DELETE FROM rai_name_queue"))  # as if the trigger were not installed
+        queued = conn.execute(text("SELECT EXAM_KEY FROM rai_name_queue ORDER BY EXAM_KEY")).scalars().all()
+    assert queued == ["N1", "N3"], "the delete trigger queued both"
     assert _find(any_db, "张") == (["N2"], 1)
-    assert _find(any_db, "zx") == (["N2"], 1)
+    assert _find(any_db, "zx") == (["N2"], 1), "pinyin: 张小凡 only (曾小贤 deleted)"
     assert _find(any_db, "z") == (["N2"], 1)
     assert _find(any_db, "x", limit=1, offset=0) == (["N2"], 2), "小 of N2 and 新 of N6; N3 not counted"
+    assert _find(any_db, "x", limit=1, offset=1) == (["N6"], 2)
     with any_db.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM rai_name_index")).scalar() == 6, "terms still there"
+    assert name_index.drain_queue(any_db) == 2
+    assert _find(any_db, "张") == (["N2"], 1)
+    assert _find(any_db, "x") == (["N2", "N6"], 2)
+
+
+def test_polling_mode_a_deleted_exam_is_never_paged_and_counted_until_the_rescan(any_db: Engine) -> None:
+    """Without the trigger nothing tells the module of a delete until the rescan (as with a rename): the exam is
+    never shown (every paged hit is confirmed in RAI_V_EXAM), but the total counts it until the rescan drops it."""
+    _fill(any_db)
+    name_index.rescan(any_db)
+    with any_db.begin() as conn:
+        conn.execute(text("DELETE FROM ris_exam WHERE EXAM_ID IN ('N1', 'N3')"))
+        conn.execute(text("DELETE FROM rai_name_queue"))  # as if the trigger were not installed
+    assert _find(any_db, "张") == (["N2"], 2), "shown: N2 only; counted: N1 too, until the rescan"
+    assert _find(any_db, "zx") == (["N2"], 2)
+    assert _find(any_db, "x", limit=1, offset=0) == (["N2"], 3)
     assert name_index.rescan(any_db) == (4, 2), "the rescan drops the two deleted exams"
+    assert _find(any_db, "张") == (["N2"], 1)
+    assert _find(any_db, "zx") == (["N2"], 1)
+    assert _find(any_db, "x") == (["N2", "N6"], 2)
     with any_db.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM rai_name_key WHERE exam_key IN ('N1', 'N3')")).scalar() == 0
+
+
+def test_with_a_queue_backlog_every_hit_is_checked_against_the_view(any_db: Engine) -> None:
+    """More exams queued than one round applies (a mass update in the RIS): the total is counted hit by hit
+    against RAI_V_EXAM instead of trusting the index, so a deleted exam is not counted either."""
+    _fill(any_db)
+    name_index.rescan(any_db)
+    with any_db.begin() as conn:
+        conn.execute(text("DELETE FROM ris_exam WHERE EXAM_ID IN ('N1', 'N3')"))
+        conn.execute(text("DELETE FROM rai_name_queue"))
+        conn.execute(text("INSERT INTO rai_name_queue (exam_key, queued_at) VALUES (:k, :t)"),
+                     [{"k": f"OTHER{i:05d}", "t": datetime(2026, 12, 1)} for i in range(name_index.CHUNK + 1)])
+    assert _find(any_db, "张") == (["N2"], 1)
+    assert _find(any_db, "zx") == (["N2"], 1)
+    assert _find(any_db, "x") == (["N2", "N6"], 2)
+
+
+def test_a_page_is_filled_past_hits_no_longer_in_the_view(any_db: Engine) -> None:
+    """The newest 130 of 140 exams of 王 are deleted (no trigger): the page reads further into the index until it
+    has its exams, newest first, and the next page continues where it stopped."""
+    base = datetime(2026, 1, 1, 8)
+    with any_db.begin() as conn:
+        conn.execute(text("INSERT INTO ris_exam (EXAM_ID, PATIENT_ID, PATIENT_NAME, SEX, ACCESSION_NO, EXAM_DATE,"
+                          " EXAM_STATUS, MODALITY) VALUES (:i, 'P9', :n, 'F', :a, :d, 'REGISTERED', 'US')"),
+                     [{"i": f"W{i:03d}", "n": "王" + "伟芳娜"[i % 3], "a": f"AW{i:03d}", "d": base.replace(hour=8) +
+                       (datetime(2026, 1, 2) - datetime(2026, 1, 1)) * i} for i in range(140)])
+    name_index.rescan(any_db)
+    with any_db.begin() as conn:
+        conn.execute(text("DELETE FROM ris_exam WHERE EXAM_ID >= 'W010'"))
+        conn.execute(text("DELETE FROM rai_name_queue"))
+    newest = [f"W{i:03d}" for i in range(9, -1, -1)]
+    assert _find(any_db, "王", limit=4) == (newest[:4], 140), "counted until the rescan, never shown"
+    assert _find(any_db, "王", limit=4, offset=4)[0] == newest[4:8]
+    assert _find(any_db, "wang", limit=4, offset=8)[0] == newest[8:]
+    assert _find(any_db, "w", limit=50)[0] == newest
+    name_index.rescan(any_db)
+    assert _find(any_db, "王", limit=4) == (newest[:4], 10)
 
 
 def test_the_rescan_finds_a_changed_exam_date(any_db: Engine) -> None:
