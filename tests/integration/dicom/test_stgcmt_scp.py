@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import queue
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -107,6 +108,18 @@ def _ask(assoc: Any, uid: str, refs: list[Dataset]) -> int:
     return int(status.Status)
 
 
+def _reported(ctx: Any, uid: str, within: float = 10.0) -> None:
+    """Wait (bounded) until the SCP has the SCU's N-EVENT-REPORT response: the test's handler queues the report
+    before pynetdicom sends its response, and a release sent in between leaves the commitment unconfirmed
+    (PENDING, as it must: no response, no confirmation)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        with ctx.engine.connect() as conn:
+            if conn.execute(select(stgcmt.c.state).where(stgcmt.c.transaction_uid == uid)).scalar() == "REPORTED":
+                return
+        time.sleep(0.05)
+
+
 def _uids(seq: Any) -> list[tuple[str, str]]:
     return [(str(i.ReferencedSOPClassUID), str(i.ReferencedSOPInstanceUID)) for i in (seq or [])]
 
@@ -120,6 +133,7 @@ def test_all_present_event_1_on_the_same_association(tmp_path: Path, rig) -> Non
         assert int(assoc.send_c_store(sc).Status) == 0x0000
         assert _ask(assoc, "1.2.3.4.1", [_ref(SC_CLASS, sc.SOPInstanceUID)]) == 0x0000
         event_type, info = reports.get(timeout=10)
+        _reported(ctx, "1.2.3.4.1")
     finally:
         assoc.release()
         ae.shutdown()
@@ -143,6 +157,7 @@ def test_one_missing_one_of_another_class_event_2_with_failure_reasons(tmp_path:
         refs = [_ref(SC_CLASS, sc.SOPInstanceUID), _ref(SC_CLASS, "1.2.3.999"), _ref(SR_CLASS, sc.SOPInstanceUID)]
         assert _ask(assoc, "1.2.3.4.2", refs) == 0x0000
         event_type, info = reports.get(timeout=10)
+        _reported(ctx, "1.2.3.4.2")
     finally:
         assoc.release()
         ae.shutdown()
