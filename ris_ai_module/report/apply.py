@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from ris_ai_module.db.clock import utcnow
-from ris_ai_module.db.tables import dicom_object, measurement
+from ris_ai_module.db.tables import dicom_object, measurement, report_state
 from ris_ai_module.errors import ConfigError, InvalidInput, NotFound
 from ris_ai_module.report import sr_sources, supersede, writer
 from ris_ai_module.report.current import NEEDS_REVIEW, queue_deliveries
@@ -183,6 +183,23 @@ def exam_srs(conn: Connection, exam_key: str) -> list[Any]:
                              .order_by(o.c.received_at, o.c.sop_instance_uid)))
 
 
+def _nothing_to_write(conn: Connection, exam_key: str) -> str | None:
+    """Why an exam without any SR gets nothing written, or None when its report holds values of the module (an
+    SR that left the exam: the apply removes them). Without this, ``reapply --exam`` or an SR moved to another
+    exam before anything was written created an empty report row in the RIS, the state APPLIED with 0 values,
+    and a delivery of an empty result. A state left by an SR no longer linked here (HELD, FAILED, PENDING) is
+    cleared: the exam has no result of the module to describe. APPLIED with no value stays: it is the version
+    that withdrew the values of an SR that left, and its deliveries may still be due."""
+    state = writer.get_state(conn, exam_key)
+    if any(writer.previous_keys(state).values()):
+        return None
+    detail = "no SR linked to this exam and no value of the module in its report: nothing written"
+    if state is not None and state.get("state") != writer.APPLIED:
+        conn.execute(delete(report_state).where(report_state.c.exam_key == exam_key))
+        detail += f"; the state {state.get('state')} left by SR {state.get('sop_instance_uid') or '-'} is cleared"
+    return detail
+
+
 def apply_exam(ctx: Services, exam_key: str, trigger: str | None = None, first: ReadSR | None = None) -> tuple[str, str]:
     """Write the exam's current values (all its SRs) into its report in one transaction.
 
@@ -200,6 +217,10 @@ def apply_exam(ctx: Services, exam_key: str, trigger: str | None = None, first: 
         with ctx.engine.begin() as conn:
             exists, status = writer.report_status(conn, cfg, exam_key, lock=True)
             objs = exam_srs(conn, exam_key)  # again, under the report lock: an SR stored meanwhile counts
+            if not objs:
+                nothing = _nothing_to_write(conn, exam_key)
+                if nothing is not None:
+                    return writer.SKIPPED, nothing
             _refuse_purged(objs)
             _read_missing(ctx, objs, reads)
             current = [reads[o.sop_instance_uid] for o in objs if o.sop_instance_uid in reads]

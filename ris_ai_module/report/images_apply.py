@@ -47,7 +47,7 @@ def apply_images(ctx: Services, exam_key: str) -> tuple[str, str] | None:
     applied as a whole (it has an SR, or values of the module): the caller runs ``apply.apply_exam``."""
     cfg = ctx.config.report
     if "images" not in cfg.targets:
-        return "SKIPPED", "report target images is off"
+        return writer.SKIPPED, "report target images is off"
     with ctx.engine.begin() as conn:
         exists, status = writer.report_status(conn, cfg, exam_key, lock=True)
         state = _locked_state(conn, exam_key)

@@ -33,6 +33,8 @@ PENDING = "PENDING"
 #: Held for review by the hospital's may_write_report hook (re-applied by hand: ``apply EXAM_KEY``).
 HELD = "HELD"
 FAILED = "FAILED"
+#: Not a stored state: an apply that found nothing to write (no SR, no value of the module in the report).
+SKIPPED = "SKIPPED"
 
 DETAIL_CHARS = 1000
 
