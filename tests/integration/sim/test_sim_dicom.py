@@ -71,13 +71,14 @@ def test_a_rejected_association_is_not_retried_and_says_why(tmp_path: Path) -> N
         assert wait_until(lambda: "rejected" in echo("127.0.0.1", port, "PACS", "X", timeout=2).reason, timeout=10,
                           interval=0.2)  # storescp listens (and refuses associations)
         stored = send_objects(produce(EXAM, "thyroid", 1, "DEMO_AI").objects, "127.0.0.1", port, "PACS", "DEMO_AI",
-                              attempts=3, backoff=2.0)
+                              attempts=5, backoff=1.0)
     finally:
         proc.terminate()
         proc.wait(10)
     assert not any(r.ok for r in stored)
     assert all("rejected" in r.reason for r in stored)
     # A permanent rejection is not retried: the sender stops at the association that was rejected, never
-    # using up its 3 attempts. (On a loaded machine the first association can fail otherwise - storescp
-    # still busy with the probe's - and be retried once before the rejection; that is right.)
-    assert all(r.attempts < 3 for r in stored), [r.attempts for r in stored]
+    # using up its 5 attempts. (On a loaded machine an association can fail otherwise first - storescp still
+    # busy with the previous one, the connection refused - and be retried before the rejection; that is right,
+    # and was seen twice in a row under 4 workers.)
+    assert all(r.attempts < 5 for r in stored), [r.attempts for r in stored]
