@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -53,6 +54,18 @@ def _search(name: str, base: str) -> tuple[int, int, float]:
     return resp.status_code, resp.json().get("total", -1) if resp.ok else -1, time.monotonic() - t0
 
 
+def _read_all_then_release(reader: Callable[[str], None], args: Sequence[str], release: threading.Event,
+                           writer: threading.Thread) -> None:
+    """Run ``reader`` for every argument at once while the writer holds its transaction, then let it finish."""
+    readers = [threading.Thread(target=reader, args=(a,)) for a in args]
+    for r in readers:
+        r.start()
+    for r in readers:
+        r.join(60)
+    release.set()
+    writer.join(30)
+
+
 def test_searches_are_answered_while_the_name_index_is_written(any_db: Engine, tmp_path: Path) -> None:
     _fill(any_db)
     api = start_api(any_db, tmp_path, threads=16, max_per_source=12)  # the HTTP server alone: this test writes the index
@@ -83,13 +96,7 @@ def test_searches_are_answered_while_the_name_index_is_written(any_db: Engine, t
             status, total, took = _search(name, api.base)
             answers.append((name, status, total, took))
 
-        readers = [threading.Thread(target=reader, args=(n,)) for n in ("zsf", "lxl", "李小龙", "zeng", "ceng", "曾")]
-        for r in readers:
-            r.start()
-        for r in readers:
-            r.join(60)
-        release.set()
-        thread.join(30)
+        _read_all_then_release(reader, ("zsf", "lxl", "李小龙", "zeng", "ceng", "曾"), release, thread)
         expected = {"zsf": 30, "lxl": 20, "李小龙": 20, "zeng": 10, "ceng": 10, "曾": 10}
         assert sorted((n, s, t) for n, s, t, _ in answers) == sorted((n, 200, t) for n, t in expected.items()), \
             "every search answered from the last committed state (李小龙 not yet renamed)"
@@ -209,13 +216,7 @@ def test_status_metrics_and_task_list_are_answered_while_the_database_is_written
             answers[path] = (resp.status_code, time.monotonic() - t0, resp.text[:2000])
 
         paths = ("/api/status", "/metrics", "/api/tasks")
-        readers = [threading.Thread(target=reader, args=(p,)) for p in paths]
-        for r in readers:
-            r.start()
-        for r in readers:
-            r.join(60)
-        release.set()
-        thread.join(30)
+        _read_all_then_release(reader, paths, release, thread)
         assert {p: a[0] for p, a in answers.items()} == {p: 200 for p in paths}, answers
         slowest = max(a[1] for a in answers.values())
         assert slowest < HOLD / 2, f"a read waited {slowest:.1f} s for the writer (held {HOLD} s): {answers}"
