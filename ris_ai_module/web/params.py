@@ -2,9 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 
 from ris_ai_module.errors import InvalidInput
+
+
+class Query:
+    """A request's query parameters as text. Bottle hands them over as the URL's bytes decoded as latin-1 (WSGI):
+    read with ``.get()``, a Chinese account name in ``/api/audit?actor=`` never matched, and a value's length was
+    counted in bytes (a 10-character ``kind`` of 4-byte characters was "more than 20"). Invalid UTF-8 is a 400
+    naming the parameter, not a value taken as absent."""
+
+    def __init__(self, raw: Mapping[str, str]) -> None:
+        self._raw = raw
+
+    def get(self, name: str) -> str | None:
+        value = self._raw.get(name)
+        if value is None:
+            return None
+        try:
+            return value.encode("latin-1").decode("utf-8")
+        except UnicodeError:
+            raise InvalidInput(name, "not valid UTF-8") from None
 
 
 def text(value: str | None, field: str, max_len: int = 64) -> str | None:

@@ -28,7 +28,7 @@ PAGE_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; form-action 'self
 
 def install(app: bottle.Bottle, web: WebContext) -> None:
     def period() -> tuple[Any, Any, str, str]:
-        q = bottle.request.query
+        q = params.Query(bottle.request.query)
         since = params.day(q.get("from"), "from")
         until = params.day(q.get("to"), "to", end=True)
         return since, until, q.get("from") or "", q.get("to") or ""
@@ -37,7 +37,7 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
     def audit_rows() -> dict[str, Any]:
         user = web.user("auditadmin")
         since, until, *_ = period()
-        q = bottle.request.query
+        q = params.Query(bottle.request.query)
         limit = params.integer(q.get("limit"), "limit", 500, 1, 10_000)
         with read_only(web.ctx.engine) as conn:
             rows = read_rows(conn, since, until, limit, params.text(q.get("actor"), "actor", 100),

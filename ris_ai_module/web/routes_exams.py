@@ -24,8 +24,8 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
     @app.get("/api/exams")
     def list_exams() -> dict[str, Any]:
         user = web.user()
-        q = bottle.request.query
-        raw = {name: q.getunicode(name)
+        q = params.Query(bottle.request.query)
+        raw = {name: q.get(name)
                for name in ("name", "patient_id", "accession", "from", "to", "limit", "offset", "campus")}
         return run_search(web, user, raw)
 

@@ -24,7 +24,7 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
     @app.get("/api/review")
     def waiting() -> dict[str, Any]:
         user = web.user()
-        limit = params.integer(bottle.request.query.get("limit"), "limit", 100, 1, 1000)
+        limit = params.integer(params.Query(bottle.request.query).get("limit"), "limit", 100, 1, 1000)
         with read_only(web.ctx.engine) as conn:  # a limited account: objects whose found exam is of its campuses
             rows = index.list_objects(conn, review=True, limit=limit, only_exams=visible_exams(web.ctx.config, user))
         return {"objects": [{
@@ -40,7 +40,7 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
         from ris_ai_module.report.unmapped import unmapped_concepts
 
         user = web.user()
-        q = bottle.request.query
+        q = params.Query(bottle.request.query)
         since = params.day(q.get("since"), "since")
         with read_only(web.ctx.engine) as conn:
             found = unmapped_concepts(conn, since=since, limit=params.integer(q.get("limit"), "limit", 100, 1, 1000),
@@ -56,7 +56,7 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
         from ris_ai_module.report.acceptance import statistics
 
         user = web.user()
-        days = params.integer(bottle.request.query.get("days"), "days", 7, 1, 366)
+        days = params.integer(params.Query(bottle.request.query).get("days"), "days", 7, 1, 366)
         now = utcnow()
         with read_only(web.ctx.engine) as conn:  # a limited account: its campuses' exams only
             return statistics(conn, now - timedelta(days=days), now + timedelta(seconds=1),

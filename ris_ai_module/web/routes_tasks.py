@@ -54,7 +54,7 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
     @app.get("/api/tasks")
     def list_tasks() -> dict[str, Any]:
         user = web.user()
-        q = bottle.request.query
+        q = params.Query(bottle.request.query)
         status = params.text(q.get("status"), "status", 16)
         if status and status not in {s.value for s in TaskStatus}:
             raise HttpError(400, f"unknown status {status!r}", "status")
@@ -108,10 +108,10 @@ def install(app: bottle.Bottle, web: WebContext) -> None:
     def upload_sr() -> dict[str, Any]:
         """The manual SR upload: the same ingest path as a C-STORE (source IMPORT)."""
         user = web.user("operator")
-        if params.flag(bottle.request.query.get("dry_run"), "dry_run"):
+        if params.flag(params.Query(bottle.request.query).get("dry_run"), "dry_run"):
             return _dry_run(web, user)  # stores and indexes nothing (issue 9): a later real upload is applied
         with web.audited(user.name, "sr_upload", None) as entry:
-            _own_campus(web, user, bottle.request.query.getunicode("exam_key"))
+            _own_campus(web, user, params.Query(bottle.request.query).get("exam_key"))
             outcome = _receive(web, user.name, campuses=upload_campuses(web.ctx.config, user))
             entry.target, entry.detail = outcome.sop_instance_uid, outcome.comment or outcome.link_method
             if outcome.other_campus:  # linked by its UIDs to another campus's exam, or to none: nothing stored
@@ -161,7 +161,7 @@ def _receive(web: WebContext, actor: str, preview: bool = False, campuses: tuple
         raise HttpError(411 if length < 0 else 400, "Content-Length is required and must not be 0", "Content-Length")
     if length > limit:
         raise HttpError(413, f"{length} bytes is more than http.max_upload ({limit} bytes)", "Content-Length")
-    exam_key = params.text(request.query.getunicode("exam_key"), "exam_key")
+    exam_key = params.text(params.Query(request.query).get("exam_key"), "exam_key")
     if exam_key:
         with read_only(web.ctx.engine) as conn:
             if get_exam(conn, exam_key) is None:

@@ -241,15 +241,18 @@ def storescp(tmp_path: Path) -> Iterator[Callable[..., int]]:
     procs: list[subprocess.Popen[bytes]] = []
 
     def _start(aet: str = "PACS", port: int | None = None) -> int:
-        port = port or free_port()
-        out = tmp_path / f"storescp-{port}"
-        out.mkdir()
-        proc = subprocess.Popen([tool("storescp"), "--aetitle", aet, "--output-directory", str(out), str(port)],
-                                env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        procs.append(proc)
-        assert wait_until(lambda: _listening(port) or proc.poll() is not None, 10), "storescp did not start"
-        assert proc.poll() is None, "storescp exited"
-        return port
+        for _ in range(3 if port is None else 1):  # a free port can be taken by another worker before the bind
+            chosen = port or free_port()
+            out = tmp_path / f"storescp-{chosen}"
+            out.mkdir(exist_ok=True)
+            proc = subprocess.Popen([tool("storescp"), "--aetitle", aet, "--output-directory", str(out), str(chosen)],
+                                    env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            procs.append(proc)
+            assert wait_until(lambda c=chosen, p=proc: _listening(c) or p.poll() is not None, 10), \
+                "storescp did not start"
+            if proc.poll() is None:
+                return chosen
+        raise AssertionError(f"storescp exited (status {proc.returncode}) on port {chosen}")
 
     yield _start
     for proc in procs:

@@ -66,6 +66,23 @@ def test_bad_query_is_a_400_naming_the_field(api: Api, query: dict, field: str) 
     assert resp.status_code == 400 and resp.json()["field"] == field and resp.json()["error"]
 
 
+def test_query_values_are_read_as_utf8_text(api: Api, any_db: Engine) -> None:
+    """A Chinese exam key in ``/api/tasks?exam_key=`` finds its task (read as the URL's bytes decoded as latin-1
+    it matched nothing), a value's length is counted in characters, and bytes that are not UTF-8 are a 400
+    naming the parameter."""
+    add_exam(any_db, "超声0001", status="STARTED")
+    found = api.get("/api/tasks", params={"exam_key": "超声0001"})
+    assert found.status_code == 200, found.text
+    assert [t["exam_key"] for t in found.json()["tasks"]] == ["超声0001"]
+    ten = api.get("/api/tasks", params={"kind": "\U000d36ae" * 10})  # 10 characters, 40 bytes: within 20
+    assert ten.status_code == 200 and ten.json()["tasks"] == []
+    assert api.get("/api/tasks", params={"kind": "超" * 21}).json()["field"] == "kind"
+    bad = api.get("/api/tasks?exam_key=%FF%FE")
+    assert bad.status_code == 400 and bad.json() == {"error": "not valid UTF-8", "field": "exam_key"}
+    bad = api.get("/api/exams?name=%C3%28")
+    assert bad.status_code == 400 and bad.json()["field"] == "name"
+
+
 @pytest.mark.parametrize("any_db", ["sqlite"], indirect=True)
 def test_unknown_paths_and_methods_answer_json(api: Api) -> None:
     assert api.get("/healthz", auth=None).json() == {"status": "up"}
