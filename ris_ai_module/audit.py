@@ -89,6 +89,7 @@ class AuditLog:
         self.engine = engine
         self.flush_interval = float(flush_interval)
         self._queue: deque[AuditEvent] = deque()
+        self._in_flight = 0  # taken by a flush, not yet committed (still pending)
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()  # one flush at a time keeps the rows in order
         self._wake = threading.Event()
@@ -107,6 +108,7 @@ class AuditLog:
             except Exception:
                 self._put_back(pending)
                 raise
+            self._landed(pending)
 
     def record(self, event: AuditEvent) -> None:
         """Queue ``event``; the writer thread commits it within ``flush_interval``."""
@@ -136,11 +138,13 @@ class AuditLog:
                 log.warning("audit rows not written yet (%d queued): %s", len(pending), str(exc).splitlines()[0],
                             extra={"action": "audit_retry"})
                 return 0
+            self._landed(pending)
             return len(pending)
 
     def pending(self) -> int:
+        """Rows not committed yet, a flush's rows in flight included (a failing flush keeps them)."""
         with self._lock:
-            return len(self._queue)
+            return len(self._queue) + self._in_flight
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop the writer thread after a last flush."""
@@ -155,10 +159,16 @@ class AuditLog:
         with self._lock:
             taken = list(self._queue)
             self._queue.clear()
+            self._in_flight += len(taken)
         return taken
+
+    def _landed(self, events: list[AuditEvent]) -> None:
+        with self._lock:
+            self._in_flight -= len(events)
 
     def _put_back(self, events: list[AuditEvent]) -> None:
         with self._lock:
+            self._in_flight -= len(events)
             self._queue.extendleft(reversed(events))
             while len(self._queue) > MAX_QUEUED:
                 self._queue.popleft()

@@ -4,12 +4,13 @@ through the retention purge, which never takes a row younger than 180 days."""
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.engine import Engine
 
 from ris_ai_module import audit
@@ -76,6 +77,31 @@ def test_queued_rows_wait_out_an_outage_and_keep_their_order(any_db: Engine, tmp
     finally:
         log.close()
         down.dispose()
+
+
+@pytest.mark.parametrize("any_db", ["sqlite"], indirect=True)
+def test_rows_of_a_flush_still_failing_count_as_pending(any_db: Engine, tmp_path: Path) -> None:
+    """While the writer thread is inside a flush that will fail (the database slow to refuse), its rows are
+    still pending: the count said 0 then, as if they were written (a CI failure of the test above)."""
+    down = engine_for(f"sqlite:///{tmp_path / 'missing' / 'nowhere.db'}")
+    inside = threading.Event()
+
+    @event.listens_for(down, "do_connect")
+    def _slow_refusal(*_args: object) -> None:
+        inside.set()
+        time.sleep(0.5)
+
+    log = AuditLog(down, flush_interval=0.05)
+    try:
+        for i in range(3):
+            log.record(AuditEvent("nurse", "http:10.0.0.8", "exam_view", f"E{i}"))
+        assert inside.wait(5), "the writer thread tried to flush"
+        assert log.pending() == 3, "rows in a flush not yet committed are pending"
+    finally:
+        log.engine = any_db
+        log.close()
+        down.dispose()
+    assert log.pending() == 0 and [r.target for r in _rows(any_db, "exam_view")] == ["E0", "E1", "E2"]
 
 
 def _age(engine: Engine, days: int, target: str) -> None:
