@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import urllib.parse
 
 import pytest
@@ -16,7 +17,11 @@ from tests.support import free_port
 
 def test_down_and_recovered_by_mail_and_webhooks(sqlite_db, smtp_server, http_peer, storescp) -> None:
     generic, wecom, ding = http_peer(200), http_peer(200), http_peer(200)
-    port = free_port()  # nothing listens yet: the PACS is "down"
+    # Bound, not listening: a connection is refused (the PACS is "down") and no other test worker can take the
+    # port before storescp starts on it below (free_port() alone lost it once in CI).
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    port = holder.getsockname()[1]
     ctx = make_ctx(
         sqlite_db, owner="node-a",
         dicom={"peers": [{"name": "PACS-主", "ae_title": "PACS", "host": "127.0.0.1", "port": port}]},
@@ -42,6 +47,7 @@ def test_down_and_recovered_by_mail_and_webhooks(sqlite_db, smtp_server, http_pe
     run_round(ctx, "ECHO", sink)
     assert len(smtp_server.messages) == 1  # still down: not sent again
 
+    holder.close()
     storescp("PACS", port=port)
     run_round(ctx, "ECHO", sink)
     up = smtp_server.wait_for(2)[1]
