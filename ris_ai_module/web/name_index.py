@@ -124,9 +124,7 @@ def search_keys(conn: Connection, name: str, pinyin: bool, date_from: datetime |
         # join, which no database turns into a hash join over the whole exam table (PostgreSQL did so with a
         # join or EXISTS, 100+ ms at 200,000 exams); one primary-key probe per hit.
         probe = select(func.count()).select_from(exam_view).where(exam_view.c.exam_key == nk.c.exam_key, *in_view)
-        hits = select(nk.c.exam_key).where(*conditions, probe.scalar_subquery() > 0)
-        total = int(conn.execute(select(func.count()).select_from((hits.distinct() if distinct else hits).subquery()))
-                    .scalar() or 0)
+        total = _count(conn, conditions, distinct, probe.scalar_subquery() > 0)
     return _page(conn, conditions, in_view, limit, offset), total
 
 
@@ -168,15 +166,19 @@ def _index_total(conn: Connection, conditions: Sequence[ColumnElement[bool]], di
     queued = [str(k) for k in conn.execute(select(nq.c.exam_key).distinct().limit(CHUNK + 1)).scalars()]
     if len(queued) > CHUNK:
         return None
-
-    def count(*extra: ColumnElement[bool]) -> int:  # COUNT(DISTINCT): 5x a DISTINCT subquery on MariaDB
-        counted = func.count(nk.c.exam_key.distinct()) if distinct else func.count()
-        return int(conn.execute(select(counted).select_from(nk).where(*conditions, *extra)).scalar() or 0)
-
-    total = count()
+    total = _count(conn, conditions, distinct)
     if queued:
-        total -= count(nk.c.exam_key.in_(queued), ~exists().where(exam_view.c.exam_key == nk.c.exam_key))
+        total -= _count(conn, conditions, distinct, nk.c.exam_key.in_(queued),
+                        ~exists().where(exam_view.c.exam_key == nk.c.exam_key))
     return total
+
+
+def _count(conn: Connection, conditions: Sequence[ColumnElement[bool]], distinct: bool,
+           *extra: ColumnElement[bool]) -> int:
+    """Exams among the index rows that meet ``conditions`` and ``extra``; COUNT(DISTINCT) where one exam holds
+    several matching terms (5x a DISTINCT subquery on MariaDB over a pinyin range)."""
+    counted = func.count(nk.c.exam_key.distinct()) if distinct else func.count()
+    return int(conn.execute(select(counted).select_from(nk).where(*conditions, *extra)).scalar() or 0)
 
 
 def rescan(engine: Engine, chunk: int = WRITE_BATCH) -> tuple[int, int]:
